@@ -1,0 +1,75 @@
+"""Append-only schema migrations. Never edit one that has shipped: add a new function."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("workbench")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["materials"].create(
+        {
+            "id": int,
+            "title": str,
+            "kind": str,  # novel | drama
+            "format": str,  # txt | epub
+            "encoding": str,
+            "filename": str,
+            "source_path": str,
+            "sha256": str,
+            "chars": int,
+            "chapter_count": int,
+            "split": str,  # headings | size
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"title", "kind", "sha256"},
+    )
+    db["materials"].create_index(["sha256"], unique=True)
+    db["chapters"].create(
+        {"id": int, "material_id": int, "idx": int, "title": str, "text": str, "chars": int},
+        pk="id",
+        foreign_keys=[("material_id", "materials", "id")],
+        not_null={"material_id", "idx", "text"},
+    )
+    db["chapters"].create_index(["material_id", "idx"], unique=True)
+    db["jobs"].create(
+        {
+            "id": int,
+            "kind": str,  # script | ...
+            "status": str,  # running | done | failed
+            "recipe_hash": str,
+            "material_id": int,
+            "chapter": int,
+            "template_id": str,
+            "prompt_id": str,
+            "keyword": str,
+            "app": str,
+            "backend": str,
+            "model": str,
+            "params": str,  # JSON
+            "result": str,  # JSON
+            "cache_hit": int,
+            "error": str,
+            "created_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        foreign_keys=[("material_id", "materials", "id")],
+    )
+    db["jobs"].create_index(["recipe_hash"])
+    db["stage_cache"].create(
+        {
+            "key": str,
+            "stage": str,
+            "backend": str,
+            "value": str,  # JSON
+            "created_at": str,
+            "last_used_at": str,
+            "hits": int,
+        },
+        pk="key",
+        not_null={"stage", "value"},
+    )
