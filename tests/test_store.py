@@ -1,0 +1,67 @@
+import sqlite3
+
+import pytest
+
+from workbench.errors import StoreError
+from workbench.store import open_db
+from workbench.store.cache import StageCache, content_hash
+from workbench.store.migrations import migrations
+
+EXPECTED_COLUMNS = {
+    "materials": [
+        "id", "title", "kind", "format", "encoding", "filename", "source_path", "sha256",
+        "chars", "chapter_count", "split", "created_at",
+    ],
+    "chapters": ["id", "material_id", "idx", "title", "text", "chars"],
+    "jobs": [
+        "id", "kind", "status", "recipe_hash", "material_id", "chapter", "template_id",
+        "prompt_id", "keyword", "app", "backend", "model", "params", "result", "cache_hit",
+        "error", "created_at", "finished_at",
+    ],
+    "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
+}
+
+
+def test_fresh_database_has_exact_columns(tmp_path):
+    db = open_db(tmp_path / "w.db")
+    for table, columns in EXPECTED_COLUMNS.items():
+        assert [c.name for c in db[table].columns] == columns, table
+    assert set(db.table_names()) == {*EXPECTED_COLUMNS, "_sqlite_migrations"}
+    assert db.journal_mode == "wal"
+    assert [m.name for m in migrations.applied(db)] == ["m001_initial"]
+
+
+def test_migrations_apply_once(tmp_path):
+    path = tmp_path / "w.db"
+    open_db(path).close()
+    db = open_db(path)
+    assert db["_sqlite_migrations"].count == len(migrations.pending(db)) + 1
+    assert migrations.pending(db) == []
+
+
+def test_unique_constraints(tmp_path):
+    db = open_db(tmp_path / "w.db")
+    db["materials"].insert({"title": "a", "kind": "novel", "sha256": "x"})
+    with pytest.raises(sqlite3.IntegrityError):
+        db["materials"].insert({"title": "b", "kind": "novel", "sha256": "x"})
+    with pytest.raises(sqlite3.IntegrityError):  # foreign keys are enforced
+        db["chapters"].insert({"material_id": 99, "idx": 1, "text": "t"})
+
+
+def test_not_a_database_is_a_clear_error(tmp_path):
+    bad = tmp_path / "w.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="w.db"):
+        open_db(bad)
+    assert bad.read_bytes() == b"this is not sqlite" * 100  # untouched
+
+
+def test_stage_cache_roundtrip_and_hits(tmp_path):
+    db = open_db(tmp_path / "w.db")
+    cache = StageCache(db)
+    key = content_hash("rewrite", {"b": 1, "a": [1, 2]})
+    assert key == content_hash("rewrite", {"a": [1, 2], "b": 1})
+    assert cache.get(key) is None
+    cache.put(key, "rewrite", "rules", {"title": "标题"})
+    assert cache.get(key) == {"title": "标题"}
+    assert db["stage_cache"].get(key)["hits"] == 1

@@ -1,0 +1,300 @@
+"""The `workbench` command: a thin shell over the library (no logic lives here)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from workbench.config import OPTIONS, Settings, load_settings
+from workbench.errors import WorkbenchError
+
+app = typer.Typer(
+    help="Workbench：小说推文 / 短剧推广视频工作台。",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # rich tracebacks print locals, which may hold secrets
+    add_completion=False,
+)
+material_app = typer.Typer(help="素材：导入与查看小说。", no_args_is_help=True)
+template_app = typer.Typer(help="脚本模板：列出、检查、试渲染。", no_args_is_help=True)
+app.add_typer(material_app, name="material")
+app.add_typer(template_app, name="template")
+
+out = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _db(settings: Settings):
+    from workbench.store import open_db
+
+    settings.ensure_dirs()
+    return open_db(settings.db_path)
+
+
+def _parse_vars(pairs: list[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"--var 需要 名称=值 的形式，收到 {pair!r}")
+        values[name.strip()] = value
+    return values
+
+
+# config ----------------------------------------------------------------------------------
+@app.command("config")
+def config_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """显示生效的设置（密钥已遮盖）及每项的来源。"""
+    settings = _settings()
+    shown = settings.masked()
+    if as_json:
+        out.print_json(data=shown)
+        return
+    table = Table(title="Workbench 设置", show_lines=False)
+    for col in ("设置", "值", "来源", "环境变量"):
+        table.add_column(col)
+    env_of = {o.name: o.env for o in OPTIONS}
+    for name, value in shown.items():
+        source = settings.sources.get(name, "")
+        table.add_row(name, "" if value is None else str(value), source, env_of.get(name, ""))
+    out.print(table)
+    if settings.config_file:
+        out.print(f"配置文件: {settings.config_file}")
+
+
+# materials -------------------------------------------------------------------------------
+@material_app.command("add")
+def material_add(
+    file: Annotated[Path, typer.Argument(help="小说文件：TXT（任意常见编码）或 EPUB")],
+    title: Annotated[Optional[str], typer.Option(help="书名（默认从文件中识别）")] = None,
+) -> None:
+    """导入一本小说并切分章节。"""
+    from workbench.materials.library import add_material
+
+    db = _db(_settings())
+    row, created = add_material(db, file, title=title)
+    verb = "已导入" if created else "已存在（同一文件，未重复导入）"
+    out.print(
+        f"{verb}: #{row['id']} 《{row['title']}》 {row['chapter_count']} 章, "
+        f"{row['chars']} 字, 编码 {row['encoding']}, 切分方式 {row['split']}"
+    )
+
+
+@material_app.command("list")
+def material_list() -> None:
+    """列出已导入的素材。"""
+    from workbench.materials.library import list_materials
+
+    rows = list_materials(_db(_settings()))
+    if not rows:
+        out.print("还没有素材。用 workbench material add 文件 导入。")
+        return
+    table = Table()
+    for col in ("ID", "书名", "格式", "编码", "章节", "字数", "导入时间"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["title"], r["format"], r["encoding"],
+                      str(r["chapter_count"]), str(r["chars"]), r["created_at"])
+    out.print(table)
+
+
+@material_app.command("show")
+def material_show(
+    material_id: Annotated[int, typer.Argument(help="素材 ID")],
+    chapter: Annotated[Optional[int], typer.Option(help="显示该章全文")] = None,
+) -> None:
+    """显示素材的章节目录，或某一章的全文。"""
+    from workbench.materials.library import get_chapter, get_material, list_chapters
+
+    db = _db(_settings())
+    material = get_material(db, material_id)
+    if chapter is not None:
+        ch = get_chapter(db, material_id, chapter)
+        out.print(f"{ch.title}（{ch.chars} 字）\n", style="bold")
+        out.print(ch.text)
+        return
+    out.print(f"#{material['id']} 《{material['title']}》 编码 {material['encoding']}, "
+              f"来源 {material['filename']}")
+    table = Table()
+    for col in ("章", "标题", "字数"):
+        table.add_column(col)
+    for c in list_chapters(db, material_id):
+        table.add_row(str(c["idx"]), c["title"], str(c["chars"]))
+    out.print(table)
+
+
+# templates -------------------------------------------------------------------------------
+@template_app.command("list")
+def template_list() -> None:
+    """列出可用的脚本模板。"""
+    from workbench.script.templates import list_templates
+
+    table = Table()
+    for col in ("ID", "名称", "类型", "版本", "目标秒数", "说明"):
+        table.add_column(col)
+    for t in list_templates(_settings().template_dirs):
+        table.add_row(t.id, t.name, t.kind, t.version, str(t.target_seconds), t.description)
+    out.print(table)
+
+
+@template_app.command("lint")
+def template_lint(
+    files: Annotated[list[Path], typer.Argument(help="模板文件（.j2）")],
+) -> None:
+    """检查模板：语法、变量、沙箱违规、片段与口令。有错误时退出码为 1。"""
+    from workbench.script.lint import lint_template
+
+    errors = 0
+    for path in files:
+        issues = lint_template(path)
+        for issue in issues:
+            (err if issue.level == "error" else out).print(str(issue))
+        errors += sum(1 for i in issues if i.level == "error")
+        if not issues:
+            out.print(f"{path}: 没有问题")
+    if errors:
+        raise typer.Exit(1)
+
+
+@template_app.command("render")
+def template_render(
+    template: Annotated[str, typer.Argument(help="模板 ID 或 .j2 文件路径")],
+    material: Annotated[int, typer.Option(help="素材 ID")],
+    chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
+    keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
+    app_name: Annotated[Optional[str], typer.Option("--app", help="阅读平台")] = None,
+    var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
+) -> None:
+    """只渲染模板（不改写），输出各片段。"""
+    from workbench.materials.library import get_chapter, get_material
+    from workbench.script.templates import get_template, render_template
+
+    settings = _settings()
+    db = _db(settings)
+    tpl = get_template(template, settings.template_dirs)
+    mat = get_material(db, material)
+    ch = get_chapter(db, material, chapter)
+    segments = render_template(tpl, {
+        "keyword": keyword, "app": app_name or settings.app_name, "book_title": mat["title"],
+        "chapter_title": ch.title, "chapter_index": ch.index, "chapter_text": ch.text,
+        **_parse_vars(var),
+    })
+    out.print_json(data={"template": tpl.id, "version": tpl.version,
+                         "segments": [{"name": s.name, "text": s.text} for s in segments]})
+
+
+@app.command("prompts")
+def prompts_cmd() -> None:
+    """列出改写提示词。"""
+    from workbench.rewrite.prompts import list_prompts
+
+    table = Table()
+    for col in ("ID", "名称", "版本", "说明"):
+        table.add_column(col)
+    for p in list_prompts(_settings().prompt_dirs):
+        table.add_row(p.id, p.name, p.version, p.description)
+    out.print(table)
+
+
+# script ----------------------------------------------------------------------------------
+@app.command("script")
+def script_cmd(
+    material: Annotated[int, typer.Option(help="素材 ID")],
+    chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
+    template: Annotated[str, typer.Option(help="模板 ID 或 .j2 文件路径")],
+    keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
+    prompt: Annotated[str, typer.Option(help="改写提示词 ID")] = "narration",
+    app_name: Annotated[Optional[str], typer.Option("--app", help="阅读平台，如 番茄小说")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="改写后端 auto|rules|openai")] = None,
+    seed: Annotated[int, typer.Option(help="变体种子（同一种子结果相同）")] = 0,
+    var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="写入 JSON 文件")] = None,
+) -> None:
+    """把一章小说写成带口令的口播脚本（JSON），并记录任务。"""
+    from workbench.pipeline import ScriptJob, make_script
+
+    settings = _settings()
+    db = _db(settings)
+    job = ScriptJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
+                    app=app_name, prompt=prompt, backend=backend, seed=seed,
+                    variables=_parse_vars(var))
+    with err.status("生成脚本…"):
+        outcome = make_script(job, settings, db)
+    err.print(outcome.backend_note + ("，结果来自缓存" if outcome.script.cached else ""))
+    payload = json.dumps({"job_id": outcome.job_id, **outcome.script.to_dict()},
+                         ensure_ascii=False, indent=2)
+    if out_file:
+        from workbench.files import write_text_atomic
+
+        write_text_atomic(out_file, payload + "\n")
+        err.print(f"已写入 {out_file}（任务 #{outcome.job_id}）")
+    else:
+        print(payload)
+
+
+@app.command("jobs")
+def jobs_cmd(limit: Annotated[int, typer.Option(help="显示条数")] = 20) -> None:
+    """最近的任务记录。"""
+    from workbench.store.jobs import list_jobs
+
+    table = Table()
+    for col in ("ID", "类型", "状态", "素材", "章", "模板", "口令", "后端", "缓存", "时间", "错误"):
+        table.add_column(col)
+    for j in list_jobs(_db(_settings()), limit):
+        table.add_row(*(str(j[k] if j[k] is not None else "") for k in (
+            "id", "kind", "status", "material_id", "chapter", "template_id", "keyword",
+            "backend", "cache_hit", "created_at", "error")))
+    out.print(table)
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """离线演示：导入示例小说，生成一章的口播脚本。"""
+    from workbench.demo import run_demo
+
+    settings = _settings()
+    db = _db(settings)
+    with err.status("演示运行中…") as status:
+        result = run_demo(settings, db, lambda f, m: status.update(f"{m}（{f:.0%}）"))
+    script = result.outcome.script
+    out.print(f"素材: #{result.material['id']} 《{result.material['title']}》"
+              f" 编码 {result.material['encoding']}")
+    out.print(result.outcome.backend_note)
+    out.print(f"标题: {script.title}")
+    for seg in script.segments:
+        out.print(f"[{seg.name}] {seg.text}")
+    out.print(f"文案: {script.caption}")
+    out.print("话题: " + " ".join(f"#{t}" for t in script.hashtags))
+    out.print(f"脚本已写入: {result.script_path}（任务 #{result.outcome.job_id}）")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: WorkbenchError becomes one clear line on stderr and exit code 1."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="workbench", standalone_mode=False)
+    except WorkbenchError as exc:
+        err.print(f"错误: {exc}", style="bold red")
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err.print("已取消")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,58 @@
+"""Job rows: every run is recorded, with its recipe, backend, outcome and result."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
+
+from workbench.errors import InputError
+from workbench.store import utcnow
+
+
+def start_job(db: Database, kind: str, recipe_hash: str, **fields: Any) -> int:
+    row = {
+        "kind": kind,
+        "status": "running",
+        "recipe_hash": recipe_hash,
+        "created_at": utcnow(),
+        **{k: (json.dumps(v, ensure_ascii=False) if k == "params" else v)
+           for k, v in fields.items()},
+    }
+    return int(db["jobs"].insert(row).last_pk)
+
+
+def finish_job(db: Database, job_id: int, result: Any, **fields: Any) -> None:
+    db["jobs"].update(
+        job_id,
+        {
+            "status": "done",
+            "result": json.dumps(result, ensure_ascii=False),
+            "finished_at": utcnow(),
+            **fields,
+        },
+    )
+
+
+def fail_job(db: Database, job_id: int, error: str) -> None:
+    db["jobs"].update(job_id, {"status": "failed", "error": error, "finished_at": utcnow()})
+
+
+def get_job(db: Database, job_id: int) -> dict[str, Any]:
+    try:
+        return dict(db["jobs"].get(job_id))
+    except NotFoundError:
+        raise InputError(f"没有编号为 {job_id} 的任务记录（workbench jobs 查看全部）") from None
+
+
+def list_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    return list(
+        db["jobs"].rows_where(
+            select="id, kind, status, material_id, chapter, template_id, keyword, backend, "
+            "cache_hit, created_at, error",
+            order_by="id desc",
+            limit=limit,
+        )
+    )
