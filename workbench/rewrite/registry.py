@@ -3,8 +3,8 @@ disables that backend."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from workbench.config import Settings
 from workbench.errors import InputError

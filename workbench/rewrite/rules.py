@@ -82,7 +82,7 @@ def drop_stage_directions(text: str) -> str:
 
 def drop_dialogue_tags(text: str) -> str:
     text = _TAG_BETWEEN.sub(r"\1", text)
-    text = _TAG_AFTER.sub(lambda m: m.group(1) if m.group(2) in "。，" else m.group(1), text)
+    text = _TAG_AFTER.sub(r"\1", text)
     return _TAG_BEFORE.sub(r"\1\2", text)
 
 
