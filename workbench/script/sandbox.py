@@ -1,0 +1,418 @@
+"""The Jinja2 sandbox script templates run in, and the filters that cut Chinese narration.
+
+Templates are written by lab staff and shared around, so they are treated as untrusted code.
+Two layers keep them away from Python internals:
+
+1. `find_unsafe` walks the parsed template *before* it is compiled or run and refuses any
+   reach for dunder/private attributes, frame/code objects, `|attr` with a computed name and
+   `{% include %}`/`{% import %}`/`{% extends %}` (there is no loader: no file access).
+2. At run time the `ImmutableSandboxedEnvironment` blocks what the static walk cannot see
+   (names built at run time) and forbids mutating lists and dicts passed in by the caller.
+
+The filters work on sentences, not characters, because narration cut mid-sentence sounds
+broken. Sentence splitting keeps closing quotes with their sentence and does not split inside
+a quotation, so `“快跑！他们来了！”他喊道。` yields `“快跑！他们来了！”` and `他喊道。`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, UndefinedError, nodes
+from jinja2.runtime import Context
+from jinja2.sandbox import (
+    UNSAFE_ASYNC_GENERATOR_ATTRIBUTES,
+    UNSAFE_COROUTINE_ATTRIBUTES,
+    UNSAFE_GENERATOR_ATTRIBUTES,
+    ImmutableSandboxedEnvironment,
+    SecurityError,
+)
+
+SENTENCE_END = "。！？!?"
+ELLIPSIS = "…⋯"
+CLAUSE_MARKS = "，；、,;：:"
+OPEN_QUOTES = "“「『‘"
+CLOSE_QUOTES = "”」』’"
+CLOSE_BRACKETS = "）)》】〉"
+CUT_MARK = "……"
+
+# Attribute names that lead to frames, code or globals even without a leading underscore.
+UNSAFE_ATTRIBUTES = frozenset(
+    {"mro", "func_globals", "func_code", "func_closure", "func_defaults", "func_dict",
+     "f_globals", "f_locals", "f_builtins", "f_back", "f_code", "tb_frame", "tb_next",
+     "co_code", "im_func", "im_self", "im_class", "gi_yieldfrom", "cr_await", "ag_await"}
+    | UNSAFE_GENERATOR_ATTRIBUTES | UNSAFE_COROUTINE_ATTRIBUTES | UNSAFE_ASYNC_GENERATOR_ATTRIBUTES
+)
+# Filters whose string arguments are attribute paths (`map(attribute='a.b')`, `selectattr('a')`).
+_ATTRIBUTE_FILTERS = frozenset(
+    {"map", "sort", "groupby", "sum", "selectattr", "rejectattr", "unique", "min", "max"}
+)
+_FORMAT_FIELD_ACCESS = re.compile(r"\{[^{}]*[.\[][^{}]*\}")
+_FORBIDDEN_TAGS = {
+    nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from … import",
+    nodes.Extends: "extends",
+}
+
+
+def is_unsafe_name(name: str) -> bool:
+    return name.startswith("_") or name in UNSAFE_ATTRIBUTES
+
+
+# --- static check ---------------------------------------------------------------------------
+
+def _fold_str(node: nodes.Node) -> str | None:
+    """The value of a string expression built only from literals ('__cl' ~ 'ass__'), else None."""
+    if isinstance(node, nodes.Const):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, nodes.Concat):
+        parts = [_fold_str(n) for n in node.nodes]
+        return None if any(p is None for p in parts) else "".join(parts)  # type: ignore[arg-type]
+    if isinstance(node, nodes.Add):
+        left, right = _fold_str(node.left), _fold_str(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, nodes.Mul) and isinstance(node.right, nodes.Const):
+        left = _fold_str(node.left)
+        if left is not None and isinstance(node.right.value, int):
+            return left * min(node.right.value, 64)
+    return None
+
+
+def _path_unsafe(value: str) -> str | None:
+    for part in value.split("."):
+        if is_unsafe_name(part.strip()):
+            return part.strip()
+    return None
+
+
+def find_unsafe(ast: nodes.Template) -> list[tuple[int, str]]:
+    """(line, Chinese message) for every construct refused before execution; lines are Jinja's."""
+    found: list[tuple[int, str]] = []
+
+    def refuse_attr(node: nodes.Node, attr: str) -> None:
+        message = f"模板试图访问 Python 内部属性 {attr!r}，已拒绝（模板只能使用变量、过滤器和普通属性）"
+        found.append((node.lineno, message))
+
+    for node in ast.find_all(nodes.Node):
+        tag = next((name for cls, name in _FORBIDDEN_TAGS.items() if isinstance(node, cls)), None)
+        if tag:
+            found.append((node.lineno, f"模板不能使用 {{% {tag} %}}（模板不能读取其他文件）"))
+        elif isinstance(node, nodes.Getattr | nodes.NSRef) and is_unsafe_name(node.attr):
+            refuse_attr(node, node.attr)
+        elif isinstance(node, nodes.Getitem):
+            key = _fold_str(node.arg)
+            if key is not None and is_unsafe_name(key):
+                refuse_attr(node, key)
+        elif isinstance(node, nodes.Name) and (node.name.startswith("__") or
+                                               node.name in UNSAFE_ATTRIBUTES):
+            refuse_attr(node, node.name)
+        elif isinstance(node, nodes.Filter) and node.name == "attr":
+            key = _fold_str(node.args[0]) if node.args else None
+            if key is None:
+                found.append((node.lineno, "|attr 过滤器只能使用写死的属性名，已拒绝"))
+            elif is_unsafe_name(key):
+                refuse_attr(node, key)
+        elif isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_FILTERS:
+            for arg in [*node.args, *(kw.value for kw in node.kwargs)]:
+                value = _fold_str(arg)
+                bad = _path_unsafe(value) if value is not None else None
+                if bad:
+                    refuse_attr(node, bad)
+        elif (isinstance(node, nodes.Getattr) and node.attr in ("format", "format_map")
+              and isinstance(node.node, nodes.Const) and isinstance(node.node.value, str)
+              and _FORMAT_FIELD_ACCESS.search(node.node.value)):
+            found.append((node.lineno, "格式字符串里不能访问属性或下标（如 {0.x}），已拒绝"))
+    return found
+
+
+# --- text helpers ---------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Non-empty lines, stripped of indentation (novels indent with full-width spaces)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _scan(para: str, track_quotes: bool) -> tuple[list[str], bool]:
+    out: list[str] = []
+    start = depth = 0
+    ascii_open = False
+    i, n = 0, len(para)
+
+    def after_closers(j: int) -> int:
+        while j < n and para[j] in CLOSE_QUOTES + CLOSE_BRACKETS + ('"' if ascii_open else ""):
+            j += 1
+        return j
+
+    while i < n:
+        ch = para[i]
+        if track_quotes and (ch in OPEN_QUOTES or (ch == '"' and not ascii_open)):
+            depth += 1
+            ascii_open = ascii_open or ch == '"'
+        elif track_quotes and depth and (ch in CLOSE_QUOTES or (ch == '"' and ascii_open)):
+            depth -= 1
+            ascii_open = ascii_open and ch != '"'
+            prev = para[i - 1] if i else ""
+            if depth == 0 and prev and prev in SENTENCE_END + ELLIPSIS:
+                i = after_closers(i + 1)
+                out.append(para[start:i])
+                start = i
+                continue
+        elif depth == 0 and ch in SENTENCE_END + ELLIPSIS:
+            j = i
+            while j < n and para[j] in SENTENCE_END + ELLIPSIS:
+                j += 1
+            strong = any(c in SENTENCE_END for c in para[i:j])
+            k = after_closers(j)
+            # An ellipsis alone is often a pause inside a sentence; it ends one only at the
+            # end of the paragraph or before a closing quote.
+            if strong or k == n or k > j:
+                out.append(para[start:k])
+                start = i = k
+                continue
+            i = j
+            continue
+        i += 1
+    if para[start:].strip():
+        out.append(para[start:])
+    return [s.strip() for s in out if s.strip()], depth == 0
+
+
+def split_sentences(text: Any) -> list[str]:
+    """Sentences in reading order; a paragraph break always ends a sentence."""
+    result: list[str] = []
+    for para in split_paragraphs(_text(text)):
+        sentences, balanced = _scan(para, track_quotes=True)
+        if not balanced:  # a stray quote mark would swallow the paragraph: ignore quotes
+            sentences, _ = _scan(para, track_quotes=False)
+        result.extend(sentences)
+    return result
+
+
+def _ends_with_punct(sentence: str) -> bool:
+    core = sentence.rstrip(CLOSE_QUOTES + CLOSE_BRACKETS + '"')
+    return bool(core) and core[-1] in SENTENCE_END + ELLIPSIS + CLAUSE_MARKS
+
+
+def _join(sentences: list[str]) -> str:
+    """Join sentences; a paragraph that ended without punctuation gets 。 so TTS pauses."""
+    parts = [s if _ends_with_punct(s) or i == len(sentences) - 1 else s + "。"
+             for i, s in enumerate(sentences)]
+    return "".join(parts)
+
+
+def _cut(sentence: str, n: int) -> str:
+    """At most n characters of one long sentence: at a clause mark if one is close, plus ……"""
+    if len(sentence) <= n:
+        return sentence
+    if n <= len(CUT_MARK):
+        return sentence[:n]
+    limit = n - len(CUT_MARK)
+    head = sentence[: limit + 1]
+    k = max(head.rfind(mark) for mark in CLAUSE_MARKS)
+    if k < max(1, limit // 3):  # no clause mark, or it would leave a stub: hard cut
+        k = limit
+    return sentence[:k].rstrip(OPEN_QUOTES + '"') + CUT_MARK
+
+
+# --- filters --------------------------------------------------------------------------------
+
+def excerpt(value: Any, n: int = 120) -> str:
+    """Whole sentences from the start, at most n characters; a longer first sentence is cut."""
+    n = int(n)
+    sentences = split_sentences(value)
+    if n <= 0 or not sentences:
+        return ""
+    taken: list[str] = []
+    total = 0
+    for sentence in sentences:
+        extra = len(sentence) + (0 if not taken or _ends_with_punct(taken[-1]) else 1)
+        if total + extra > n:
+            break
+        taken.append(sentence)
+        total += extra
+    return _join(taken) if taken else _cut(sentences[0], n)
+
+
+def first_sentence(value: Any) -> str:
+    sentences = split_sentences(value)
+    return sentences[0] if sentences else ""
+
+
+def last_sentence(value: Any) -> str:
+    sentences = split_sentences(value)
+    return sentences[-1] if sentences else ""
+
+
+def sentences(value: Any, n: int = 1) -> str:
+    return _join(split_sentences(value)[: max(int(n), 0)])
+
+
+def paragraphs(value: Any, n: int = 1) -> str:
+    """First n paragraphs, one per line (a line break in a segment becomes a pause)."""
+    return "\n".join(split_paragraphs(_text(value))[: max(int(n), 0)])
+
+
+_DIALOGUE = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"\n]*\"")
+
+
+def strip_dialogue(value: Any) -> str:
+    """The narration without quoted speech: `他冷笑道：“滚。”说完就走。` → `他冷笑道，说完就走。`"""
+    kept: list[str] = []
+    for para in split_paragraphs(_text(value)):
+        text = _DIALOGUE.sub("\x00", para)
+        text = re.sub(r"[：:]\s*\x00\s*$", "。", text)
+        text = re.sub(r"[：:]\s*\x00(?=\s*[" + SENTENCE_END + CLAUSE_MARKS + "])", "", text)
+        text = re.sub(r"[：:]\s*\x00", "，", text).replace("\x00", "")
+        text = tidy_punctuation(text).strip(CLAUSE_MARKS + " ")
+        if text and not all(unicodedata.category(c).startswith("P") for c in text):
+            kept.append(text)
+    return "\n".join(kept)
+
+
+def quote(value: Any, n: int = 1, min_chars: int = 4) -> str:
+    """The n-th line of speech (≥ min_chars) without its marks.
+
+    Only quotations with punctuation count as speech: `“一张票。”` does, while a quoted name
+    such as `“第十七码头”` or a sound such as `“啪”` does not.
+    """
+    lines = [m.group(0)[1:-1].strip() for m in _DIALOGUE.finditer(_text(value))]
+    lines = [line for line in lines if len(line) >= int(min_chars)
+             and any(c in SENTENCE_END + ELLIPSIS + CLAUSE_MARKS for c in line)]
+    index = int(n) - 1
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
+def striking(value: Any, n: int = 30) -> str:
+    """The first short question or exclamation (≤ n chars), else the first sentence cut to n."""
+    n = int(n)
+    all_sentences = split_sentences(value)
+    for sentence in all_sentences:
+        core = sentence.rstrip(CLOSE_QUOTES + CLOSE_BRACKETS + '"')
+        if core and core[-1] in "！？!?" and len(sentence) <= n:
+            return sentence
+    return _cut(all_sentences[0], n) if all_sentences else ""
+
+
+def chars(value: Any) -> int:
+    """Length without whitespace: what the narrator will actually say."""
+    return sum(1 for c in _text(value) if not c.isspace())
+
+
+FILTERS = {
+    "excerpt": excerpt, "first_sentence": first_sentence, "last_sentence": last_sentence,
+    "sentences": sentences, "paragraphs": paragraphs, "strip_dialogue": strip_dialogue,
+    "quote": quote, "striking": striking, "chars": chars,
+}
+
+
+# --- segment text ---------------------------------------------------------------------------
+
+_NO_COMMA_AFTER = SENTENCE_END + ELLIPSIS + CLAUSE_MARKS + CLOSE_QUOTES + '"—～~'
+_NO_COMMA_BEFORE = SENTENCE_END + ELLIPSIS + CLAUSE_MARKS + CLOSE_QUOTES + CLOSE_BRACKETS + "—"
+
+
+def _squash_spaces(line: str) -> str:
+    line = re.sub(r"\s+", " ", line.strip())
+    return re.sub(r" (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) ", "", line)  # no spaces around CJK
+
+
+def tidy_punctuation(text: str) -> str:
+    """Fix what empty variables leave behind: `，，` → `，`, `，。` → `。`, a leading `，`."""
+    text = re.sub(r"([，、；,;])(?:[，、；,;])+", r"\1", text)
+    text = re.sub(r"[，、；,;]+(?=[。！？!?…])", "", text)
+    return text.lstrip("，、；,; ")
+
+
+def normalise_segment(text: str) -> str:
+    """One line of narration from a rendered block.
+
+    Chinese has no spaces between words, so whitespace around CJK text is dropped. A line break
+    the template author left in is a pause: after punctuation it simply disappears, otherwise
+    it becomes `，` (two Latin words are joined with a space instead).
+    """
+    out = ""
+    for line in filter(None, (_squash_spaces(raw) for raw in text.splitlines())):
+        if not out:
+            out = line
+        elif out[-1].isascii() and out[-1].isalnum() and line[0].isascii() and line[0].isalnum():
+            out += " " + line
+        elif out[-1] in _NO_COMMA_AFTER or line[0] in _NO_COMMA_BEFORE:
+            out += line
+        else:
+            out += "，" + line
+    return tidy_punctuation(out).strip()
+
+
+def make_environment() -> ImmutableSandboxedEnvironment:
+    """The one environment script templates are compiled in: no loader, strict undefined."""
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
+                                        keep_trailing_newline=False)
+    env.globals.pop("lipsum", None)  # Latin filler text has no place in Chinese narration
+    env.filters.update(FILTERS)
+    return env
+
+
+# --- running ---------------------------------------------------------------------------------
+
+class BlockRenderError(Exception):
+    """A template failed at run time; `line` is the template (not file) line, 0 if unknown."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _capture(name: str, block: Callable[[Context], Iterator[str]],
+             captured: dict[str, str]) -> Callable[[Context], Iterator[str]]:
+    def render(context: Context) -> Iterator[str]:
+        text = "".join(block(context))
+        captured.setdefault(name, text)  # the first rendering is the block's own place
+        yield text
+    return render
+
+
+def _failing_line(exc: BaseException, template: Template) -> int:
+    """Template line of the innermost template frame in the traceback (0 if none)."""
+    line = 0
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == template.filename:
+            line = template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return line
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SecurityError):
+        return f"沙箱拦截了不安全的操作：{exc}"
+    if isinstance(exc, UndefinedError):
+        match = re.fullmatch(r"'(.+)' is undefined", str(exc.message))
+        if match:
+            return f"变量 {match.group(1)} 未定义（既没有声明，调用方也没有提供）"
+        return f"取不到的值：{exc.message}"
+    return f"渲染出错：{type(exc).__name__}: {exc}"
+
+
+def render_blocks(template: Template, values: dict[str, Any]) -> dict[str, str]:
+    """Raw output of each top-level block, from one run of the whole template.
+
+    One run, rather than calling each block on its own, so that `{% set %}` and `{% macro %}`
+    written above the blocks are visible inside them.
+    """
+    context = template.new_context(values)
+    captured: dict[str, str] = {}
+    for name, stack in context.blocks.items():
+        stack[0] = _capture(name, stack[0], captured)
+    try:
+        for _ in template.root_render_func(context):
+            pass
+    except Exception as exc:  # noqa: BLE001 - untrusted template code: any failure is its fault
+        raise BlockRenderError(_failing_line(exc, template), _describe(exc)) from None
+    return captured

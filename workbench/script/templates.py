@@ -1,0 +1,428 @@
+"""Script templates: YAML front matter plus a sandboxed Jinja2 body of named segment blocks.
+
+A template is parsed into a validated `ScriptTemplate` value; rendering gives ordered
+`Segment`s (hook, body, ..., cta). Every problem is reported as a `LintIssue` with a line number
+in the *file*, so loading, rendering and `lint` all point the author at the same place.
+
+Segments are the top-level `{% block %}`s in source order; see `sandbox.render_blocks`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Template, TemplateSyntaxError, nodes
+from jsonschema import Draft202012Validator
+
+from workbench.errors import InputError, TemplateError
+from workbench.frontmatter import parse_front_matter
+from workbench.models import Segment
+from workbench.script.sandbox import (
+    BlockRenderError,
+    find_unsafe,
+    make_environment,
+    normalise_segment,
+    render_blocks,
+)
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_VARIABLES: dict[str, str] = {
+    "keyword": "任务口令，结尾引导里必须出现，如 {{ app }}搜索【{{ keyword }}】",
+    "app": "阅读 App 名称，如 番茄小说",
+    "book_title": "书名",
+    "chapter_title": "章节标题",
+    "chapter_index": "章节序号（从 1 开始）",
+    "chapter_text": "章节正文（已清理，段落之间换行）",
+}
+COMPUTED_VARIABLES: dict[str, str] = {
+    "target_seconds": "front matter 里的目标时长（秒）",
+    "target_chars": "目标字数 = target_seconds × 语速（字/秒），用来给正文定长度",
+}
+REQUIRED_SEGMENTS = ("hook", "body", "cta")
+KINDS = ("novel", "drama")
+DEFAULT_CHARS_PER_SECOND = 4.5
+
+_STRING = {"type": "string"}
+FRONT_MATTER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "name", "kind", "target_seconds"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": r"^[a-z0-9_-]+$"},
+        "name": {"type": "string", "minLength": 1},
+        "kind": {"enum": list(KINDS)},
+        "version": {"type": ["string", "integer", "number"]},
+        "description": _STRING,
+        "target_seconds": {"type": "integer", "minimum": 5, "maximum": 600},
+        "app_default": _STRING,
+        "voice": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
+                  "properties": {"style": _STRING, "gender": {"enum": ["male", "female"]},
+                                 "rate": {"type": "string", "pattern": r"^[+-]\d+%$"},
+                                 "pitch": {"type": "string", "pattern": r"^[+-]\d+Hz$"}}},
+        "variables": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"},
+            "additionalProperties": {  # one variable: a mapping, or empty for "all defaults"
+                "type": ["object", "null"], "additionalProperties": False,
+                "properties": {"default": {}, "required": {"type": "boolean"},
+                               "description": _STRING},
+            },
+        },
+    },
+}
+_VALIDATOR = Draft202012Validator(FRONT_MATTER_SCHEMA)
+_PATTERN_HINTS = {"id": "只能用小写字母、数字、_ 和 -", "rate": '写成 "+20%" 或 "-10%"',
+                  "pitch": '写成 "+5Hz" 或 "-5Hz"'}
+_TYPE_NAMES = {"string": "文字", "integer": "整数", "number": "数字", "boolean": "true/false",
+               "object": "键值映射", "null": "空", "array": "列表"}
+_ENV = make_environment()
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    level: str  # "error" | "warning"
+    line: int  # 1-based line in the template file
+    message: str  # Chinese, for the template author
+    path: Path | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.level == "error"
+
+    def __str__(self) -> str:
+        label = "错误" if self.is_error else "警告"
+        return f"{self.path or '<template>'}:{self.line}: {label}: {self.message}"
+
+
+class TemplateIssueError(TemplateError):
+    """A TemplateError that still knows its `LintIssue`, so `lint` can report it as one."""
+
+    def __init__(self, issue: LintIssue, more: int = 0) -> None:
+        self.issue = issue
+        self.path = issue.path
+        tail = f"（另有 {more} 处错误，运行 lint 查看全部）" if more else ""
+        super().__init__(f"{issue.path or '<template>'}:{issue.line}: {issue.message}{tail}")
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    name: str
+    default: Any = None  # None means "no default"
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ScriptTemplate:
+    id: str
+    name: str
+    kind: str
+    version: str
+    description: str
+    variables: dict[str, VariableSpec]
+    target_seconds: int
+    voice: dict[str, Any]
+    segments: list[str]  # block names in source order
+    path: Path
+    source: str  # the whole file text
+    app_default: str = ""
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
+
+    def cache_payload(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "hash": self.content_hash}
+
+
+@dataclass(frozen=True)
+class ParsedTemplate:
+    """What `check_source` could make of a file; fields stay empty where parsing failed."""
+
+    meta: dict[str, Any]
+    header: str  # the YAML text, for mapping a field to its line
+    body_first_line: int
+    ast: nodes.Template | None
+    segments: list[str] = field(default_factory=list)
+    block_lines: dict[str, int] = field(default_factory=dict)  # block name -> file line
+
+
+# --- checking --------------------------------------------------------------------------------
+
+def front_matter_line(header: str, loc: list[Any]) -> int:
+    """File line of the YAML key at `loc` (or of its nearest existing parent)."""
+    try:
+        node = yaml.compose(header)
+    except yaml.YAMLError:
+        return 2
+    line = node.start_mark.line if node is not None else 0
+    for key in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if key_node.value == str(key):
+                line, node = key_node.start_mark.line, value_node
+                break
+        else:
+            break
+    return line + 2  # the header starts on line 2, after the opening ---
+
+
+def _schema_issues(meta: dict[str, Any], header: str, path: Path) -> list[LintIssue]:
+    issues: list[LintIssue] = []
+
+    def add(loc: list[Any], message: str) -> None:
+        issues.append(LintIssue("error", front_matter_line(header, loc), message, path))
+
+    for err in _VALIDATOR.iter_errors(meta):
+        loc = list(err.absolute_path)
+        name = ".".join(map(str, loc))
+        where = f"{name} " if name else ""
+        if err.validator == "required":
+            missing = [k for k in err.validator_value if k not in err.instance]
+            add(loc, f"{where}缺少必填字段 {', '.join(missing)}")
+        elif err.validator == "additionalProperties":
+            allowed = list(err.schema.get("properties", {}))
+            for extra in sorted(set(err.instance) - set(allowed)):
+                add([*loc, extra], f"未知字段 {'.'.join(map(str, [*loc, extra]))}"
+                                   f"（可用字段：{', '.join(allowed)}）")
+        elif err.validator == "propertyNames":
+            add([*loc, err.instance], f"变量名 {err.instance!r} 无效（以字母开头，只用字母、数字和 _）")
+        elif err.validator == "type":
+            wanted = err.validator_value
+            kinds = "或".join(_TYPE_NAMES[t] for t in (wanted if isinstance(wanted, list) else [wanted]))
+            add(loc, f"{name} 应为{kinds}，实际是 {err.instance!r}")
+        elif err.validator == "enum":
+            add(loc, f"{name} 应为 {' / '.join(map(str, err.validator_value))} 之一，"
+                     f"实际是 {err.instance!r}")
+        elif err.validator == "pattern":
+            hint = _PATTERN_HINTS.get(str(loc[-1]) if loc else "", err.validator_value)
+            add(loc, f"{name} 格式不对：{err.instance!r}（{hint}）")
+        elif err.validator in ("minimum", "maximum"):
+            add(loc, f"{name} 应在 5 到 600 秒之间，实际是 {err.instance}")
+        elif err.validator == "minLength":
+            add(loc, f"{name} 不能为空")
+        else:
+            add(loc, f"{where}不符合格式要求：{err.message}")
+    variables = meta.get("variables")
+    if isinstance(variables, dict):
+        for var in variables:
+            if var in BUILTIN_VARIABLES or var in COMPUTED_VARIABLES:
+                add(["variables", var], f"变量 {var} 与内置变量同名，请换个名字")
+    return sorted(issues, key=lambda issue: issue.line)
+
+
+def _split_fallback(text: str) -> tuple[str, str, int] | None:
+    """Header, body and body line when the YAML itself is broken, so the body is still checked."""
+    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None
+    for end, line in enumerate(lines[1:], start=1):
+        if line.strip() == "---":
+            return "".join(lines[1:end]), "".join(lines[end + 1:]), end + 2
+    return None
+
+
+def _error_line(exc: TemplateError, path: Path) -> tuple[int, str]:
+    match = re.match(r"(\d+): (.*)", str(exc).removeprefix(f"{path}:"), re.DOTALL)
+    return (int(match.group(1)), match.group(2)) if match else (1, str(exc))
+
+
+def check_source(text: str, path: Path) -> tuple[ParsedTemplate | None, list[LintIssue]]:
+    """Every error that makes a template unusable or unsafe, found without running it."""
+    issues: list[LintIssue] = []
+    try:
+        doc = parse_front_matter(text, path)
+        meta, body, first = doc.meta, doc.body, doc.body_first_line
+        header = "".join(text.lstrip("\ufeff").splitlines(keepends=True)[1:first - 2])
+        issues += _schema_issues(meta, header, path)
+    except TemplateError as exc:
+        line, message = _error_line(exc, path)
+        issues.append(LintIssue("error", line, message, path))
+        split = _split_fallback(text)
+        if split is None:
+            return None, issues
+        meta, (header, body, first) = {}, split
+    offset = first - 1
+    try:
+        ast = _ENV.parse(body, name=path.name, filename=str(path))
+    except TemplateSyntaxError as exc:
+        issues.append(LintIssue("error", (exc.lineno or 1) + offset,
+                                f"Jinja 语法错误：{exc.message}", path))
+        return ParsedTemplate(meta, header, first, None), issues
+
+    top = [node for node in ast.body if isinstance(node, nodes.Block)]
+    top_ids = {id(node) for node in top}
+    for block in ast.find_all(nodes.Block):
+        if id(block) not in top_ids:
+            issues.append(LintIssue("error", block.lineno + offset,
+                                    f"段落块 {{% block {block.name} %}} 必须放在模板最外层"
+                                    "（不能套在 if/for/macro 或另一个块里）", path))
+    segments = [block.name for block in top]
+    missing = [name for name in REQUIRED_SEGMENTS if name not in segments]
+    if missing:
+        issues.append(LintIssue("error", first,
+                                f"缺少段落块 {', '.join(missing)}"
+                                "（每个模板至少要有 hook、body、cta 三个 {% block %}）", path))
+    for line, message in find_unsafe(ast):
+        issues.append(LintIssue("error", line + offset, message, path))
+    if not any(issue.is_error for issue in issues):
+        try:  # some mistakes only show when generating code (nothing runs here)
+            _ENV.compile(ast, name=path.name, filename=str(path), raw=True)
+        except TemplateSyntaxError as exc:
+            issues.append(LintIssue("error", (exc.lineno or 1) + offset,
+                                    f"Jinja 语法错误：{exc.message}", path))
+    parsed = ParsedTemplate(meta, header, first, ast, segments,
+                            {block.name: block.lineno + offset for block in top})
+    return parsed, issues
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Compiled:
+    parsed: ParsedTemplate
+    template: Template
+
+
+def _raise_first(issues: list[LintIssue]) -> None:
+    errors = [issue for issue in issues if issue.is_error]
+    if errors:
+        raise TemplateIssueError(errors[0], more=len(errors) - 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(source: str, path: Path) -> _Compiled:
+    """Check, then compile the very AST that was checked; cached by source text."""
+    parsed, issues = check_source(source, path)
+    _raise_first(issues)
+    assert parsed is not None and parsed.ast is not None
+    code = _ENV.compile(parsed.ast, name=path.name, filename=str(path))
+    template = _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None), None)
+    return _Compiled(parsed, template)
+
+
+def read_template_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise TemplateError(f"{path}:1: 不是 UTF-8 文本") from None
+    except OSError as exc:
+        raise TemplateError(f"{path}:1: 无法读取：{exc.strerror}") from None
+
+
+def template_from_source(text: str, path: Path) -> ScriptTemplate:
+    """Parse, validate and refuse unsafe constructs; `path` is used for messages and lookup."""
+    parsed = _compile(text, path).parsed
+    meta = parsed.meta
+    variables = {
+        name: VariableSpec(name=name, default=(spec or {}).get("default"),
+                           required=bool((spec or {}).get("required", False)),
+                           description=str((spec or {}).get("description", "")))
+        for name, spec in (meta.get("variables") or {}).items()
+    }
+    return ScriptTemplate(
+        id=meta["id"], name=meta["name"], kind=meta["kind"], version=str(meta.get("version", "1")),
+        description=str(meta.get("description", "")), variables=variables,
+        target_seconds=int(meta["target_seconds"]), voice=dict(meta.get("voice") or {}),
+        segments=list(parsed.segments), path=path, source=text,
+        app_default=str(meta.get("app_default", "")),
+    )
+
+
+def load_template(path: Path) -> ScriptTemplate:
+    return template_from_source(read_template_text(path), path)
+
+
+def scan_templates(dirs: list[Path]) -> tuple[list[ScriptTemplate], list[TemplateError]]:
+    """Templates by id (a later directory overrides an earlier one) and the files that failed.
+
+    A broken file is skipped, not fatal, so one bad template in a user folder cannot hide the
+    others; callers show the returned errors (and `lint` explains them in full).
+    """
+    found: dict[str, ScriptTemplate] = {}
+    problems: list[TemplateError] = []
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.j2")):
+            try:
+                template = load_template(path)
+            except TemplateError as exc:
+                logger.warning("跳过无法加载的模板：%s", exc)
+                problems.append(exc)
+                continue
+            if template.id in found and found[template.id].path.parent == folder:
+                logger.warning("模板 id %s 重复：%s 覆盖了 %s", template.id, path,
+                               found[template.id].path)
+            found[template.id] = template
+    return sorted(found.values(), key=lambda t: t.id), problems
+
+
+def list_templates(dirs: list[Path]) -> list[ScriptTemplate]:
+    return scan_templates(dirs)[0]
+
+
+def get_template(ref: str, dirs: list[Path]) -> ScriptTemplate:
+    """`ref` is a template id, or a path to a .j2 file."""
+    if ref.endswith(".j2") or "/" in ref or "\\" in ref:
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise InputError(f"找不到模板文件：{path}")
+        return load_template(path)
+    templates, problems = scan_templates(dirs)
+    for template in templates:
+        if template.id == ref:
+            return template
+    for exc in problems:  # the file named like the id is broken: say why, not "unknown id"
+        if isinstance(exc, TemplateIssueError) and exc.path and exc.path.stem == ref:
+            raise exc
+    known = ", ".join(t.id for t in templates) or "（无）"
+    broken = f"（另有 {len(problems)} 个模板文件无法加载，运行 lint 查看）" if problems else ""
+    raise InputError(f"找不到模板 {ref!r}；可用：{known}{broken}")
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+def render_template(tpl: ScriptTemplate, context: dict[str, Any], *,
+                    chars_per_second: float = DEFAULT_CHARS_PER_SECOND) -> list[Segment]:
+    """Ordered, whitespace-normalised segments; every failure is a TemplateError with a line."""
+    compiled = _compile(tpl.source, tpl.path)
+    header = compiled.parsed.header
+
+    def fail(message: str, loc: list[Any] | None = None, line: int = 1) -> TemplateIssueError:
+        if loc is not None:
+            line = front_matter_line(header, loc)
+        return TemplateIssueError(LintIssue("error", line, message, tpl.path))
+
+    known = set(BUILTIN_VARIABLES) | set(COMPUTED_VARIABLES) | set(tpl.variables)
+    unknown = sorted(set(context) - known)
+    if unknown:
+        raise fail(f"未知变量 {', '.join(unknown)}：模板没有声明"
+                   f"（模板声明的变量：{', '.join(sorted(tpl.variables)) or '无'}）", ["variables"])
+    values = {n: v.default for n, v in tpl.variables.items() if v.default is not None}
+    values.update(context)
+    if not values.get("app") and tpl.app_default:
+        values["app"] = tpl.app_default
+    for name, spec in tpl.variables.items():
+        if spec.required and values.get(name) in (None, ""):
+            about = f"（{spec.description}）" if spec.description else ""
+            raise fail(f"缺少必填变量 {name}{about}", ["variables", name])
+    values.setdefault("target_seconds", tpl.target_seconds)
+    values.setdefault("target_chars", round(int(values["target_seconds"]) * chars_per_second))
+
+    try:
+        captured = render_blocks(compiled.template, values)
+    except BlockRenderError as exc:
+        line = exc.line + compiled.parsed.body_first_line - 1 if exc.line else 1
+        raise fail(exc.message, line=line) from None
+    return [Segment(name, normalise_segment(captured.get(name, "")))
+            for name in compiled.parsed.segments]
