@@ -1,0 +1,136 @@
+"""The `workbench` command end to end: real subprocesses, a real SQLite file, a real local
+OpenAI-compatible server for the LLM path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import click
+import pytest
+import typer
+from conftest import SAMPLES
+from llm_server import llm_server  # noqa: F401  (fixture)
+from sqlite_utils import Database
+
+from workbench.cli import app
+
+SAMPLE_GBK = SAMPLES / "night-ferry.gbk.txt"
+KEY = "sk-test-NEVERSHOWN-0123456789"
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
+                          text=True, env=full_env, timeout=120)
+
+
+def test_every_command_has_help():
+    def walk(cmd: click.Command, path: str):
+        assert (cmd.help or "").strip(), f"{path} has no help text"
+        for p in cmd.params:
+            if isinstance(p, click.Option) and p.name != "help":
+                assert (p.help or "").strip(), f"{path} {p.opts} has no help text"
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "workbench")
+
+
+def test_offline_script_end_to_end(home):
+    added = run("material", "add", str(SAMPLE_GBK))
+    assert added.returncode == 0, added.stderr
+    assert "gb18030" in added.stdout.lower() or "gbk" in added.stdout.lower()
+    again = run("material", "add", str(SAMPLE_GBK))
+    assert "已存在" in again.stdout
+
+    shown = run("material", "show", "1", "--chapter", "2")
+    assert shown.returncode == 0 and "第一章" in shown.stdout
+
+    first = run("script", "--material", "1", "--chapter", "2", "--template", "suspense",
+                "--keyword", "夜渡迷局")
+    assert first.returncode == 0, first.stderr
+    script = json.loads(first.stdout)
+    assert [s["name"] for s in script["segments"]][:1] == ["hook"]
+    cta = next(s for s in script["segments"] if s["name"] == "cta")
+    assert "夜渡迷局" in cta["text"]
+    assert script["backend"] == "rules" and "rules" in first.stderr
+    assert 0 < len(script["title"]) <= 30 and 3 <= len(script["hashtags"]) <= 6
+
+    out_file = home.parent / "script.json"
+    second = run("script", "--material", "1", "--chapter", "2", "--template", "suspense",
+                 "--keyword", "夜渡迷局", "--out", str(out_file))
+    assert second.returncode == 0 and "缓存" in second.stderr
+    saved = json.loads(out_file.read_text(encoding="utf-8"))
+    assert saved["segments"] == script["segments"] and saved["cached"] is True
+
+    db = Database(home / "workbench.db")
+    jobs = list(db["jobs"].rows_where(order_by="id"))
+    assert [(j["status"], j["cache_hit"]) for j in jobs] == [("done", 0), ("done", 1)]
+    assert db["materials"].count == 1
+
+
+def test_llm_script_is_cached_with_zero_backend_calls(home, llm_server):  # noqa: F811
+    assert run("material", "add", str(SAMPLE_GBK)).returncode == 0
+    env = {"OPENAI_BASE_URL": llm_server.base_url, "OPENAI_API_KEY": KEY,
+           "WORKBENCH_LLM_MODEL": "test-model"}
+    args = ("script", "--material", "1", "--chapter", "3", "--template", "emotional",
+            "--keyword", "夜渡迷局", "--app", "七猫小说")
+    first = run(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "openai" in first.stderr and len(llm_server.chat_requests) == 1
+    sent = llm_server.chat_requests[0]
+    assert sent.headers["authorization"] == f"Bearer {KEY}"
+    assert "夜渡迷局" in sent.text() and "七猫小说" in sent.text()
+
+    second = run(*args, env=env)
+    assert second.returncode == 0 and "缓存" in second.stderr
+    assert len(llm_server.chat_requests) == 1, "the second identical run must not call the LLM"
+    assert json.loads(second.stdout)["segments"] == json.loads(first.stdout)["segments"]
+
+    # a different keyword is a different input: one more call
+    assert run(*args[:-4], "--keyword", "另一个口令", "--app", "七猫小说",
+               env=env).returncode == 0
+    assert len(llm_server.chat_requests) == 2
+
+    for text in (first.stdout, first.stderr, second.stdout, second.stderr):
+        assert KEY not in text
+    dump = "\n".join(Database(home / "workbench.db").iterdump())
+    assert KEY not in dump
+
+
+def test_errors_are_one_clear_line_and_store_nothing(home, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    result = run("material", "add", str(empty))
+    assert result.returncode == 1
+    assert result.stderr.startswith("错误:") and "empty.txt" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+
+    missing = run("script", "--material", "7", "--chapter", "1", "--template", "suspense",
+                  "--keyword", "k")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "7" in missing.stderr
+    db = Database(home / "workbench.db")
+    assert db["materials"].count == 0 and db["chapters"].count == 0
+
+
+def test_config_masks_the_key(home):
+    result = run("config", "--json", env={"OPENAI_API_KEY": KEY})
+    assert result.returncode == 0
+    shown = json.loads(result.stdout)
+    assert KEY not in result.stdout and shown["llm_api_key"].endswith("6789")
+    assert shown["home"] == str(home)
+
+
+@pytest.mark.parametrize("name", ["suspense", "emotional", "comeback"])
+def test_template_render_cli(home, name):
+    assert run("material", "add", str(SAMPLE_GBK)).returncode == 0
+    result = run("template", "render", name, "--material", "1", "--chapter", "2",
+                 "--keyword", "夜渡迷局")
+    assert result.returncode == 0, result.stderr
+    segments = json.loads(result.stdout)["segments"]
+    assert [s["name"] for s in segments][0] == "hook"
+    assert "夜渡迷局" in next(s["text"] for s in segments if s["name"] == "cta")
