@@ -23,7 +23,7 @@ BODY = (
 def request(seed=0, target=120, keyword="夜渡迷局123"):
     return RewriteRequest(
         segments=[
-            Segment("hook", "3年前，她死在17楼；3年后，她回来了。"),
+            Segment("hook", "“3年前，她死在17楼；3年后，她回来了！”"),
             Segment("body", BODY),
             Segment("cta", f"番茄小说搜索【{keyword}】，看她如何翻盘。"),
         ],
@@ -60,8 +60,10 @@ def test_numbers_read_for_speech(written, spoken):
 def test_long_sentences_are_split():
     text = split_long_sentences("她看见一个非常奇怪的影子，于是立刻跑了过去，心里却一直在想着那天晚上"
                                 "发生的所有事情，仿佛一切早已注定。")
-    assert all(visible_len(s) <= 28 for s in split_sentences(text))
+    assert all(visible_len(s) <= 32 for s in split_sentences(text))
     assert text.count("。") >= 2
+    quoted = "“老周在公司干了三十年，钥匙只有你和他有，你说，是谁拿的？”我脑子里嗡的一声。"
+    assert split_long_sentences(quoted) == quoted  # never split inside a quotation
 
 
 def test_deterministic_for_a_seed_and_varied_across_seeds():
@@ -81,10 +83,11 @@ def test_output_is_spoken_fitted_and_tagged():
     full = "".join(s.text for s in result.segments)
     assert "17" not in result.segments[0].text and "十七" in result.segments[0].text
     assert "冷笑道" not in full and "（" not in result.segments[1].text
-    assert visible_len(full) <= 150 + 28  # trimmed on a sentence boundary
+    assert visible_len(full) <= 150 + 32  # trimmed on a sentence boundary
     assert result.segments[1].text.endswith(("。", "！", "？", "”"))
     assert "夜渡迷局123" in result.segments[2].text  # the keyword survives untouched
     assert 0 < len(result.title) <= 30
+    assert not result.title.startswith("“") and "”" not in result.title
     assert "夜渡迷局123" in result.caption
     assert 3 <= len(result.hashtags) <= 6
     assert all("#" not in t and " " not in t for t in result.hashtags)

@@ -10,7 +10,7 @@ import pytest
 
 from workbench.config import PROJECT_ROOT
 from workbench.errors import InputError, TemplateError
-from workbench.script import sandbox
+from workbench.script import filters, sandbox
 from workbench.script.lint import SAMPLE_CHAPTER, SAMPLE_CONTEXT, LintIssue, lint_template
 from workbench.script.templates import (
     ScriptTemplate,
@@ -20,6 +20,7 @@ from workbench.script.templates import (
     render_template,
     scan_templates,
 )
+from workbench.text import split_sentences
 
 BUNDLED = PROJECT_ROOT / "templates"
 GOOD_BLOCKS = (
@@ -208,50 +209,50 @@ def test_render_normalises_whitespace(tmp_path: Path) -> None:
     ("", []),
 ])
 def test_split_sentences(text: str, expected: list[str]) -> None:
-    assert sandbox.split_sentences(text) == expected
+    assert split_sentences(text) == expected
 
 
 def test_excerpt() -> None:
     text = "雨下了一整夜。“你还有脸来？”他说。我笑了。"
-    assert sandbox.excerpt(text, 7) == "雨下了一整夜。"
-    assert sandbox.excerpt(text, 16) == "雨下了一整夜。“你还有脸来？”"
-    assert sandbox.excerpt(text, 100) == text
+    assert filters.excerpt(text, 7) == "雨下了一整夜。"
+    assert filters.excerpt(text, 16) == "雨下了一整夜。“你还有脸来？”"
+    assert filters.excerpt(text, 100) == text
     long = "这是一句非常长的句子，里面有好几个逗号，但是直到很后面才结束。"
-    cut = sandbox.excerpt(long, 15)
+    cut = filters.excerpt(long, 15)
     assert cut == "这是一句非常长的句子……" and len(cut) <= 15
-    hard = sandbox.excerpt("一二三四五六七八九十一二三四五六。", 8)
+    hard = filters.excerpt("一二三四五六七八九十一二三四五六。", 8)
     assert hard == "一二三四五六……"
-    assert sandbox.excerpt("", 10) == "" and sandbox.excerpt(None, 10) == ""
-    assert sandbox.excerpt(text, 0) == ""
-    assert sandbox.excerpt("标题没有标点\n正文。", 20) == "标题没有标点。正文。"
+    assert filters.excerpt("", 10) == "" and filters.excerpt(None, 10) == ""
+    assert filters.excerpt(text, 0) == ""
+    assert filters.excerpt("标题没有标点\n正文。", 20) == "标题没有标点。正文。"
 
 
 def test_sentence_and_paragraph_filters() -> None:
     text = "　　“快跑！”他喊道。我没动。\n\n　　门开了……\n最后一段"
-    assert sandbox.first_sentence(text) == "“快跑！”"
-    assert sandbox.last_sentence(text) == "最后一段"
-    assert sandbox.sentences(text, 2) == "“快跑！”他喊道。"
-    assert sandbox.paragraphs(text, 2) == "“快跑！”他喊道。我没动。\n门开了……"
-    for fn in (sandbox.first_sentence, sandbox.last_sentence, sandbox.sentences,
-               sandbox.paragraphs, sandbox.strip_dialogue, sandbox.quote, sandbox.striking):
+    assert filters.first_sentence(text) == "“快跑！”"
+    assert filters.last_sentence(text) == "最后一段"
+    assert filters.sentences(text, 2) == "“快跑！”他喊道。"
+    assert filters.paragraphs(text, 2) == "“快跑！”他喊道。我没动。\n门开了……"
+    for fn in (filters.first_sentence, filters.last_sentence, filters.sentences,
+               filters.paragraphs, filters.strip_dialogue, filters.quote, filters.striking):
         assert fn("") == "" and fn(None) == ""
 
 
 def test_strip_dialogue_and_quote() -> None:
     text = "他冷笑道：“滚。”说完就走。\n“嗯。”\n她半晌才开口：“陈默，我们不是一路人。”"
-    assert sandbox.strip_dialogue(text) == "他冷笑道，说完就走。\n她半晌才开口。"
-    assert sandbox.quote(text) == "陈默，我们不是一路人。"
-    assert sandbox.quote(text, min_chars=1) == "滚。"
-    assert sandbox.quote(text, 2, min_chars=1) == "嗯。"
-    assert sandbox.quote("没有台词。") == ""
-    assert sandbox.quote("去“第十七码头”的票。“一张票。”") == "一张票。"
+    assert filters.strip_dialogue(text) == "他冷笑道，说完就走。\n她半晌才开口。"
+    assert filters.quote(text) == "陈默，我们不是一路人。"
+    assert filters.quote(text, min_chars=1) == "滚。"
+    assert filters.quote(text, 2, min_chars=1) == "嗯。"
+    assert filters.quote("没有台词。") == ""
+    assert filters.quote("去“第十七码头”的票。“一张票。”") == "一张票。"
 
 
 def test_striking_and_chars() -> None:
     text = "雨下了一整夜，我站在楼下等她。“你还有脸来？”林浩说。"
-    assert sandbox.striking(text, 20) == "“你还有脸来？”"
-    assert sandbox.striking("一句很平的话，后面还有很多字呢。", 8) == "一句很平的话……"
-    assert sandbox.chars(" 你 好\n啊 ") == 3 and sandbox.chars(None) == 0
+    assert filters.striking(text, 20) == "“你还有脸来？”"
+    assert filters.striking("一句很平的话，后面还有很多字呢。", 8) == "一句很平的话……"
+    assert filters.chars(" 你 好\n啊 ") == 3 and filters.chars(None) == 0
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

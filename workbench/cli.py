@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import click
 import typer
@@ -27,8 +27,8 @@ template_app = typer.Typer(help="脚本模板：列出、检查、试渲染。",
 app.add_typer(material_app, name="material")
 app.add_typer(template_app, name="template")
 
-out = Console(markup=False, highlight=False)
-err = Console(stderr=True, markup=False, highlight=False)
+out = Console(markup=False, highlight=False, soft_wrap=True)
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 
 
 def _settings() -> Settings:
@@ -79,7 +79,7 @@ def config_cmd(
 @material_app.command("add")
 def material_add(
     file: Annotated[Path, typer.Argument(help="小说文件：TXT（任意常见编码）或 EPUB")],
-    title: Annotated[Optional[str], typer.Option(help="书名（默认从文件中识别）")] = None,
+    title: Annotated[str | None, typer.Option(help="书名（默认从文件中识别）")] = None,
 ) -> None:
     """导入一本小说并切分章节。"""
     from workbench.materials.library import add_material
@@ -114,7 +114,7 @@ def material_list() -> None:
 @material_app.command("show")
 def material_show(
     material_id: Annotated[int, typer.Argument(help="素材 ID")],
-    chapter: Annotated[Optional[int], typer.Option(help="显示该章全文")] = None,
+    chapter: Annotated[int | None, typer.Option(help="显示该章全文")] = None,
 ) -> None:
     """显示素材的章节目录，或某一章的全文。"""
     from workbench.materials.library import get_chapter, get_material, list_chapters
@@ -175,7 +175,7 @@ def template_render(
     material: Annotated[int, typer.Option(help="素材 ID")],
     chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
     keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
-    app_name: Annotated[Optional[str], typer.Option("--app", help="阅读平台")] = None,
+    app_name: Annotated[str | None, typer.Option("--app", help="阅读平台")] = None,
     var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
 ) -> None:
     """只渲染模板（不改写），输出各片段。"""
@@ -217,11 +217,11 @@ def script_cmd(
     template: Annotated[str, typer.Option(help="模板 ID 或 .j2 文件路径")],
     keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
     prompt: Annotated[str, typer.Option(help="改写提示词 ID")] = "narration",
-    app_name: Annotated[Optional[str], typer.Option("--app", help="阅读平台，如 番茄小说")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="改写后端 auto|rules|openai")] = None,
+    app_name: Annotated[str | None, typer.Option("--app", help="阅读平台，如 番茄小说")] = None,
+    backend: Annotated[str | None, typer.Option(help="改写后端 auto|rules|openai")] = None,
     seed: Annotated[int, typer.Option(help="变体种子（同一种子结果相同）")] = 0,
     var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
-    out_file: Annotated[Optional[Path], typer.Option("--out", help="写入 JSON 文件")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="写入 JSON 文件")] = None,
 ) -> None:
     """把一章小说写成带口令的口播脚本（JSON），并记录任务。"""
     from workbench.pipeline import ScriptJob, make_script

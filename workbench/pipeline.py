@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -78,7 +79,7 @@ def make_script(
             "chapter_title": chapter.title, "chapter_index": chapter.index,
             "chapter_text": chapter.text, **job.variables,
         }
-        segments = render_template(template, context)
+        segments = render_template(template, context, chars_per_second=settings.chars_per_second)
         progress(0.3, f"改写文案（{backend.name}）")
         request = RewriteRequest(
             segments=segments, keyword=job.keyword, app=app,

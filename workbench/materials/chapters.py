@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from workbench.models import Chapter
+from workbench.text import split_sentences, visible_len
 
 MAX_HEADING_CHARS = 40
 PREFACE_MIN_CHARS = 200  # text before the first heading longer than this becomes "前言"
@@ -205,12 +206,12 @@ def split_chapters(text: str, part_chars: int = 3000) -> tuple[list[Chapter], st
     if heads:
         found: list[tuple[str, str]] = []
         preface = _join(lines[front_matter_end(lines[: heads[0]]): heads[0]])
-        if _visible_len(preface) > PREFACE_MIN_CHARS:
+        if visible_len(preface) > PREFACE_MIN_CHARS:
             found.append(("前言", preface))
         for k, start in enumerate(heads):
             end = heads[k + 1] if k + 1 < len(heads) else len(lines)
             body = _join(lines[start + 1: end])
-            if _visible_len(body):
+            if visible_len(body):
                 found.append((lines[start], body))
         if found:
             return [Chapter(i, title, body) for i, (title, body) in enumerate(found, 1)], "headings"
@@ -277,7 +278,7 @@ def _split_by_size(lines: list[str], part_chars: int) -> list[str]:
 
 def _sentence_chunks(paragraph: str, part_chars: int) -> list[str]:
     """Cut a giant paragraph at sentence ends; a sentence longer than a part is cut hard."""
-    sentences = re.findall(r".+?(?:[。！？!?…]+[”’」』\"')）]*|$)", paragraph)
+    sentences = split_sentences(paragraph)
     chunks: list[str] = []
     current = ""
     for sentence in sentences:
@@ -305,6 +306,3 @@ def _skip_blank(lines: list[str], i: int) -> int:
 def _join(lines: list[str]) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
 
-
-def _visible_len(text: str) -> int:
-    return sum(1 for ch in text if not ch.isspace())

@@ -19,6 +19,8 @@ import cn2an
 from workbench.models import Segment
 from workbench.rewrite.base import RewriteRequest, RewriteResult
 from workbench.text import (
+    CLOSE_QUOTES,
+    OPEN_QUOTES,
     fit_sentences,
     split_clauses,
     split_sentences,
@@ -29,7 +31,7 @@ from workbench.text import (
 log = logging.getLogger(__name__)
 
 SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.tsv"
-MAX_SENTENCE_CHARS = 28
+MAX_SENTENCE_CHARS = 32
 MIN_BODY_CHARS = 60
 TITLE_MAX = 30
 _KEYWORD_MARK = "\ue000"  # private-use character standing in for the keyword
@@ -109,12 +111,15 @@ def split_long_sentences(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
         if visible_len(sentence) <= limit:
             out.append(sentence)
             continue
-        chunk = ""
+        chunk, depth = "", 0
         for clause in split_clauses(sentence):
-            if chunk and visible_len(chunk + clause) > limit:
+            # break only outside quotes: a quotation cut in two reads as two speakers
+            if chunk and depth == 0 and visible_len(chunk + clause) > limit:
                 out.append(re.sub(r"[，,；;：:、]$", "。", chunk))
                 chunk = ""
             chunk += clause
+            depth = max(0, depth + sum(c in OPEN_QUOTES for c in clause)
+                        - sum(c in CLOSE_QUOTES for c in clause))
         if chunk:
             out.append(chunk)
     return "".join(out)

@@ -15,7 +15,8 @@ from jinja2 import TemplateSyntaxError, nodes
 from jinja2 import meta as jinja_meta
 
 from workbench.errors import TemplateError
-from workbench.script.sandbox import chars, make_environment
+from workbench.script.filters import chars
+from workbench.script.sandbox import make_environment
 from workbench.script.templates import (
     BUILTIN_VARIABLES,
     COMPUTED_VARIABLES,

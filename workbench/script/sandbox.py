@@ -9,15 +9,12 @@ Two layers keep them away from Python internals:
 2. At run time the `ImmutableSandboxedEnvironment` blocks what the static walk cannot see
    (names built at run time) and forbids mutating lists and dicts passed in by the caller.
 
-The filters work on sentences, not characters, because narration cut mid-sentence sounds
-broken. Sentence splitting keeps closing quotes with their sentence and does not split inside
-a quotation, so `“快跑！他们来了！”他喊道。` yields `“快跑！他们来了！”` and `他喊道。`.
+The narration filters live in `filters.py`; the sentence helpers in `workbench.text`.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,13 +28,15 @@ from jinja2.sandbox import (
     SecurityError,
 )
 
-SENTENCE_END = "。！？!?"
-ELLIPSIS = "…⋯"
-CLAUSE_MARKS = "，；、,;：:"
-OPEN_QUOTES = "“「『‘"
-CLOSE_QUOTES = "”」』’"
-CLOSE_BRACKETS = "）)》】〉"
-CUT_MARK = "……"
+from workbench.script.filters import FILTERS
+from workbench.text import (
+    CLAUSE_MARKS,
+    CLOSE_BRACKETS,
+    CLOSE_QUOTES,
+    ELLIPSIS,
+    SENTENCE_END,
+    tidy_punctuation,
+)
 
 # Attribute names that lead to frames, code or globals even without a leading underscore.
 UNSAFE_ATTRIBUTES = frozenset(
@@ -127,190 +126,6 @@ def find_unsafe(ast: nodes.Template) -> list[tuple[int, str]]:
     return found
 
 
-# --- text helpers ---------------------------------------------------------------------------
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def split_paragraphs(text: str) -> list[str]:
-    """Non-empty lines, stripped of indentation (novels indent with full-width spaces)."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _scan(para: str, track_quotes: bool) -> tuple[list[str], bool]:
-    out: list[str] = []
-    start = depth = 0
-    ascii_open = False
-    i, n = 0, len(para)
-
-    def after_closers(j: int) -> int:
-        while j < n and para[j] in CLOSE_QUOTES + CLOSE_BRACKETS + ('"' if ascii_open else ""):
-            j += 1
-        return j
-
-    while i < n:
-        ch = para[i]
-        if track_quotes and (ch in OPEN_QUOTES or (ch == '"' and not ascii_open)):
-            depth += 1
-            ascii_open = ascii_open or ch == '"'
-        elif track_quotes and depth and (ch in CLOSE_QUOTES or (ch == '"' and ascii_open)):
-            depth -= 1
-            ascii_open = ascii_open and ch != '"'
-            prev = para[i - 1] if i else ""
-            if depth == 0 and prev and prev in SENTENCE_END + ELLIPSIS:
-                i = after_closers(i + 1)
-                out.append(para[start:i])
-                start = i
-                continue
-        elif depth == 0 and ch in SENTENCE_END + ELLIPSIS:
-            j = i
-            while j < n and para[j] in SENTENCE_END + ELLIPSIS:
-                j += 1
-            strong = any(c in SENTENCE_END for c in para[i:j])
-            k = after_closers(j)
-            # An ellipsis alone is often a pause inside a sentence; it ends one only at the
-            # end of the paragraph or before a closing quote.
-            if strong or k == n or k > j:
-                out.append(para[start:k])
-                start = i = k
-                continue
-            i = j
-            continue
-        i += 1
-    if para[start:].strip():
-        out.append(para[start:])
-    return [s.strip() for s in out if s.strip()], depth == 0
-
-
-def split_sentences(text: Any) -> list[str]:
-    """Sentences in reading order; a paragraph break always ends a sentence."""
-    result: list[str] = []
-    for para in split_paragraphs(_text(text)):
-        sentences, balanced = _scan(para, track_quotes=True)
-        if not balanced:  # a stray quote mark would swallow the paragraph: ignore quotes
-            sentences, _ = _scan(para, track_quotes=False)
-        result.extend(sentences)
-    return result
-
-
-def _ends_with_punct(sentence: str) -> bool:
-    core = sentence.rstrip(CLOSE_QUOTES + CLOSE_BRACKETS + '"')
-    return bool(core) and core[-1] in SENTENCE_END + ELLIPSIS + CLAUSE_MARKS
-
-
-def _join(sentences: list[str]) -> str:
-    """Join sentences; a paragraph that ended without punctuation gets 。 so TTS pauses."""
-    parts = [s if _ends_with_punct(s) or i == len(sentences) - 1 else s + "。"
-             for i, s in enumerate(sentences)]
-    return "".join(parts)
-
-
-def _cut(sentence: str, n: int) -> str:
-    """At most n characters of one long sentence: at a clause mark if one is close, plus ……"""
-    if len(sentence) <= n:
-        return sentence
-    if n <= len(CUT_MARK):
-        return sentence[:n]
-    limit = n - len(CUT_MARK)
-    head = sentence[: limit + 1]
-    k = max(head.rfind(mark) for mark in CLAUSE_MARKS)
-    if k < max(1, limit // 3):  # no clause mark, or it would leave a stub: hard cut
-        k = limit
-    return sentence[:k].rstrip(OPEN_QUOTES + '"') + CUT_MARK
-
-
-# --- filters --------------------------------------------------------------------------------
-
-def excerpt(value: Any, n: int = 120) -> str:
-    """Whole sentences from the start, at most n characters; a longer first sentence is cut."""
-    n = int(n)
-    sentences = split_sentences(value)
-    if n <= 0 or not sentences:
-        return ""
-    taken: list[str] = []
-    total = 0
-    for sentence in sentences:
-        extra = len(sentence) + (0 if not taken or _ends_with_punct(taken[-1]) else 1)
-        if total + extra > n:
-            break
-        taken.append(sentence)
-        total += extra
-    return _join(taken) if taken else _cut(sentences[0], n)
-
-
-def first_sentence(value: Any) -> str:
-    sentences = split_sentences(value)
-    return sentences[0] if sentences else ""
-
-
-def last_sentence(value: Any) -> str:
-    sentences = split_sentences(value)
-    return sentences[-1] if sentences else ""
-
-
-def sentences(value: Any, n: int = 1) -> str:
-    return _join(split_sentences(value)[: max(int(n), 0)])
-
-
-def paragraphs(value: Any, n: int = 1) -> str:
-    """First n paragraphs, one per line (a line break in a segment becomes a pause)."""
-    return "\n".join(split_paragraphs(_text(value))[: max(int(n), 0)])
-
-
-_DIALOGUE = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"\n]*\"")
-
-
-def strip_dialogue(value: Any) -> str:
-    """The narration without quoted speech: `他冷笑道：“滚。”说完就走。` → `他冷笑道，说完就走。`"""
-    kept: list[str] = []
-    for para in split_paragraphs(_text(value)):
-        text = _DIALOGUE.sub("\x00", para)
-        text = re.sub(r"[：:]\s*\x00\s*$", "。", text)
-        text = re.sub(r"[：:]\s*\x00(?=\s*[" + SENTENCE_END + CLAUSE_MARKS + "])", "", text)
-        text = re.sub(r"[：:]\s*\x00", "，", text).replace("\x00", "")
-        text = tidy_punctuation(text).strip(CLAUSE_MARKS + " ")
-        if text and not all(unicodedata.category(c).startswith("P") for c in text):
-            kept.append(text)
-    return "\n".join(kept)
-
-
-def quote(value: Any, n: int = 1, min_chars: int = 4) -> str:
-    """The n-th line of speech (≥ min_chars) without its marks.
-
-    Only quotations with punctuation count as speech: `“一张票。”` does, while a quoted name
-    such as `“第十七码头”` or a sound such as `“啪”` does not.
-    """
-    lines = [m.group(0)[1:-1].strip() for m in _DIALOGUE.finditer(_text(value))]
-    lines = [line for line in lines if len(line) >= int(min_chars)
-             and any(c in SENTENCE_END + ELLIPSIS + CLAUSE_MARKS for c in line)]
-    index = int(n) - 1
-    return lines[index] if 0 <= index < len(lines) else ""
-
-
-def striking(value: Any, n: int = 30) -> str:
-    """The first short question or exclamation (≤ n chars), else the first sentence cut to n."""
-    n = int(n)
-    all_sentences = split_sentences(value)
-    for sentence in all_sentences:
-        core = sentence.rstrip(CLOSE_QUOTES + CLOSE_BRACKETS + '"')
-        if core and core[-1] in "！？!?" and len(sentence) <= n:
-            return sentence
-    return _cut(all_sentences[0], n) if all_sentences else ""
-
-
-def chars(value: Any) -> int:
-    """Length without whitespace: what the narrator will actually say."""
-    return sum(1 for c in _text(value) if not c.isspace())
-
-
-FILTERS = {
-    "excerpt": excerpt, "first_sentence": first_sentence, "last_sentence": last_sentence,
-    "sentences": sentences, "paragraphs": paragraphs, "strip_dialogue": strip_dialogue,
-    "quote": quote, "striking": striking, "chars": chars,
-}
-
-
 # --- segment text ---------------------------------------------------------------------------
 
 _NO_COMMA_AFTER = SENTENCE_END + ELLIPSIS + CLAUSE_MARKS + CLOSE_QUOTES + '"—～~'
@@ -320,13 +135,6 @@ _NO_COMMA_BEFORE = SENTENCE_END + ELLIPSIS + CLAUSE_MARKS + CLOSE_QUOTES + CLOSE
 def _squash_spaces(line: str) -> str:
     line = re.sub(r"\s+", " ", line.strip())
     return re.sub(r" (?=[^\x00-\x7f])|(?<=[^\x00-\x7f]) ", "", line)  # no spaces around CJK
-
-
-def tidy_punctuation(text: str) -> str:
-    """Fix what empty variables leave behind: `，，` → `，`, `，。` → `。`, a leading `，`."""
-    text = re.sub(r"([，、；,;])(?:[，、；,;])+", r"\1", text)
-    text = re.sub(r"[，、；,;]+(?=[。！？!?…])", "", text)
-    return text.lstrip("，、；,; ")
 
 
 def normalise_segment(text: str) -> str:

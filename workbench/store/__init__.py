@@ -13,7 +13,7 @@ from workbench.store.migrations import migrations
 
 
 def utcnow() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def open_db(path: Path | str) -> Database:
