@@ -134,3 +134,22 @@ def test_template_render_cli(home, name):
     segments = json.loads(result.stdout)["segments"]
     assert segments[0]["name"] == "hook"
     assert "夜渡迷局" in next(s["text"] for s in segments if s["name"] == "cta")
+
+
+def test_template_lint_exit_codes(tmp_path):
+    from conftest import PROJECT_ROOT
+
+    bad = tmp_path / "bad.j2"
+    bad.write_text(
+        "---\nid: bad\nname: 坏\nkind: novel\nversion: 1\ntarget_seconds: 60\n---\n"
+        "{% block hook %}{{ chapter_text|first_sentence }}{% endblock %}\n"
+        "{% block body %}{{ mystery }}{{ ''.__class__ }}{% endblock %}\n"
+        "{% block cta %}{{ app }}搜索【{{ keyword }}】{% endblock %}\n",
+        encoding="utf-8",
+    )
+    result = run("template", "lint", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:9:" in result.stderr and "__class__" in result.stderr
+    assert "mystery" in result.stderr
+    good = run("template", "lint", *map(str, sorted((PROJECT_ROOT / "templates").glob("*.j2"))))
+    assert good.returncode == 0, good.stderr + good.stdout

@@ -42,6 +42,18 @@ def _db(settings: Settings):
     return open_db(settings.db_path)
 
 
+def _table(*columns: str, title: str | None = None) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _short_time(iso: str | None) -> str:
+    """'2026-11-22T07:41:21+00:00' → '11-22 07:41' (UTC), to keep tables narrow."""
+    return f"{iso[5:10]} {iso[11:16]}" if iso and len(iso) >= 16 else (iso or "")
+
+
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for pair in pairs:
@@ -63,9 +75,7 @@ def config_cmd(
     if as_json:
         out.print_json(data=shown)
         return
-    table = Table(title="Workbench 设置", show_lines=False)
-    for col in ("设置", "值", "来源", "环境变量"):
-        table.add_column(col)
+    table = _table("设置", "值", "来源", "环境变量", title="Workbench 设置")
     env_of = {o.name: o.env for o in OPTIONS}
     for name, value in shown.items():
         source = settings.sources.get(name, "")
@@ -102,12 +112,10 @@ def material_list() -> None:
     if not rows:
         out.print("还没有素材。用 workbench material add 文件 导入。")
         return
-    table = Table()
-    for col in ("ID", "书名", "格式", "编码", "章节", "字数", "导入时间"):
-        table.add_column(col)
+    table = _table("ID", "书名", "格式", "编码", "章节", "字数", "导入时间")
     for r in rows:
         table.add_row(str(r["id"]), r["title"], r["format"], r["encoding"],
-                      str(r["chapter_count"]), str(r["chars"]), r["created_at"])
+                      str(r["chapter_count"]), str(r["chars"]), _short_time(r["created_at"]))
     out.print(table)
 
 
@@ -128,9 +136,7 @@ def material_show(
         return
     out.print(f"#{material['id']} 《{material['title']}》 编码 {material['encoding']}, "
               f"来源 {material['filename']}")
-    table = Table()
-    for col in ("章", "标题", "字数"):
-        table.add_column(col)
+    table = _table("章", "标题", "字数")
     for c in list_chapters(db, material_id):
         table.add_row(str(c["idx"]), c["title"], str(c["chars"]))
     out.print(table)
@@ -142,9 +148,7 @@ def template_list() -> None:
     """列出可用的脚本模板。"""
     from workbench.script.templates import list_templates
 
-    table = Table()
-    for col in ("ID", "名称", "类型", "版本", "目标秒数", "说明"):
-        table.add_column(col)
+    table = _table("ID", "名称", "类型", "版本", "目标秒数", "说明")
     for t in list_templates(_settings().template_dirs):
         table.add_row(t.id, t.name, t.kind, t.version, str(t.target_seconds), t.description)
     out.print(table)
@@ -201,9 +205,7 @@ def prompts_cmd() -> None:
     """列出改写提示词。"""
     from workbench.rewrite.prompts import list_prompts
 
-    table = Table()
-    for col in ("ID", "名称", "版本", "说明"):
-        table.add_column(col)
+    table = _table("ID", "名称", "版本", "说明")
     for p in list_prompts(_settings().prompt_dirs):
         table.add_row(p.id, p.name, p.version, p.description)
     out.print(table)
@@ -250,13 +252,13 @@ def jobs_cmd(limit: Annotated[int, typer.Option(help="显示条数")] = 20) -> N
     """最近的任务记录。"""
     from workbench.store.jobs import list_jobs
 
-    table = Table()
-    for col in ("ID", "类型", "状态", "素材", "章", "模板", "口令", "后端", "缓存", "时间", "错误"):
-        table.add_column(col)
+    table = _table("ID", "类型", "状态", "素材/章", "模板", "口令", "后端", "缓存", "时间", "错误")
     for j in list_jobs(_db(_settings()), limit):
-        table.add_row(*(str(j[k] if j[k] is not None else "") for k in (
-            "id", "kind", "status", "material_id", "chapter", "template_id", "keyword",
-            "backend", "cache_hit", "created_at", "error")))
+        table.add_row(
+            str(j["id"]), j["kind"], j["status"], f"{j['material_id']}/{j['chapter']}",
+            j["template_id"] or "", j["keyword"] or "", j["backend"] or "",
+            "是" if j["cache_hit"] else "", _short_time(j["created_at"]), (j["error"] or "")[:60],
+        )
     out.print(table)
 
 
@@ -286,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="workbench", standalone_mode=False)
+        code = command.main(args=argv, prog_name="workbench", standalone_mode=False)
     except WorkbenchError as exc:
         err.print(f"错误: {exc}", style="bold red")
         sys.exit(1)
@@ -298,3 +300,5 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
+        sys.exit(code)
