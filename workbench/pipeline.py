@@ -98,6 +98,9 @@ def make_script(
     except WorkbenchError as exc:
         fail_job(db, job_id, str(exc))
         raise
+    except KeyboardInterrupt:
+        fail_job(db, job_id, "已取消")
+        raise
     except Exception as exc:  # record the failure, then let the edge report it
         fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
         raise
