@@ -184,6 +184,7 @@ def template_render(
 ) -> None:
     """只渲染模板（不改写），输出各片段。"""
     from workbench.materials.library import get_chapter, get_material
+    from workbench.pipeline import template_context
     from workbench.script.templates import get_template, render_template
 
     settings = _settings()
@@ -191,11 +192,8 @@ def template_render(
     tpl = get_template(template, settings.template_dirs)
     mat = get_material(db, material)
     ch = get_chapter(db, material, chapter)
-    segments = render_template(tpl, {
-        "keyword": keyword, "app": app_name or settings.app_name, "book_title": mat["title"],
-        "chapter_title": ch.title, "chapter_index": ch.index, "chapter_text": ch.text,
-        **_parse_vars(var),
-    })
+    context = template_context(mat, ch, keyword, app_name or settings.app_name, _parse_vars(var))
+    segments = render_template(tpl, context, chars_per_second=settings.chars_per_second)
     out.print_json(data={"template": tpl.id, "version": tpl.version,
                          "segments": [{"name": s.name, "text": s.text} for s in segments]})
 

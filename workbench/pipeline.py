@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from workbench.config import Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_chapter, get_material
-from workbench.models import Script
+from workbench.models import Chapter, Script
 from workbench.rewrite.base import RewriteRequest
 from workbench.rewrite.prompts import get_prompt
 from workbench.rewrite.registry import resolve_backend
@@ -27,6 +27,18 @@ Progress = Callable[[float, str], None]
 
 def _no_progress(fraction: float, message: str) -> None:
     pass
+
+
+def template_context(
+    material: dict[str, Any], chapter: Chapter, keyword: str, app: str,
+    variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The built-in template variables for one chapter, plus the user's own."""
+    return {
+        "keyword": keyword, "app": app, "book_title": material["title"],
+        "chapter_title": chapter.title, "chapter_index": chapter.index,
+        "chapter_text": chapter.text, **(variables or {}),
+    }
 
 
 @dataclass(frozen=True)
@@ -74,11 +86,7 @@ def make_script(
     )
     try:
         progress(0.1, "生成脚本")
-        context = {
-            "keyword": job.keyword, "app": app, "book_title": material["title"],
-            "chapter_title": chapter.title, "chapter_index": chapter.index,
-            "chapter_text": chapter.text, **job.variables,
-        }
+        context = template_context(material, chapter, job.keyword, app, job.variables)
         segments = render_template(template, context, chars_per_second=settings.chars_per_second)
         progress(0.3, f"改写文案（{backend.name}）")
         request = RewriteRequest(
