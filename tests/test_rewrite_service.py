@@ -28,6 +28,16 @@ def test_auto_picks_rules_offline_and_openai_when_configured(settings):
         resolve_backend("gpt", settings)
 
 
+def test_cache_key_covers_the_endpoint(settings):
+    from workbench.rewrite.openai_backend import OpenAIBackend
+
+    a = OpenAIBackend(replace(settings, llm_base_url="http://127.0.0.1:9/v1", llm_api_key="sk-1"))
+    b = OpenAIBackend(replace(settings, llm_base_url="http://127.0.0.2:9/v1", llm_api_key="sk-1"))
+    assert a.model == b.model and a.endpoint != b.endpoint
+    assert rewrite_cache_key(REQ, a) != rewrite_cache_key(REQ, b)
+    assert "sk-1" not in a.endpoint
+
+
 def test_cache_key_covers_input_prompt_backend_and_params(settings):
     backend = RulesBackend()
     prompt = get_prompt("narration", settings.prompt_dirs)

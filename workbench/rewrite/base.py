@@ -59,4 +59,9 @@ class RewriteBackend(Protocol):
         """Model name recorded on the job and in the cache key ('' when not applicable)."""
         ...
 
+    @property
+    def endpoint(self) -> str:
+        """Where the model is served, without credentials ('' for local rules); in the cache key."""
+        ...
+
     def rewrite(self, request: RewriteRequest) -> RewriteResult: ...

@@ -79,6 +79,11 @@ class OpenAIBackend:
     def model(self) -> str:
         return self._settings.llm_model
 
+    @property
+    def endpoint(self) -> str:
+        """Where the model runs (no credentials): two providers may share a model name."""
+        return _display_url(self._settings)
+
     # The one public operation ------------------------------------------------------------
     def rewrite(self, request: RewriteRequest) -> RewriteResult:
         prompt = self._prompt_for(request)

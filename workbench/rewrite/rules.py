@@ -147,6 +147,10 @@ class RulesBackend:
     def model(self) -> str:
         return ""
 
+    @property
+    def endpoint(self) -> str:
+        return ""
+
     def rewrite(self, request: RewriteRequest) -> RewriteResult:
         keyword = request.keyword
         segments: list[Segment] = []

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 def rewrite_cache_key(request: RewriteRequest, backend: RewriteBackend) -> str:
     return content_hash(
-        "rewrite", backend.name, backend.version, backend.model, request.cache_payload()
+        "rewrite", backend.name, backend.version, backend.model, backend.endpoint,
+        request.cache_payload(),
     )
 
 
