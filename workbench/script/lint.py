@@ -15,6 +15,7 @@ from jinja2 import TemplateSyntaxError, nodes
 from jinja2 import meta as jinja_meta
 
 from workbench.errors import TemplateError
+from workbench.frontmatter import read_utf8
 from workbench.script.filters import chars
 from workbench.script.sandbox import make_environment
 from workbench.script.templates import (
@@ -27,7 +28,6 @@ from workbench.script.templates import (
     TemplateIssueError,
     check_source,
     front_matter_line,
-    read_template_text,
     render_template,
     template_from_source,
 )
@@ -220,7 +220,7 @@ def lint_template(path: Path, sample_context: dict[str, Any] | None = None, *,
                   chars_per_second: float = DEFAULT_CHARS_PER_SECOND) -> list[LintIssue]:
     """All problems, errors and warnings, sorted by line; an empty list means clean."""
     try:
-        text = read_template_text(path)
+        text = read_utf8(path)
     except TemplateError as exc:
         return [LintIssue("error", 1, str(exc).removeprefix(f"{path}:1: "), path)]
     parsed, issues = check_source(text, path)

@@ -22,7 +22,7 @@ from jinja2 import Template, TemplateSyntaxError, nodes
 from jsonschema import Draft202012Validator
 
 from workbench.errors import InputError, TemplateError
-from workbench.frontmatter import parse_front_matter
+from workbench.frontmatter import parse_front_matter, read_utf8, split_front_matter
 from workbench.models import Segment
 from workbench.script.sandbox import (
     BlockRenderError,
@@ -220,17 +220,6 @@ def _schema_issues(meta: dict[str, Any], header: str, path: Path) -> list[LintIs
     return sorted(issues, key=lambda issue: issue.line)
 
 
-def _split_fallback(text: str) -> tuple[str, str, int] | None:
-    """Header, body and body line when the YAML itself is broken, so the body is still checked."""
-    lines = text.lstrip("\ufeff").splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        return None
-    for end, line in enumerate(lines[1:], start=1):
-        if line.strip() == "---":
-            return "".join(lines[1:end]), "".join(lines[end + 1:]), end + 2
-    return None
-
-
 def _error_line(exc: TemplateError, path: Path) -> tuple[int, str]:
     match = re.match(r"(\d+): (.*)", str(exc).removeprefix(f"{path}:"), re.DOTALL)
     return (int(match.group(1)), match.group(2)) if match else (1, str(exc))
@@ -241,16 +230,16 @@ def check_source(text: str, path: Path) -> tuple[ParsedTemplate | None, list[Lin
     issues: list[LintIssue] = []
     try:
         doc = parse_front_matter(text, path)
-        meta, body, first = doc.meta, doc.body, doc.body_first_line
-        header = "".join(text.lstrip("\ufeff").splitlines(keepends=True)[1:first - 2])
+        meta, header, body, first = doc.meta, doc.header, doc.body, doc.body_first_line
         issues += _schema_issues(meta, header, path)
     except TemplateError as exc:
         line, message = _error_line(exc, path)
         issues.append(LintIssue("error", line, message, path))
-        split = _split_fallback(text)
-        if split is None:
+        try:  # a broken header: still check the body
+            header, body, first = split_front_matter(text, path)
+        except TemplateError:
             return None, issues
-        meta, (header, body, first) = {}, split
+        meta = {}
     offset = first - 1
     try:
         ast = _ENV.parse(body, name=path.name, filename=str(path))
@@ -310,15 +299,6 @@ def _compile(source: str, path: Path) -> _Compiled:
     return _Compiled(parsed, template)
 
 
-def read_template_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise TemplateError(f"{path}:1: 不是 UTF-8 文本") from None
-    except OSError as exc:
-        raise TemplateError(f"{path}:1: 无法读取：{exc.strerror}") from None
-
-
 def template_from_source(text: str, path: Path) -> ScriptTemplate:
     """Parse, validate and refuse unsafe constructs; `path` is used for messages and lookup."""
     parsed = _compile(text, path).parsed
@@ -339,7 +319,7 @@ def template_from_source(text: str, path: Path) -> ScriptTemplate:
 
 
 def load_template(path: Path) -> ScriptTemplate:
-    return template_from_source(read_template_text(path), path)
+    return template_from_source(read_utf8(path), path)
 
 
 def scan_templates(dirs: list[Path]) -> tuple[list[ScriptTemplate], list[TemplateError]]:
