@@ -22,6 +22,7 @@ from workbench.text import (
     split_paragraphs,
     split_sentences,
     tidy_punctuation,
+    visible_len,
 )
 
 
@@ -104,7 +105,7 @@ def striking(value: Any, n: int = 30) -> str:
 
 def chars(value: Any) -> int:
     """Length without whitespace: what the narrator will actually say."""
-    return sum(1 for c in as_text(value) if not c.isspace())
+    return visible_len(as_text(value))
 
 
 FILTERS = {
