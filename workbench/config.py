@@ -47,6 +47,30 @@ OPTIONS: tuple[_Option, ...] = (
             "reading app named in the call to action"),
     _Option("chars_per_second", "script.chars_per_second", "WORKBENCH_CHARS_PER_SECOND", float,
             4.5, "narration speed used to fit a script to its target seconds"),
+    _Option("voice_backend", "voice.backend", "WORKBENCH_VOICE_BACKEND", str, "auto",
+            "auto | espeak | edge"),
+    _Option("voice", "voice.voice", "WORKBENCH_VOICE", str, "zh-CN-XiaoxiaoNeural",
+            "voice id (an edge voice, or an espeak voice such as cmn)"),
+    _Option("offline_voice", "voice.offline_voice", "WORKBENCH_OFFLINE_VOICE", str, "cmn",
+            "espeak voice used offline and when auto falls back"),
+    _Option("voice_rate", "voice.rate", "WORKBENCH_VOICE_RATE", str, "+0%",
+            "speaking rate, e.g. +20%"),
+    _Option("voice_pitch", "voice.pitch", "WORKBENCH_VOICE_PITCH", str, "+0Hz",
+            "pitch, e.g. -5Hz"),
+    _Option("voice_volume", "voice.volume", "WORKBENCH_VOICE_VOLUME", str, "+0%",
+            "volume, e.g. +10%"),
+    _Option("voice_fallback", "voice.fallback", "WORKBENCH_VOICE_FALLBACK", bool, True,
+            "auto may fall back to offline espeak when edge fails (false: fail instead)"),
+    _Option("voice_pause", "voice.pause", "WORKBENCH_VOICE_PAUSE", float, 0.35,
+            "seconds of silence between script segments"),
+    _Option("edge_retries", "voice.edge_retries", "WORKBENCH_EDGE_RETRIES", int, 3,
+            "attempts per segment on network errors and 403s"),
+    _Option("edge_timeout", "voice.edge_timeout", "WORKBENCH_EDGE_TIMEOUT", float, 15.0,
+            "seconds to connect to / hear from edge-tts"),
+    _Option("subtitle_font_size", "subtitles.font_size", "WORKBENCH_SUBTITLE_FONT_SIZE", int,
+            64, "subtitle font size in px on a 1080x1920 frame"),
+    _Option("subtitle_max_chars", "subtitles.max_chars", "WORKBENCH_SUBTITLE_MAX_CHARS", int, 0,
+            "characters per subtitle line (0: what fits 1080 px at the font size)"),
     _Option("templates_dir", "paths.templates", "WORKBENCH_TEMPLATES_DIR", Path, None,
             "extra script templates (besides the bundled ones)"),
     _Option("prompts_dir", "paths.prompts", "WORKBENCH_PROMPTS_DIR", Path, None,
@@ -65,6 +89,18 @@ class Settings:
     rewrite_backend: str = "auto"
     app_name: str = "番茄小说"
     chars_per_second: float = 4.5
+    voice_backend: str = "auto"
+    voice: str = "zh-CN-XiaoxiaoNeural"
+    offline_voice: str = "cmn"
+    voice_rate: str = "+0%"
+    voice_pitch: str = "+0Hz"
+    voice_volume: str = "+0%"
+    voice_fallback: bool = True
+    voice_pause: float = 0.35
+    edge_retries: int = 3
+    edge_timeout: float = 15.0
+    subtitle_font_size: int = 64
+    subtitle_max_chars: int = 0
     templates_dir: Path | None = None
     prompts_dir: Path | None = None
     config_file: Path | None = None
@@ -162,8 +198,19 @@ def _toml_get(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
 def _convert(option: _Option, raw: Any, where: str) -> Any:
     try:
+        if option.kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
+            raise ValueError(word)
         if option.kind is Path:
             return Path(str(raw)).expanduser()
         if option.kind in (int, float):
@@ -206,5 +253,9 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if values["rewrite_backend"] not in ("auto", "rules", "openai"):
         raise InputError(
             f"未知的改写后端: {values['rewrite_backend']}（可选 auto、rules、openai）"
+        )
+    if values["voice_backend"] not in ("auto", "espeak", "edge"):
+        raise InputError(
+            f"未知的配音后端: {values['voice_backend']}（可选 auto、espeak、edge）"
         )
     return Settings(home=home, config_file=config_file, sources=sources, **values)
