@@ -245,6 +245,59 @@ def script_cmd(
         print(payload)
 
 
+# voice -----------------------------------------------------------------------------------
+@app.command("voices")
+def voices_cmd(
+    backend: Annotated[str, typer.Option(help="auto|espeak|edge（auto: 能连上 edge 时含 edge 列表）")]
+    = "auto",
+) -> None:
+    """列出可用的配音音色（离线 espeak 音色，以及能联网时 edge 的中文音色）。"""
+    from workbench.voice.catalog import list_all_voices
+
+    listing = list_all_voices(_settings(), backend)
+    table = _table("音色", "后端", "语言", "性别", "说明")
+    for v in listing.voices:
+        table.add_row(v.id, v.backend, v.locale, v.gender, v.description)
+    out.print(table)
+    for note in listing.notes:
+        err.print(note)
+
+
+@app.command("voice")
+def voice_cmd(
+    script: Annotated[Path, typer.Option(help="脚本 JSON（workbench script --out 的输出）")],
+    out_dir: Annotated[Path, typer.Option("--out", help="输出文件夹")],
+    voice: Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeural 或 cmn")] = None,
+    rate: Annotated[str | None, typer.Option(help="语速，如 +20%")] = None,
+    pitch: Annotated[str | None, typer.Option(help="音调，如 -5Hz")] = None,
+    volume: Annotated[str | None, typer.Option(help="音量，如 +10%")] = None,
+    backend: Annotated[str | None, typer.Option(help="配音后端 auto|espeak|edge")] = None,
+    pause: Annotated[float | None, typer.Option(help="段落间停顿（秒）")] = None,
+    audio_format: Annotated[str, typer.Option("--format", help="音频格式 wav|m4a")] = "wav",
+    max_chars: Annotated[int | None, typer.Option(help="字幕每行最多字数")] = None,
+) -> None:
+    """为脚本配音：写出音频、逐词时间轴 timings.json、字幕 .ass 与 .srt。"""
+    from workbench.models import Script
+    from workbench.pipeline import VoiceJob, make_voice
+
+    settings = _settings()
+    db = _db(settings)
+    job = VoiceJob(script=Script.load(script), out_dir=out_dir, backend=backend, voice=voice,
+                   rate=rate, pitch=pitch, volume=volume, pause=pause,
+                   audio_format=audio_format, max_chars=max_chars)
+    with err.status("配音中…") as status:
+        outcome = make_voice(job, settings, db, lambda f, m: status.update(f"{m}（{f:.0%}）"))
+    err.print(outcome.backend_note)
+    for note in outcome.notes:
+        err.print(f"注意: {note}", style="yellow")
+    t = outcome.timing
+    cache = f"，{outcome.cached} 段来自缓存" if outcome.cached else ""
+    out.print(f"配音: {t.backend} {t.voice}，时长 {t.duration:.2f} 秒，{len(t.words)} 个词{cache}")
+    for path in (outcome.audio_path, outcome.timings_path, outcome.ass_path, outcome.srt_path):
+        out.print(f"已写入 {path}")
+    out.print(f"任务 #{outcome.job_id}")
+
+
 @app.command("jobs")
 def jobs_cmd(limit: Annotated[int, typer.Option(help="显示条数")] = 20) -> None:
     """最近的任务记录。"""
@@ -261,14 +314,18 @@ def jobs_cmd(limit: Annotated[int, typer.Option(help="显示条数")] = 20) -> N
 
 
 @app.command("demo")
-def demo_cmd() -> None:
-    """离线演示：导入示例小说，生成一章的口播脚本。"""
+def demo_cmd(
+    voice_backend: Annotated[str, typer.Option(help="配音后端（默认离线 espeak；edge 需联网）")]
+    = "espeak",
+) -> None:
+    """离线演示：导入示例小说，生成一章的口播脚本、配音与字幕。"""
     from workbench.demo import run_demo
 
     settings = _settings()
     db = _db(settings)
     with err.status("演示运行中…") as status:
-        result = run_demo(settings, db, lambda f, m: status.update(f"{m}（{f:.0%}）"))
+        result = run_demo(settings, db, lambda f, m: status.update(f"{m}（{f:.0%}）"),
+                          voice_backend=voice_backend)
     script = result.outcome.script
     out.print(f"素材: #{result.material['id']} 《{result.material['title']}》"
               f" 编码 {result.material['encoding']}")
@@ -279,6 +336,12 @@ def demo_cmd() -> None:
     out.print(f"文案: {script.caption}")
     out.print("话题: " + " ".join(f"#{t}" for t in script.hashtags))
     out.print(f"脚本已写入: {result.script_path}（任务 #{result.outcome.job_id}）")
+    voice = result.voice
+    out.print(voice.backend_note)
+    for note in voice.notes:
+        out.print(f"注意: {note}")
+    out.print(f"配音 {voice.timing.duration:.1f} 秒: {voice.audio_path}")
+    out.print(f"字幕: {voice.ass_path} / {voice.srt_path}（任务 #{voice.job_id}）")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
+
+from workbench.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,31 @@ class Script:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def load(cls, path: Path) -> Script:
+        """Read a script JSON (what `workbench script --out` writes), with errors that say why."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"找不到脚本文件: {path}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: 不是 UTF-8 文本的脚本 JSON") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"{path}:{exc.lineno}: 脚本 JSON 格式错误（{exc.msg}，第 {exc.colno} 列）"
+            ) from None
+        segments = data.get("segments") if isinstance(data, dict) else None
+        if not isinstance(segments, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("name"), str)
+            and isinstance(s.get("text"), str) for s in segments
+        ):
+            raise InputError(
+                f"{path}: 脚本缺少 segments 列表（每项需要 name 和 text，"
+                "可用 workbench script --out 生成）"
+            )
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Script:

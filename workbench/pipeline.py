@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
 from workbench.config import Settings
-from workbench.errors import WorkbenchError
+from workbench.errors import InputError, WorkbenchError
 from workbench.materials.library import get_chapter, get_material
 from workbench.models import Chapter, Script
 from workbench.rewrite.base import RewriteRequest
@@ -20,6 +21,7 @@ from workbench.rewrite.service import rewrite_cached
 from workbench.script.templates import get_template, render_template
 from workbench.store.cache import StageCache, content_hash
 from workbench.store.jobs import fail_job, finish_job, start_job
+from workbench.voice.timing import TimingMap
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -115,3 +117,104 @@ def make_script(
     finish_job(db, job_id, script.to_dict(), cache_hit=int(cached))
     progress(1.0, "脚本完成（缓存）" if cached else "脚本完成")
     return ScriptOutcome(script=script, job_id=job_id, backend_note=resolved.reason)
+
+
+# Voice + subtitles -------------------------------------------------------------------------
+AUDIO_FORMATS = ("wav", "m4a")
+
+
+@dataclass(frozen=True)
+class VoiceJob:
+    """Which script to speak and how; None means 'from settings'."""
+
+    script: Script
+    out_dir: Path
+    backend: str | None = None
+    voice: str | None = None
+    rate: str | None = None
+    pitch: str | None = None
+    volume: str | None = None
+    pause: float | None = None
+    audio_format: str = "wav"  # wav | m4a (AAC 192 kb/s)
+    max_chars: int | None = None  # subtitle line limit; None: settings / what fits 1080 px
+
+
+@dataclass
+class VoiceOutcome:
+    timing: TimingMap
+    audio_path: Path
+    timings_path: Path
+    ass_path: Path
+    srt_path: Path
+    job_id: int
+    backend_note: str  # the plan, for the user
+    notes: list[str]  # fallbacks and the like, also recorded on the job
+    synthesized: int
+    cached: int
+
+
+def make_voice(
+    job: VoiceJob, settings: Settings, db: Database, progress: Progress = _no_progress
+) -> VoiceOutcome:
+    """Script → narration audio + timing map + ASS/SRT subtitles in `job.out_dir`, as a job."""
+    from workbench.subtitles import SubtitleStyle, build_events, max_chars_for, write_subtitles
+    from workbench.voice.audio import write_m4a, write_wav
+    from workbench.voice.registry import plan_voice
+    from workbench.voice.service import voice_script
+
+    if job.audio_format not in AUDIO_FORMATS:
+        raise InputError(f"不支持的音频格式: {job.audio_format}（可选 {', '.join(AUDIO_FORMATS)}）")
+    plan = plan_voice(settings, job.backend, job.voice, job.rate, job.pitch, job.volume)
+    pause = settings.voice_pause if job.pause is None else job.pause
+    style = SubtitleStyle(font_size=settings.subtitle_font_size)
+    max_chars = job.max_chars or settings.subtitle_max_chars or max_chars_for(style)
+    script = job.script
+    recipe = {
+        "script": script.to_dict() | {"cached": None}, "backend": plan.primary.backend.name,
+        "params": asdict(plan.primary.params), "pause": pause, "format": job.audio_format,
+        "max_chars": max_chars, "font_size": style.font_size,
+    }
+    job_id = start_job(
+        db, "voice", content_hash(recipe), material_id=script.material_id,
+        chapter=script.chapter, template_id=script.template_id or None,
+        keyword=script.keyword, app=script.app, backend=plan.primary.backend.name,
+        model=plan.primary.params.voice, params=recipe | {"out_dir": str(job.out_dir)},
+    )
+    try:
+        progress(0.05, plan.reason)
+        spoken = voice_script(script, plan, StageCache(db), settings.cache_dir / "voice",
+                              pause=pause, progress=progress)
+        progress(0.92, "写入音频与字幕")
+        timing = spoken.timing
+        audio_path = job.out_dir / f"narration.{job.audio_format}"
+        write = write_m4a if job.audio_format == "m4a" else write_wav
+        write(audio_path, spoken.pcm, spoken.sample_rate)
+        timing.audio = audio_path.name
+        timings_path = job.out_dir / "timings.json"
+        timing.save(timings_path)
+        events = build_events(timing, max_chars=max_chars)
+        ass_path, srt_path = write_subtitles(events, job.out_dir / "subtitles", style=style,
+                                             keyword=script.keyword)
+    except WorkbenchError as exc:
+        fail_job(db, job_id, str(exc))
+        raise
+    except KeyboardInterrupt:
+        fail_job(db, job_id, "已取消")
+        raise
+    except Exception as exc:
+        fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
+        raise
+    result = {
+        "audio": str(audio_path), "timings": str(timings_path), "ass": str(ass_path),
+        "srt": str(srt_path), "duration": timing.duration, "backend": timing.backend,
+        "voice": timing.voice, "fallback": timing.fallback, "subtitle_events": len(events),
+        "synthesized": spoken.synthesized, "cached": spoken.cached,
+    }
+    finish_job(db, job_id, result, cache_hit=int(spoken.all_cached), backend=timing.backend,
+               model=timing.voice, notes="；".join(spoken.notes) or None)
+    progress(1.0, "配音完成（缓存）" if spoken.all_cached else "配音完成")
+    return VoiceOutcome(
+        timing=timing, audio_path=audio_path, timings_path=timings_path, ass_path=ass_path,
+        srt_path=srt_path, job_id=job_id, backend_note=plan.reason, notes=spoken.notes,
+        synthesized=spoken.synthesized, cached=spoken.cached,
+    )

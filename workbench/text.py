@@ -7,7 +7,10 @@ cut mid-sentence or mid-quote sounds broken.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
+from types import ModuleType
 from typing import Any
 
 _SPACE = re.compile(r"\s+")
@@ -149,3 +152,13 @@ def strip_end_punct(text: str) -> str:
     """Drop surrounding quotes and trailing punctuation (for titles and captions)."""
     marks = SENTENCE_END + ELLIPSIS + CLAUSE_MARKS + CLOSE_QUOTES + CLOSE_BRACKETS + '"—. '
     return text.strip().lstrip(OPEN_QUOTES + '"“ ').rstrip(marks).strip()
+
+
+@functools.cache
+def jieba() -> ModuleType:
+    """The jieba module, imported on first use: it is slow to load, and its start-up chatter
+    ("Building prefix dict ...") would otherwise land in every log."""
+    import jieba as module
+
+    module.setLogLevel(logging.WARNING)
+    return module

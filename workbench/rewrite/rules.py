@@ -27,6 +27,9 @@ from workbench.text import (
     strip_end_punct,
     visible_len,
 )
+from workbench.text import (
+    jieba as _jieba,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +71,6 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> dict[str, tuple[str, ...]]:
         if word.strip() and options:
             table[word.strip()] = options
     return table
-
-
-@functools.cache
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
 
 
 def drop_stage_directions(text: str) -> str:

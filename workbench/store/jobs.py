@@ -51,7 +51,7 @@ def list_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:
     return list(
         db["jobs"].rows_where(
             select="id, kind, status, material_id, chapter, template_id, keyword, backend, "
-            "cache_hit, created_at, error",
+            "cache_hit, created_at, error, notes",
             order_by="id desc",
             limit=limit,
         )

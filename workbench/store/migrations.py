@@ -73,3 +73,9 @@ def m001_initial(db: Database) -> None:
         pk="key",
         not_null={"stage", "value"},
     )
+
+
+@migrations()
+def m002_job_notes(db: Database) -> None:
+    # What the user should know about a finished job, e.g. "edge 不可用，已回退到 espeak".
+    db["jobs"].add_column("notes", str)

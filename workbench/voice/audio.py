@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 import wave
 from pathlib import Path
 
@@ -53,3 +55,21 @@ def read_wav(path: Path) -> tuple[bytes, int]:
 def wav_duration(path: Path) -> float:
     with wave.open(str(path), "rb") as src:
         return src.getnframes() / src.getframerate()
+
+
+def write_m4a(path: Path, pcm: bytes, sample_rate: int, bitrate: str = "192k") -> None:
+    """AAC in MP4 (high quality), written to a temporary name and renamed when complete. MP4
+    needs a seekable output, hence a file rather than a pipe; ffmpeg writes the edit list that
+    keeps the encoder's priming samples from shifting the timings."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.m4a", dir=path.parent)
+    os.close(fd)
+    try:
+        run_ffmpeg(["-y", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
+                    "-c:a", "aac", "-b:a", bitrate, "-movflags", "+faststart", tmp],
+                   input=pcm, what="AAC 编码")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
