@@ -16,7 +16,7 @@ EXPECTED_COLUMNS = {
     "jobs": [
         "id", "kind", "status", "recipe_hash", "material_id", "chapter", "template_id",
         "prompt_id", "keyword", "app", "backend", "model", "params", "result", "cache_hit",
-        "error", "created_at", "finished_at",
+        "error", "created_at", "finished_at", "notes",
     ],
     "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
 }
@@ -28,15 +28,28 @@ def test_fresh_database_has_exact_columns(tmp_path):
         assert [c.name for c in db[table].columns] == columns, table
     assert set(db.table_names()) == {*EXPECTED_COLUMNS, "_sqlite_migrations"}
     assert db.journal_mode == "wal"
-    assert [m.name for m in migrations.applied(db)] == ["m001_initial"]
+    assert [m.name for m in migrations.applied(db)] == ["m001_initial", "m002_job_notes"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.pending(db)) + 1
+    assert db["_sqlite_migrations"].count == 2
     assert migrations.pending(db) == []
+
+
+def test_upgrade_from_the_first_schema_keeps_jobs(tmp_path):
+    from sqlite_utils import Database
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m002_job_notes")
+    old["jobs"].insert({"kind": "script", "status": "done", "recipe_hash": "h"})
+    old.close()
+    db = open_db(path)
+    assert [dict(r) for r in db["jobs"].rows][0]["recipe_hash"] == "h"
+    assert "notes" in db["jobs"].columns_dict
 
 
 def test_unique_constraints(tmp_path):
