@@ -6,28 +6,31 @@ from pathlib import Path
 
 import pytest
 
-from workbench.config import Settings, load_settings
+from workbench.config import OPTIONS, Settings, load_settings
 from workbench.store import open_db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = PROJECT_ROOT / "assets" / "samples"
 
-_ENV_VARS = (
-    "WORKBENCH_HOME", "WORKBENCH_CONFIG", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-    "WORKBENCH_LLM_MODEL", "WORKBENCH_LLM_TIMEOUT", "WORKBENCH_LLM_MAX_RETRIES",
-    "WORKBENCH_REWRITE_BACKEND", "WORKBENCH_APP", "WORKBENCH_TEMPLATES_DIR",
-    "WORKBENCH_PROMPTS_DIR", "WORKBENCH_CHARS_PER_SECOND",
-)
+_ENV_VARS = ("WORKBENCH_CONFIG", *(o.env for o in OPTIONS))
 
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private WORKBENCH_HOME; the test runs in tmp_path so no workbench.toml leaks in."""
+    """A private WORKBENCH_HOME; the test runs in tmp_path so no workbench.toml leaks in.
+
+    Voice defaults to offline espeak so that no test reaches for the internet by accident;
+    tests of `auto` and `edge` ask for them explicitly (and point edge at a local server).
+    """
     for var in _ENV_VARS:
         monkeypatch.delenv(var, raising=False)
     home = tmp_path / "wbhome"
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
+    monkeypatch.setenv("WORKBENCH_VOICE_BACKEND", "espeak")
     monkeypatch.chdir(tmp_path)
+    from workbench.voice import service
+
+    service._down.clear()  # "edge was down a minute ago" must not leak between tests
     return home
 
 

@@ -48,7 +48,7 @@ def test_upgrade_from_the_first_schema_keeps_jobs(tmp_path):
     old["jobs"].insert({"kind": "script", "status": "done", "recipe_hash": "h"})
     old.close()
     db = open_db(path)
-    assert [dict(r) for r in db["jobs"].rows][0]["recipe_hash"] == "h"
+    assert next(iter(db["jobs"].rows))["recipe_hash"] == "h"
     assert "notes" in db["jobs"].columns_dict
 
 

@@ -199,7 +199,7 @@ def test_auto_with_an_espeak_voice_stays_offline(settings):
 
 
 def test_auto_speaks_edge_and_falls_back_to_espeak(settings):
-    plan = plan_voice(settings, rate="+20%")
+    plan = plan_voice(settings, "auto", rate="+20%")
     assert plan.primary.backend.name == "edge"
     assert plan.primary.params.voice == "zh-CN-XiaoxiaoNeural"
     assert plan.fallback.backend.name == "espeak" and plan.fallback.params.voice == "cmn"
@@ -207,7 +207,7 @@ def test_auto_speaks_edge_and_falls_back_to_espeak(settings):
 
 
 def test_fallback_can_be_turned_off(settings):
-    plan = plan_voice(replace(settings, voice_fallback=False))
+    plan = plan_voice(replace(settings, voice_fallback=False), "auto")
     assert plan.primary.backend.name == "edge" and plan.fallback is None
     assert "关闭" in plan.reason
 

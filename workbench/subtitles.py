@@ -4,8 +4,10 @@ Vertical promotion videos show one short line at a time, so every event is a sin
 most `max_chars` characters. Lines break first at clause punctuation, then at jieba word
 boundaries (balanced, so no 1–2 character orphan), and never inside a jieba word or the task
 keyword: a word cut across two lines is hard to read and a cut keyword is not found by viewers.
-The only line allowed to exceed `max_chars` is one jieba word (or the keyword) that is longer
-than the limit by itself; it then stands alone.
+The only line allowed to exceed `max_chars` is one jieba word (or the keyword, or a number such
+as 23:40 that jieba cuts at its colon) that is longer than the limit by itself; it then stands
+alone. Punctuation is glued to its word (openers to the next, the rest to the previous), and a
+break inside quotes or 《》 is avoided when an equally short layout exists.
 
 Times come from the TTS word timings: a line starts when its first word is spoken and ends when
 its last word ends. Characters without a word (punctuation) do not move either end. When a line
@@ -18,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pysubs2
@@ -153,7 +155,10 @@ def _units(text: str, tokens: list[tuple[int, int]]) -> list[tuple[int, int]]:
         chunk = text[a:b]
         if all(c in _OPENERS for c in chunk):
             pending = a if pending is None else pending
-        elif units and pending is None and not any(c.isalnum() for c in chunk):
+        elif units and pending is None and (
+            not any(c.isalnum() for c in chunk)
+            or (chunk[0].isdigit() and a > 1 and text[a - 1] in ",.:" and text[a - 2].isdigit())
+        ):  # punctuation, or the rest of a number such as 23:40 or 1,000
             units[-1][1] = b
         else:
             units.append([a if pending is None else pending, b])
@@ -167,29 +172,48 @@ def _units(text: str, tokens: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _clause_cuts(text: str) -> set[int]:
-    """Offsets where a clause or sentence starts or ends (an end moves past the closing quotes
-    and spaces that follow its mark, which belong to the clause before)."""
+    """Offsets where a clause or sentence starts or ends, or an ellipsis pauses. An end moves
+    past the closing quotes and spaces after its mark: they belong to the clause before."""
+    ends: list[int] = [m.end() for m in re.finditer(f"[{ELLIPSIS}]+", text)]
     cuts: set[int] = set()
     pos = 0
     for sentence in split_sentences(text):
         for clause in split_clauses(sentence):
             start = text.find(clause, pos)
-            if start < 0:  # not expected: split_* return substrings
-                continue
-            cuts.add(start)
-            end = pos = start + len(clause)
-            while end < len(text) and (text[end] in _CLOSERS or text[end].isspace()):
-                end += 1
-            # "1,000" and "23:40" are numbers, not clauses
-            if 0 < end < len(text) and text[end - 1] in ",:" and text[end].isdigit():
-                continue
-            cuts.add(end)
-    return cuts
+            if start >= 0:  # always: split_* return substrings
+                pos = start + len(clause)
+                cuts.add(start)
+                ends.append(pos)
+    for end in ends:
+        while end < len(text) and (text[end] in _CLOSERS or text[end].isspace()):
+            end += 1
+        cuts.add(end)
+    # "1,000" and "23:40" are numbers, not clauses
+    return {c for c in cuts if not (1 < c < len(text) and text[c - 1] in ",:"
+                                    and text[c - 2].isdigit() and text[c].isdigit())}
 
 
-def _pack(text: str, units: list[tuple[int, int]], max_chars: int) -> list[list[tuple[int, int]]]:
-    """Fewest lines within `max_chars`, then the most even lengths (least sum of squares)."""
+def _quote_depths(text: str) -> list[int]:
+    """How many quotes or brackets are open before each offset (a break there splits them)."""
+    depths, depth, ascii_open = [0], 0, False
+    for ch in text:
+        if ch == '"':
+            depth += -1 if ascii_open else 1
+            ascii_open = not ascii_open
+        elif ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth = max(0, depth - 1)
+        depths.append(depth)
+    return depths
+
+
+def _pack(text: str, units: list[tuple[int, int]], max_chars: int,
+          depths: list[int]) -> list[list[tuple[int, int]]]:
+    """Fewest lines within `max_chars`; among those, the most even lengths (least sum of
+    squares), with a penalty for a 1–2 character orphan and for a break inside quotes."""
     n = len(units)
+    penalty = max_chars * max_chars
     best: list[tuple[int, int, int] | None] = [(0, 0, 0)] + [None] * n  # (lines, cost, from)
     for j in range(1, n + 1):
         for i in range(j - 1, -1, -1):
@@ -199,9 +223,13 @@ def _pack(text: str, units: list[tuple[int, int]], max_chars: int) -> list[list[
             prev = best[i]
             if prev is None:
                 continue
-            cand = (prev[0] + 1, prev[1] + length * length, i)
-            if best[j] is None or cand[:2] < best[j][:2]:  # type: ignore[index]
-                best[j] = cand
+            cost = prev[1] + length * length
+            if length <= 2 and (i, j) != (0, n):
+                cost += penalty
+            if j < n and depths[units[j][0]] > 0:
+                cost += penalty
+            if best[j] is None or (prev[0] + 1, cost) < best[j][:2]:  # type: ignore[index]
+                best[j] = (prev[0] + 1, cost, i)
     lines: list[list[tuple[int, int]]] = []
     j = n
     while j > 0:
@@ -252,7 +280,7 @@ def _segment_events(index: int, text: str, words: list[TimedWord], keyword: str,
                     max_chars: int, max_duration: float) -> list[SubtitleEvent]:
     times = _char_times(len(text), words)
     units = _units(text, _tokens(text, keyword))
-    cuts = _clause_cuts(text)
+    cuts, depths = _clause_cuts(text), _quote_depths(text)
     clauses: list[list[tuple[int, int]]] = []
     for unit in units:
         if not clauses or unit[0] in cuts:
@@ -260,7 +288,7 @@ def _segment_events(index: int, text: str, words: list[TimedWord], keyword: str,
         clauses[-1].append(unit)
     events: list[SubtitleEvent] = []
     for clause in clauses:
-        for packed in _pack(text, clause, max_chars):
+        for packed in _pack(text, clause, max_chars, depths):
             for line in _limit_duration(packed, times, max_duration):
                 a, b = line[0][0], line[-1][1]
                 shown, span = clean_line(text[a:b]), _span_time(times, a, b)
@@ -303,18 +331,17 @@ def build_events(timing: TimingMap, *, max_chars: int | None = None, min_duratio
     for k, ev in enumerate(raw):
         nxt = raw[k + 1] if k + 1 < len(raw) else None
         end = max(ev.end, ev.start + min_duration)
-        if nxt is None and timing.duration > 0:
-            end = min(end, max(ev.end, timing.duration))  # do not outlast the audio
-        elif nxt.segment == ev.segment and nxt.start - end < GAP_CLOSE:
+        if nxt is not None and nxt.segment == ev.segment and nxt.start - end < GAP_CLOSE:
             end = max(end, nxt.start)
         end = min(end, ev.start + max_duration)
         if nxt is not None:
             end = min(end, nxt.start)
+        elif timing.duration > 0:
+            end = min(end, max(ev.end, timing.duration))  # do not outlast the audio
         if end - ev.start < 1e-3:  # two lines with the same start: broken word timings
             log.warning("subtitle line %r has no time of its own; dropped", ev.text)
             continue
-        events.append(SubtitleEvent(ev.start, end, ev.text, ev.segment, ev.char_start,
-                                    ev.char_end))
+        events.append(replace(ev, end=end))
     return events
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import BackendError, BackendUnavailable, InputError
+from workbench.text import jieba
 from workbench.voice.base import Synthesis, VoiceInfo, VoiceParams, WordTiming
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def _word_timings(text: str, events: list[tuple[int, int]], pcm: bytes,
 
     words: list[WordTiming] = []
     offset = 0
-    for token in jieba_cut(text):
+    for token in jieba().cut(text, HMM=False):
         span = range(offset, offset + len(token))
         offset += len(token)
         timed = [char_time[c] for c in span if c in char_time]
@@ -254,13 +255,6 @@ def _word_timings(text: str, events: list[tuple[int, int]], pcm: bytes,
             char_end=last + 1,
         ))
     return words
-
-
-def jieba_cut(text: str) -> list[str]:
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return list(jieba.cut(text, HMM=False))
 
 
 def _spoken(char: str) -> bool:
