@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import wave
 from array import array
 from dataclasses import replace
@@ -220,3 +221,21 @@ def test_espeak_backend_ignores_the_default_edge_voice_but_not_an_explicit_one(s
         plan_voice(settings, "edge", "cmn-nosuch")
     with pytest.raises(InputError, match="未知的配音后端"):
         plan_voice(settings, "azure")
+
+
+def test_subtitles_from_real_speech_start_on_their_first_word(spoken):
+    from workbench.subtitles import SubtitleStyle, build_events, max_chars_for
+
+    timing = spoken[0].timing
+    events = build_events(timing)
+    limit = max_chars_for(SubtitleStyle())
+    assert len(events) >= 6
+    for event in events:
+        assert len(event.text) <= limit
+        first = next(w for w in timing.words if w.segment == event.segment
+                     and w.char_end > event.char_start and w.char_start < event.char_end)
+        within = (event.char_start - first.char_start) / (first.char_end - first.char_start)
+        expected = first.start + max(0.0, within) * (first.end - first.start)
+        assert abs(event.start - expected) < 0.05, (event, first)
+    for a, b in itertools.pairwise(events):
+        assert a.end <= b.start + 1e-6
