@@ -239,3 +239,15 @@ def test_subtitles_from_real_speech_start_on_their_first_word(spoken):
         assert abs(event.start - expected) < 0.05, (event, first)
     for a, b in itertools.pairwise(events):
         assert a.end <= b.start + 1e-6
+
+
+def test_threads_share_the_engine_safely():
+    """espeak has one global engine; the UI may call it from several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    backend = EspeakBackend()
+    texts = [f"第{n}位乘客在雾里等船。" for n in "一二三四五六"]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda t: backend.synthesize(t, VoiceParams("cmn")), texts))
+    for text, result in zip(texts, results, strict=True):
+        assert "".join(w.text for w in result.words) == "".join(c for c in text if c.isalnum())

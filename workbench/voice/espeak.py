@@ -76,9 +76,14 @@ _engine: _Engine | None = None
 
 def _load() -> _Engine:
     """Load and initialise the bundled libespeak-ng once per process."""
-    global _engine
     if _engine is not None:
         return _engine
+    with _lock:
+        return _engine or _initialise()
+
+
+def _initialise() -> _Engine:
+    global _engine
     try:
         import espeakng_loader
     except ImportError:
