@@ -11,7 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.config import Settings
-from workbench.errors import InputError, WorkbenchError
+from workbench.errors import InputError
 from workbench.materials.library import get_chapter, get_material
 from workbench.models import Chapter, Script
 from workbench.rewrite.base import RewriteRequest
@@ -20,7 +20,7 @@ from workbench.rewrite.registry import resolve_backend
 from workbench.rewrite.service import rewrite_cached
 from workbench.script.templates import get_template, render_template
 from workbench.store.cache import StageCache, content_hash
-from workbench.store.jobs import fail_job, finish_job, start_job
+from workbench.store.jobs import failure_recorded, finish_job, start_job
 from workbench.voice.timing import TimingMap
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def make_script(
         prompt_id=prompt.id, keyword=job.keyword, app=app, backend=backend.name,
         model=backend.model, params=recipe,
     )
-    try:
+    with failure_recorded(db, job_id):
         progress(0.1, "生成脚本")
         context = template_context(material, chapter, job.keyword, app, job.variables)
         segments = render_template(template, context, chars_per_second=settings.chars_per_second)
@@ -105,15 +105,6 @@ def make_script(
             prompt_id=prompt.id, backend=backend.name, model=backend.model,
             material_id=job.material_id, chapter=job.chapter, cached=cached,
         )
-    except WorkbenchError as exc:
-        fail_job(db, job_id, str(exc))
-        raise
-    except KeyboardInterrupt:
-        fail_job(db, job_id, "已取消")
-        raise
-    except Exception as exc:  # record the failure, then let the edge report it
-        fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
-        raise
     finish_job(db, job_id, script.to_dict(), cache_hit=int(cached))
     progress(1.0, "脚本完成（缓存）" if cached else "脚本完成")
     return ScriptOutcome(script=script, job_id=job_id, backend_note=resolved.reason)
@@ -180,7 +171,7 @@ def make_voice(
         keyword=script.keyword, app=script.app, backend=plan.primary.backend.name,
         model=plan.primary.params.voice, params=recipe | {"out_dir": str(job.out_dir)},
     )
-    try:
+    with failure_recorded(db, job_id):
         progress(0.05, plan.reason)
         spoken = voice_script(script, plan, StageCache(db), settings.cache_dir / "voice",
                               pause=pause, progress=progress)
@@ -195,15 +186,6 @@ def make_voice(
         events = build_events(timing, max_chars=max_chars)
         ass_path, srt_path = write_subtitles(events, job.out_dir / "subtitles", style=style,
                                              keyword=script.keyword)
-    except WorkbenchError as exc:
-        fail_job(db, job_id, str(exc))
-        raise
-    except KeyboardInterrupt:
-        fail_job(db, job_id, "已取消")
-        raise
-    except Exception as exc:
-        fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
-        raise
     result = {
         "audio": str(audio_path), "timings": str(timings_path), "ass": str(ass_path),
         "srt": str(srt_path), "duration": timing.duration, "backend": timing.backend,

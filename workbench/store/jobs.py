@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
-from workbench.errors import InputError
+from workbench.errors import InputError, WorkbenchError
 from workbench.store import utcnow
 
 
@@ -38,6 +40,23 @@ def finish_job(db: Database, job_id: int, result: Any, **fields: Any) -> None:
 
 def fail_job(db: Database, job_id: int, error: str) -> None:
     db["jobs"].update(job_id, {"status": "failed", "error": error, "finished_at": utcnow()})
+
+
+@contextmanager
+def failure_recorded(db: Database, job_id: int) -> Iterator[None]:
+    """Any exception inside marks the job failed (with a message a user can read), then
+    propagates; Ctrl-C is recorded as cancelled."""
+    try:
+        yield
+    except WorkbenchError as exc:
+        fail_job(db, job_id, str(exc))
+        raise
+    except KeyboardInterrupt:
+        fail_job(db, job_id, "已取消")
+        raise
+    except Exception as exc:
+        fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
+        raise
 
 
 def get_job(db: Database, job_id: int) -> dict[str, Any]:
