@@ -187,8 +187,14 @@ def test_bad_prosody_is_refused_clearly(kwargs, fragment):
         VoiceParams("cmn", **kwargs)
 
 
+def test_segments_with_nothing_to_say_are_left_out(settings, db):
+    script = Script(segments=[Segment("hook", "……"), Segment("body", "船来了。")])
+    result = voice_script(script, _plan(), StageCache(db), settings.cache_dir / "voice")
+    assert [s.name for s in result.timing.segments] == ["body"]
+
+
 def test_empty_script_is_refused(settings, db):
-    empty = Script(segments=[Segment("hook", "  "), Segment("cta", "")])
+    empty = Script(segments=[Segment("hook", "  "), Segment("cta", "！")])
     with pytest.raises(InputError, match="没有可配音"):
         voice_script(empty, _plan(), StageCache(db), settings.cache_dir / "voice")
 

@@ -63,7 +63,8 @@ def voice_script(
     """Speak every non-empty segment with the plan's backend (or its fallback) and join them."""
     if pause < 0 or pause > 5:
         raise InputError(f"段落间停顿 {pause} 秒不合理（0 到 5 秒）")
-    segments = [s for s in script.segments if s.text.strip()]
+    # a segment with nothing to say ("……", blank) is left out rather than failing the job
+    segments = [s for s in script.segments if any(ch.isalnum() for ch in s.text)]
     if not segments:
         raise InputError("脚本没有可配音的文本（所有段落都是空的）")
 
