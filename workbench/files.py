@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from workbench.errors import InputError
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -27,6 +31,21 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def read_json(path: Path, what: str) -> Any:
+    """Parse a UTF-8 JSON file; errors name the file, the line and what the file was for."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"找不到{what}: {path}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: {what}不是 UTF-8 文本") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}:{exc.lineno}: {what} JSON 格式错误（{exc.msg}，第 {exc.colno} 列）"
+        ) from None
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

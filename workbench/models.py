@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.files import read_json
 
 
 @dataclass(frozen=True)
@@ -74,17 +74,7 @@ class Script:
     @classmethod
     def load(cls, path: Path) -> Script:
         """Read a script JSON (what `workbench script --out` writes), with errors that say why."""
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"找不到脚本文件: {path}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: 不是 UTF-8 文本的脚本 JSON") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}:{exc.lineno}: 脚本 JSON 格式错误（{exc.msg}，第 {exc.colno} 列）"
-            ) from None
+        data = read_json(path, "脚本文件")
         segments = data.get("segments") if isinstance(data, dict) else None
         if not isinstance(segments, list) or not all(
             isinstance(s, dict) and isinstance(s.get("name"), str)

@@ -21,6 +21,10 @@ from workbench.rewrite.service import rewrite_cached
 from workbench.script.templates import get_template, render_template
 from workbench.store.cache import StageCache, content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
+from workbench.subtitles import SubtitleStyle, build_events, max_chars_for, write_subtitles
+from workbench.voice.audio import write_m4a, write_wav
+from workbench.voice.registry import plan_voice
+from workbench.voice.service import voice_script
 from workbench.voice.timing import TimingMap
 
 log = logging.getLogger(__name__)
@@ -148,11 +152,6 @@ def make_voice(
     job: VoiceJob, settings: Settings, db: Database, progress: Progress = _no_progress
 ) -> VoiceOutcome:
     """Script → narration audio + timing map + ASS/SRT subtitles in `job.out_dir`, as a job."""
-    from workbench.subtitles import SubtitleStyle, build_events, max_chars_for, write_subtitles
-    from workbench.voice.audio import write_m4a, write_wav
-    from workbench.voice.registry import plan_voice
-    from workbench.voice.service import voice_script
-
     if job.audio_format not in AUDIO_FORMATS:
         raise InputError(f"不支持的音频格式: {job.audio_format}（可选 {', '.join(AUDIO_FORMATS)}）")
     plan = plan_voice(settings, job.backend, job.voice, job.rate, job.pitch, job.volume)

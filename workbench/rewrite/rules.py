@@ -22,13 +22,11 @@ from workbench.text import (
     CLOSE_QUOTES,
     OPEN_QUOTES,
     fit_sentences,
+    jieba,
     split_clauses,
     split_sentences,
     strip_end_punct,
     visible_len,
-)
-from workbench.text import (
-    jieba as _jieba,
 )
 
 log = logging.getLogger(__name__)
@@ -123,7 +121,7 @@ def split_long_sentences(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
 def vary_wording(text: str, rng: random.Random, rate: float = 0.5) -> str:
     table = load_synonyms()
     words = []
-    for word in _jieba().cut(text, HMM=False):
+    for word in jieba().cut(text, HMM=False):
         options = table.get(word)
         if options and rng.random() < rate:
             word = rng.choice(options)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workbench.errors import BackendError, BackendUnavailable, InputError
 from workbench.files import sha256_file
-from workbench.models import Script
+from workbench.models import Script, Segment
 from workbench.store.cache import StageCache, content_hash
 from workbench.voice.audio import read_wav, silence, write_wav
 from workbench.voice.base import Synthesis, WordTiming
@@ -119,7 +119,7 @@ def voice_script(
                        notes=notes)
 
 
-def _speak_all(segments, choice: Choice, cache: StageCache, cache_dir: Path,
+def _speak_all(segments: list[Segment], choice: Choice, cache: StageCache, cache_dir: Path,
                progress: Progress) -> tuple[list[Synthesis], tuple[int, int]]:
     parts: list[Synthesis] = []
     synthesized = cached = 0
@@ -169,5 +169,5 @@ def _store_segment(choice: Choice, text: str, part: Synthesis, cache: StageCache
     cache.put(key, "voice", choice.backend.name, {
         "sha256": sha256_file(path), "sample_rate": part.sample_rate,
         "duration": round(part.duration, 3), "voice": choice.params.voice,
-        "words": [vars(w) for w in part.words],
+        "words": [asdict(w) for w in part.words],
     })

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
-from workbench.files import write_text_atomic
+from workbench.files import read_json, write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,8 @@ class TimingMap:
 
     @classmethod
     def load(cls, path: Path) -> TimingMap:
+        data = read_json(path, "时间轴文件")
         try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            raise InputError(f"找不到时间轴文件: {path}") from None
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+            return cls.from_dict(data)
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
             raise InputError(f"{path}: 不是有效的时间轴 JSON（{exc}）") from None
