@@ -146,8 +146,8 @@ def test_sample_novel_obeys_every_rule(mode: str, max_chars: int) -> None:
 
 def test_default_line_limit_fits_the_frame() -> None:
     style = SubtitleStyle()
-    assert max_chars_for(style) == 15  # floor((1080 - 2*60) / 64)
-    assert max_chars_for(SubtitleStyle(font_size=80)) == 12
+    assert max_chars_for(style) == 16  # floor((1080 - 2*60) / (84 * 0.69))
+    assert max_chars_for(SubtitleStyle(font_size=80)) == 17
     timing = make_timing(sample_paragraphs(6))
     assert build_events(timing) == build_events(timing, max_chars=15)
     assert max(visible_len(e.text) for e in build_events(timing)) <= 15
@@ -303,7 +303,7 @@ def test_write_is_atomic_and_parses_back(tmp_path: Path) -> None:
     assert ass.info["WrapStyle"] == "2"
     style = ass.styles["Default"]
     assert (style.fontname, style.fontsize, style.marginv, style.alignment) == (
-        "Noto Sans SC", 64, 480, pysubs2.Alignment.BOTTOM_CENTER)
+        "Noto Sans SC", 84, 480, pysubs2.Alignment.BOTTOM_CENTER)
     assert (style.outline, style.shadow, style.bold) == (4, 1, False)
     assert style.primarycolor == pysubs2.Color(255, 255, 255, 0)
     assert [e.plaintext for e in ass] == [e.text for e in events]

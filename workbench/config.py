@@ -68,9 +68,31 @@ OPTIONS: tuple[_Option, ...] = (
     _Option("edge_timeout", "voice.edge_timeout", "WORKBENCH_EDGE_TIMEOUT", float, 15.0,
             "seconds to connect to / hear from edge-tts"),
     _Option("subtitle_font_size", "subtitles.font_size", "WORKBENCH_SUBTITLE_FONT_SIZE", int,
-            64, "subtitle font size in px on a 1080x1920 frame"),
+            84, "subtitle font size in px on a 1080x1920 frame"),
     _Option("subtitle_max_chars", "subtitles.max_chars", "WORKBENCH_SUBTITLE_MAX_CHARS", int, 0,
             "characters per subtitle line (0: what fits 1080 px at the font size)"),
+    _Option("render_profile", "render.profile", "WORKBENCH_RENDER_PROFILE", str, "final",
+            "final (1080x1920, veryfast) | draft (720x1280, ultrafast)"),
+    _Option("encoder", "render.encoder", "WORKBENCH_ENCODER", str, "libx264",
+            "libx264 | auto (try nvenc, qsv, vaapi, videotoolbox, then libx264) | an encoder name"),
+    _Option("banner", "render.banner", "WORKBENCH_BANNER", str, "{app}搜索【{keyword}】",
+            "keyword banner wording ({app}, {keyword})"),
+    _Option("ai_label", "render.ai_label", "WORKBENCH_AI_LABEL", str, "本视频含AI生成内容",
+            "visible AI-content label (must contain AI/人工智能 and 生成/合成)"),
+    _Option("ai_label_seconds", "render.ai_label_seconds", "WORKBENCH_AI_LABEL_SECONDS", float,
+            0.0, "seconds the AI label stays on screen from the first frame (0: whole video)"),
+    _Option("end_card_seconds", "render.end_card_seconds", "WORKBENCH_END_CARD_SECONDS", float,
+            3.0, "seconds of the keyword end card at the end of the video"),
+    _Option("bgm_volume", "render.bgm_volume", "WORKBENCH_BGM_VOLUME", float, 0.25,
+            "BGM level under the voice before ducking (0-1)"),
+    _Option("loudness", "render.loudness", "WORKBENCH_LOUDNESS", float, -14.0,
+            "integrated loudness target of the mix, LUFS"),
+    _Option("max_seconds", "render.max_seconds", "WORKBENCH_MAX_SECONDS", float, 0.0,
+            "longest allowed video in seconds when the task sets none (0: no limit)"),
+    _Option("aigc_producer", "compliance.producer", "WORKBENCH_AIGC_PRODUCER", str, "Workbench",
+            "ContentProducer written into the AIGC metadata"),
+    _Option("banned_words_file", "compliance.banned_words", "WORKBENCH_BANNED_WORDS", Path, None,
+            "your own banned-word list (TSV: word, warn|block, note), used instead of the bundled"),
     _Option("templates_dir", "paths.templates", "WORKBENCH_TEMPLATES_DIR", Path, None,
             "extra script templates (besides the bundled ones)"),
     _Option("prompts_dir", "paths.prompts", "WORKBENCH_PROMPTS_DIR", Path, None,
@@ -99,8 +121,19 @@ class Settings:
     voice_pause: float = 0.35
     edge_retries: int = 3
     edge_timeout: float = 15.0
-    subtitle_font_size: int = 64
+    subtitle_font_size: int = 84
     subtitle_max_chars: int = 0
+    render_profile: str = "final"
+    encoder: str = "libx264"
+    banner: str = "{app}搜索【{keyword}】"
+    ai_label: str = "本视频含AI生成内容"
+    ai_label_seconds: float = 0.0
+    end_card_seconds: float = 3.0
+    bgm_volume: float = 0.25
+    loudness: float = -14.0
+    max_seconds: float = 0.0
+    aigc_producer: str = "Workbench"
+    banned_words_file: Path | None = None
     templates_dir: Path | None = None
     prompts_dir: Path | None = None
     config_file: Path | None = None
@@ -127,8 +160,13 @@ class Settings:
     def materials_dir(self) -> Path:
         return self.home / "materials"
 
+    @property
+    def submissions_dir(self) -> Path:
+        return self.home / "submissions"
+
     def ensure_dirs(self) -> None:
-        for path in (self.home, self.cache_dir, self.outputs_dir, self.materials_dir):
+        for path in (self.home, self.cache_dir, self.outputs_dir, self.materials_dir,
+                     self.submissions_dir):
             path.mkdir(parents=True, exist_ok=True)
 
     # Where templates and prompts are looked up: bundled first, then the user's own -------
@@ -258,4 +296,6 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         raise InputError(
             f"未知的配音后端: {values['voice_backend']}（可选 auto、espeak、edge）"
         )
+    if values["render_profile"] not in ("final", "draft"):
+        raise InputError(f"未知的输出规格: {values['render_profile']}（可选 final、draft）")
     return Settings(home=home, config_file=config_file, sources=sources, **values)

@@ -31,3 +31,7 @@ class RenderError(WorkbenchError):
 
 class StoreError(WorkbenchError):
     """The SQLite store cannot be opened or written."""
+
+
+class Cancelled(WorkbenchError):
+    """The user stopped a long job (render, batch); nothing half-written is left behind."""

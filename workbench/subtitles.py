@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+import struct
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 import pysubs2
@@ -59,7 +61,7 @@ class SubtitleStyle:
     the platform's own caption and button overlays."""
 
     font_name: str = "Noto Sans SC"
-    font_size: int = 64
+    font_size: int = 84
     primary_colour: str = "#FFFFFF"
     outline_colour: str = "#000000"
     keyword_colour: str = "#FFD400"  # warm yellow
@@ -84,8 +86,26 @@ class SubtitleEvent:
 
 
 def max_chars_for(style: SubtitleStyle) -> int:
-    """Characters per line that fit the frame: CJK glyphs are about one em wide."""
-    return math.floor((style.play_res_x - 2 * style.margin_lr) / style.font_size)
+    """Characters per line that fit the frame: CJK glyphs are one em wide, and libass makes
+    the em `em_per_size` of the font size."""
+    em = style.font_size * em_per_size(default_font_file())
+    return math.floor((style.play_res_x - 2 * style.margin_lr) / em)
+
+
+@cache
+def em_per_size(font_file: Path) -> float:
+    """libass (like VSFilter) sizes a font so that winAscent + winDescent equals the font size;
+    the em is therefore `size * unitsPerEm / (winAscent + winDescent)` (0.69 for Noto Sans SC).
+    Read from the font's head and OS/2 tables."""
+    data = font_file.read_bytes()
+    num_tables = struct.unpack_from(">H", data, 4)[0]
+    tables = {}
+    for i in range(num_tables):
+        tag, _, offset, _ = struct.unpack_from(">4sLLL", data, 12 + 16 * i)
+        tables[tag] = offset
+    units_per_em = struct.unpack_from(">H", data, tables[b"head"] + 18)[0]
+    win_ascent, win_descent = struct.unpack_from(">HH", data, tables[b"OS/2"] + 74)
+    return units_per_em / (win_ascent + win_descent)
 
 
 def fonts_dir() -> Path:
@@ -361,9 +381,13 @@ def _override_colour(value: str) -> str:
     return f"&H{c.b:02X}{c.g:02X}{c.r:02X}&"
 
 
+def escape_ass(text: str) -> str:
+    """Braces and backslashes would start override tags; show full-width look-alikes instead."""
+    return text.translate(str.maketrans({"{": "｛", "}": "｝", "\\": "＼"}))
+
+
 def _ass_text(text: str, keyword: str, colour_tag: str) -> str:
-    # braces and backslashes would start override tags; show full-width look-alikes instead
-    text = text.translate(str.maketrans({"{": "｛", "}": "｝", "\\": "＼"}))
+    text = escape_ass(text)
     if keyword:
         text = text.replace(keyword, f"{{\\c{colour_tag}}}{keyword}{{\\r}}")
     return text

@@ -1,0 +1,138 @@
+"""Backgrounds: looped footage, still images with a slow pan, or a generated animation.
+
+`resolve_background` looks at the files (the only impure part: listing, probing durations
+with moviepy); `background_graph` turns the result into ffmpeg inputs plus a filter chain that
+ends in `[bg]`, a W×H stream at the profile's frame rate. Which clip, which start offset, which
+palette all follow from the seed, so a variant seed gives a different but repeatable video.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from workbench.errors import InputError
+from workbench.render.profiles import RenderProfile
+
+VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi", ".flv"}
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+MAX_IMAGES = 12
+GENERATED = "generated"
+
+# Dark, low-contrast palettes: calm enough to read white subtitles over.
+PALETTES: tuple[tuple[str, ...], ...] = (
+    ("0x1b2a4a", "0x4a1b3a", "0x0f3b3b", "0x2a2a5a"),
+    ("0x2b1d0e", "0x4a2c1b", "0x1e2b3a", "0x3a1f2b"),
+    ("0x0e2b22", "0x1b3a4a", "0x243a1b", "0x0f1f3b"),
+    ("0x301b3a", "0x1b1f4a", "0x3a1b24", "0x142a3a"),
+    ("0x1f1f2b", "0x3a2b1b", "0x1b3a3a", "0x2b1b1b"),
+)
+GRADIENT_TYPES = ("linear", "radial", "circular")
+
+
+@dataclass(frozen=True)
+class Background:
+    """A resolved background: what the plan needs, no file access left."""
+
+    kind: Literal["generated", "footage", "images"]
+    clips: tuple[tuple[Path, float], ...] = ()  # footage: (path, duration seconds)
+    images: tuple[Path, ...] = ()
+    seed: int = 0
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "clips": [[str(p), d] for p, d in self.clips],
+                "images": [str(p) for p in self.images], "seed": self.seed}
+
+
+def _media_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    return ([p for p in files if p.suffix.lower() in VIDEO_EXTS],
+            [p for p in files if p.suffix.lower() in IMAGE_EXTS])
+
+
+def probe_duration(path: Path) -> float:
+    """Duration of a video file in seconds (moviepy's ffmpeg probe)."""
+    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
+
+    try:
+        info = ffmpeg_parse_infos(str(path))
+    except (OSError, IndexError, KeyError, ValueError) as exc:
+        raise InputError(f"无法读取背景视频: {path}（{exc}）；请换一个 MP4/MOV 文件") from None
+    duration = float(info.get("video_duration") or info.get("duration") or 0)
+    if not info.get("video_found") or duration <= 0:
+        raise InputError(f"背景文件里没有可用的视频画面: {path}")
+    return duration
+
+
+def resolve_background(spec: str | Path | None, seed: int = 0) -> Background:
+    """`None`/"generated" → the built-in animation; a folder → its videos (one picked per
+    seed) or, if it has none, its images; a single video or image file."""
+    if spec is None or str(spec) in ("", GENERATED):
+        return Background(GENERATED, seed=seed)
+    path = Path(spec).expanduser().absolute()
+    if not path.exists():
+        raise InputError(f"背景不存在: {path}（给一个视频/图片文件或文件夹，或用 generated）")
+    if path.is_dir():
+        videos, images = _media_files(path)
+        if videos:
+            chosen = videos[random.Random(seed).randrange(len(videos))]
+            return Background("footage", clips=((chosen, probe_duration(chosen)),), seed=seed)
+        if images:
+            rng = random.Random(seed)
+            picked = rng.sample(images, min(len(images), MAX_IMAGES))
+            return Background("images", images=tuple(picked), seed=seed)
+        raise InputError(
+            f"背景文件夹里没有视频或图片: {path}"
+            f"（支持 {', '.join(sorted(VIDEO_EXTS | IMAGE_EXTS))}）"
+        )
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTS:
+        return Background("footage", clips=((path, probe_duration(path)),), seed=seed)
+    if suffix in IMAGE_EXTS:
+        return Background("images", images=(path,), seed=seed)
+    raise InputError(f"不支持的背景文件类型: {path}（支持视频 {', '.join(sorted(VIDEO_EXTS))}"
+                     f"，图片 {', '.join(sorted(IMAGE_EXTS))}）")
+
+
+def _cover(w: int, h: int) -> str:
+    """Scale to fill w×h and centre-crop: no black bars, whatever the source shape."""
+    return f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1"
+
+
+def background_graph(bg: Background, profile: RenderProfile, duration: float,
+                     first_input: int) -> tuple[list[str], str]:
+    """ffmpeg input args and a filter chain producing `[bg]` for `duration` seconds."""
+    w, h, fps = profile.width, profile.height, profile.fps
+    rng = random.Random(bg.seed)
+    if bg.kind == GENERATED:
+        palette = PALETTES[rng.randrange(len(PALETTES))]
+        kind = GRADIENT_TYPES[rng.randrange(len(GRADIENT_TYPES))]
+        colours = ":".join(f"c{i}={c}" for i, c in enumerate(palette))
+        # Drawn small and scaled up: smooth gradients lose nothing and cost almost nothing.
+        source = (f"gradients=s={w // 4}x{h // 4}:r={fps}:{colours}:n={len(palette)}"
+                  f":speed=0.006:type={kind}:seed={bg.seed % 2**31}:d={duration + 1:.3f}")
+        return (["-f", "lavfi", "-i", source],
+                f"[{first_input}:v]scale={w}:{h}:flags=bicubic,setsar=1,fps={fps}[bg]")
+    if bg.kind == "footage":
+        path, clip_seconds = bg.clips[0]
+        start = rng.uniform(0, max(0.0, clip_seconds - 1.0))
+        args = ["-stream_loop", "-1", "-ss", f"{start:.3f}", "-i", str(path)]
+        return args, f"[{first_input}:v]{_cover(w, h)},fps={fps}[bg]"
+    # Still images: each shown for an equal share, panning slowly across a 12% larger frame.
+    n = len(bg.images)
+    share = duration / n + 0.5
+    args: list[str] = []
+    chains, labels = [], []
+    bw, bh = round(w * 1.12) // 2 * 2, round(h * 1.12) // 2 * 2
+    for i, image in enumerate(bg.images):
+        args += ["-loop", "1", "-framerate", str(fps), "-t", f"{share:.3f}", "-i", str(image)]
+        forward = (i + bg.seed) % 2 == 0
+        x = f"(iw-ow)*t/{share:.3f}" if forward else f"(iw-ow)*(1-t/{share:.3f})"
+        chains.append(f"[{first_input + i}:v]{_cover(bw, bh)},crop={w}:{h}:'{x}':'(ih-oh)/2',"
+                      f"fps={fps},format=yuv420p[im{i}]")
+        labels.append(f"[im{i}]")
+    if n == 1:
+        return args, chains[0].replace("[im0]", "[bg]")
+    return args, ";".join(chains) + f";{''.join(labels)}concat=n={n}:v=1:a=0[bg]"

@@ -1,0 +1,127 @@
+"""The render plan: a pure function from a render job to one ffmpeg command.
+
+One process does everything: background (generated, footage or images), subtitles + label +
+banner + end card (one libass pass), voice + BGM (ducked with a sidechain compressor, faded
+out, loudness-normalised), H.264/AAC encode, AIGC metadata and +faststart. Nothing is
+composited frame by frame in Python.
+
+Files the command needs besides its inputs (the overlay ASS and a fonts folder) are listed in
+`RenderPlan.files`/`font_file` and referred to by relative names, so the runner writes them into
+a work folder and starts ffmpeg there: no filter-graph escaping of user paths is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from workbench.render.backgrounds import Background, background_graph
+from workbench.render.overlays import OverlaySpec, PlacedLabel, build_overlay_ass
+from workbench.render.profiles import RenderProfile
+
+OVERLAY_FILE = "overlay.ass"
+FONTS_DIR = "fonts"
+BGM_FADE = 2.5  # seconds of BGM fade-out at the end
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything the render needs, already resolved to files and values."""
+
+    audio: Path  # the narration (WAV/M4A)
+    duration: float  # narration length in seconds: the video is exactly this long
+    subtitles_ass: str | None  # ASS text from the subtitles stage (None: no subtitles)
+    overlays: OverlaySpec
+    background: Background
+    profile: RenderProfile
+    output: Path
+    font_file: Path
+    bgm: Path | None = None  # looped under the voice; None: voice only
+    bgm_volume: float = 0.25
+    loudness: float = -14.0  # LUFS integrated
+    encoder_args: tuple[str, ...] = ()  # from encoders.encoder_args; () → libx264 per profile
+    encoder_input_args: tuple[str, ...] = ()  # e.g. a VAAPI device
+    encoder_filter_suffix: str = ""  # e.g. ",format=nv12,hwupload" for VAAPI
+    metadata: dict[str, str] = field(default_factory=dict)  # container tags, e.g. AIGC
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    args: tuple[str, ...]  # after the ffmpeg binary
+    files: dict[str, str]  # relative name → text, written into the work folder
+    font_file: Path  # made available as fonts/<name> in the work folder
+    output: Path
+    partial: Path  # where ffmpeg writes; renamed to `output` only when complete
+    duration: float
+    label: PlacedLabel
+    on_screen: tuple[str, ...]  # texts shown over the video (banner, end card)
+
+
+def partial_path(output: Path) -> Path:
+    """A name that never looks like a finished video (not .mp4), in the same folder."""
+    return output.with_name(f".{output.name}.part")
+
+
+def _audio_graph(job: RenderJob, voice: int, bgm: int | None) -> str:
+    rate = job.profile.audio_rate
+    # loudnorm works at 192 kHz internally; resample back to the output rate at the end.
+    tail = (f"loudnorm=I={job.loudness:g}:TP=-1.5:LRA=11,aresample={rate},"
+            f"aformat=sample_fmts=fltp:channel_layouts=stereo[aout]")
+    voice_in = (f"[{voice}:a]aresample={rate},aformat=channel_layouts=stereo,"
+                f"apad=whole_dur={job.duration:.3f}")
+    if bgm is None:
+        return f"{voice_in},{tail}"
+    fade_start = max(0.0, job.duration - BGM_FADE)
+    return ";".join([
+        f"{voice_in},asplit=2[voice][key]",
+        f"[{bgm}:a]aresample={rate},aformat=channel_layouts=stereo,"
+        f"volume={job.bgm_volume:g},atrim=0:{job.duration:.3f},"
+        f"afade=t=out:st={fade_start:.3f}:d={BGM_FADE}[bed]",
+        # the voice keys the compressor: BGM dips while someone speaks
+        "[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=15:release=350[ducked]",
+        f"[voice][ducked]amix=inputs=2:duration=first:normalize=0,{tail}",
+    ])
+
+
+def render_plan(job: RenderJob) -> RenderPlan:
+    """The ffmpeg arguments for `job`. Pure: reads nothing but the font's metrics."""
+    p = job.profile
+    bg_args, bg_chain = background_graph(job.background, p, job.duration, first_input=0)
+    n_bg = bg_args.count("-i")
+    voice_idx = n_bg
+    # ffmpeg runs in a work folder: every path it gets must be absolute
+    inputs = [*bg_args, "-i", str(job.audio.absolute())]
+    bgm_idx = None
+    if job.bgm is not None:
+        bgm_idx = voice_idx + 1
+        inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
+
+    ass, label = build_overlay_ass(job.subtitles_ass, job.overlays, job.duration,
+                                   job.font_file, (p.width, p.height))
+    video = (f"{bg_chain};[bg]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
+             f"format=yuv420p{job.encoder_filter_suffix}[vout]")
+    graph = f"{video};{_audio_graph(job, voice_idx, bgm_idx)}"
+
+    codec = job.encoder_args or (
+        "-c:v", "libx264", "-preset", p.preset, "-crf", str(p.crf), "-profile:v", "high",
+        "-pix_fmt", "yuv420p",
+    )
+    meta: list[str] = []
+    for key, value in job.metadata.items():
+        meta += ["-metadata", f"{key}={value}"]
+    output = job.output.absolute()
+    partial = partial_path(output)
+    args = (
+        "-y", *job.encoder_input_args, *inputs,
+        "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]",
+        *codec, "-r", str(p.fps), "-g", str(p.fps * 2),
+        "-c:a", "aac", "-b:a", p.audio_bitrate, "-ar", str(p.audio_rate),
+        "-t", f"{job.duration:.3f}",
+        # use_metadata_tags: keep custom keys such as AIGC in the MP4 (udta/keys)
+        "-movflags", "+faststart+use_metadata_tags", *meta,
+        "-f", "mp4", str(partial),
+    )
+    on_screen = (job.overlays.banner, *job.overlays.end_card)
+    return RenderPlan(args=args, files={OVERLAY_FILE: ass}, font_file=job.font_file,
+                      output=output, partial=partial, duration=job.duration, label=label,
+                      on_screen=on_screen)

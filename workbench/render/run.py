@@ -1,0 +1,152 @@
+"""Run a render plan: one ffmpeg process, progress from `-progress`, cancellable, atomic.
+
+ffmpeg writes to a `.part` name in the output folder; only a clean exit renames it to the
+final name, so a killed or failed render never leaves a file that looks finished. On Linux the
+ffmpeg child is tied to this process (PR_SET_PDEATHSIG), so killing a batch kills its encodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import Cancelled, RenderError
+from workbench.ffmpeg import ffmpeg_exe
+from workbench.render.plan import FONTS_DIR, RenderPlan
+
+log = logging.getLogger(__name__)
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: Path
+    seconds: float  # wall time
+    speed: float  # media seconds per wall second
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
+    for name, text in plan.files.items():
+        (workdir / name).write_text(text, encoding="utf-8")
+    fonts = workdir / FONTS_DIR
+    fonts.mkdir()
+    target = fonts / plan.font_file.name
+    try:
+        target.symlink_to(plan.font_file)
+    except OSError:  # e.g. Windows without symlink rights
+        shutil.copyfile(plan.font_file, target)
+
+
+def remove_stale_partials(folder: Path) -> None:
+    """Leftovers of killed renders (never mistaken for output, but they take space)."""
+    if folder.is_dir():
+        for part in folder.glob(".*.part"):
+            part.unlink(missing_ok=True)
+
+
+def _reader(stream, lines: queue.Queue) -> None:
+    for raw in stream:
+        lines.put(raw.decode("utf-8", "replace").strip())
+    lines.put(None)
+
+
+def execute(plan: RenderPlan, progress: Progress | None = None, *,
+            cancel: threading.Event | None = None, timeout: float | None = None,
+            message: str = "渲染视频") -> RenderResult:
+    """Run `plan`; `progress(fraction, message)` gets ffmpeg's own progress. Setting `cancel`
+    (or an exception from `progress`, or Ctrl-C) stops ffmpeg and removes the partial file."""
+    plan.output.parent.mkdir(parents=True, exist_ok=True)
+    plan.partial.unlink(missing_ok=True)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="workbench-render-") as tmp:
+        workdir = Path(tmp)
+        _prepare_workdir(plan, workdir)
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
+               "-progress", "pipe:1", "-stats_period", "0.25", *plan.args]
+        log.debug("ffmpeg %s", " ".join(plan.args))
+        stderr_path = workdir / "ffmpeg.log"
+        with open(stderr_path, "wb") as stderr:
+            proc = subprocess.Popen(
+                cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=stderr,
+                stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+            try:
+                _follow(proc, plan, progress, cancel, timeout, started, message)
+            except BaseException:
+                _stop(proc)
+                plan.partial.unlink(missing_ok=True)
+                raise
+        code = proc.wait()
+        if code != 0:
+            plan.partial.unlink(missing_ok=True)
+            tail = _tail(stderr_path)
+            raise RenderError(f"ffmpeg 渲染失败（exit {code}）: {tail or '没有输出'}")
+    if not plan.partial.is_file() or plan.partial.stat().st_size == 0:
+        raise RenderError(f"ffmpeg 没有写出视频: {plan.partial}")
+    os.chmod(plan.partial, 0o644)
+    os.replace(plan.partial, plan.output)
+    wall = time.monotonic() - started
+    if progress:
+        progress(1.0, f"{message}完成")
+    return RenderResult(path=plan.output, seconds=wall, speed=plan.duration / max(wall, 1e-6))
+
+
+def _follow(proc: subprocess.Popen, plan: RenderPlan, progress: Progress | None,
+            cancel: threading.Event | None, timeout: float | None, started: float,
+            message: str) -> None:
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    last = -1.0
+    while True:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("渲染已取消，未留下不完整的视频")
+        if timeout is not None and time.monotonic() - started > timeout:
+            raise RenderError(f"渲染超时（{timeout:.0f} 秒），已停止 ffmpeg")
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            return
+        key, _, value = line.partition("=")
+        if key in ("out_time_us", "out_time_ms") and value.isdigit() and progress:
+            fraction = min(1.0, int(value) / 1e6 / max(plan.duration, 1e-6))
+            if fraction - last >= 0.01:
+                last = fraction
+                progress(fraction * 0.99, f"{message} {fraction:.0%}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _tail(path: Path, lines: int = 6) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    kept: deque[str] = deque((t.strip() for t in text if t.strip()), maxlen=lines)
+    return " / ".join(kept)
