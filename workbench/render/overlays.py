@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pysubs2
 
+from workbench.compliance import LabelPlan
 from workbench.subtitles import em_per_size, escape_ass
 
 PLAY_W, PLAY_H = 1080, 1920
@@ -34,18 +35,6 @@ class OverlaySpec:
     end_card: tuple[str, ...]  # lines, e.g. ("番茄小说搜索", "【夜渡迷局】", "看完整故事")
     end_card_seconds: float
     keyword: str
-
-
-@dataclass(frozen=True)
-class PlacedLabel:
-    """Where and how large the AI label is, in output pixels, for the compliance check."""
-
-    text: str
-    start: float
-    end: float
-    text_height_px: float
-    frame_width: int
-    frame_height: int
 
 
 @cache
@@ -95,7 +84,7 @@ def _style(size: int, colour: pysubs2.Color, alignment: int, margin_v: int, *,
 
 
 def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: float,
-                      font_file: Path, frame: tuple[int, int]) -> tuple[str, PlacedLabel]:
+                      font_file: Path, frame: tuple[int, int]) -> tuple[str, LabelPlan]:
     """The subtitles plus label, banner and end card, as ASS text; and where the label is."""
     if subtitles_ass:
         subs = pysubs2.SSAFile.from_string(subtitles_ass)
@@ -139,7 +128,7 @@ def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: fl
 
     w, h = frame
     scale = min(w, h) / min(PLAY_W, PLAY_H)
-    placed = PlacedLabel(
+    placed = LabelPlan(
         text=spec.label, start=0.0, end=label_end,
         text_height_px=round(text_height(font_file, lsize, spec.label) * scale, 1),
         frame_width=w, frame_height=h,

@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workbench.compliance import LabelPlan
 from workbench.render.backgrounds import Background, background_graph
-from workbench.render.overlays import OverlaySpec, PlacedLabel, build_overlay_ass
+from workbench.render.overlays import OverlaySpec, build_overlay_ass
 from workbench.render.profiles import RenderProfile
 
 OVERLAY_FILE = "overlay.ass"
@@ -53,7 +54,7 @@ class RenderPlan:
     output: Path
     partial: Path  # where ffmpeg writes; renamed to `output` only when complete
     duration: float
-    label: PlacedLabel
+    label: LabelPlan
     on_screen: tuple[str, ...]  # texts shown over the video (banner, end card)
 
 
@@ -74,9 +75,9 @@ def _audio_graph(job: RenderJob, voice: int, bgm: int | None) -> str:
     fade_start = max(0.0, job.duration - BGM_FADE)
     return ";".join([
         f"{voice_in},asplit=2[voice][key]",
-        f"[{bgm}:a]aresample={rate},aformat=channel_layouts=stereo,"
-        f"volume={job.bgm_volume:g},atrim=0:{job.duration:.3f},"
-        f"afade=t=out:st={fade_start:.3f}:d={BGM_FADE}[bed]",
+        (f"[{bgm}:a]aresample={rate},aformat=channel_layouts=stereo,"
+         f"volume={job.bgm_volume:g},atrim=0:{job.duration:.3f},"
+         f"afade=t=out:st={fade_start:.3f}:d={BGM_FADE}[bed]"),
         # the voice keys the compressor: BGM dips while someone speaks
         "[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=15:release=350[ducked]",
         f"[voice][ducked]amix=inputs=2:duration=first:normalize=0,{tail}",

@@ -7,11 +7,11 @@ ffmpeg child is tied to this process (PR_SET_PDEATHSIG), so killing a batch kill
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,11 +37,13 @@ class RenderResult:
     speed: float  # media seconds per wall second
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+@functools.cache
+def _tied_to_parent() -> tuple[str, ...]:
+    """A prefix that kills ffmpeg when this process dies (util-linux `setpriv --pdeathsig`,
+    present on every Debian/Ubuntu), so a killed batch leaves no orphan encodes burning CPU.
+    Elsewhere nothing: the orphan then only ever writes its `.part` file."""
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    return (setpriv, "--pdeathsig", "KILL") if setpriv else ()
 
 
 def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
@@ -80,7 +82,7 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
     with tempfile.TemporaryDirectory(prefix="workbench-render-") as tmp:
         workdir = Path(tmp)
         _prepare_workdir(plan, workdir)
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
+        cmd = [*_tied_to_parent(), ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
                "-progress", "pipe:1", "-stats_period", "0.25", *plan.args]
         log.debug("ffmpeg %s", " ".join(plan.args))
         stderr_path = workdir / "ffmpeg.log"
@@ -88,7 +90,6 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
             proc = subprocess.Popen(
                 cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=stderr,
                 stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
             try:
                 _follow(proc, plan, progress, cancel, timeout, started, message)
