@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import click
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from workbench.config import OPTIONS, Settings, load_settings
@@ -23,9 +26,11 @@ app = typer.Typer(
     add_completion=False,
 )
 material_app = typer.Typer(help="素材：导入与查看小说。", no_args_is_help=True)
+submissions_app = typer.Typer(help="提交记录：成品包的列表、详情与回填。", no_args_is_help=True)
 template_app = typer.Typer(help="脚本模板：列出、检查、试渲染。", no_args_is_help=True)
 app.add_typer(material_app, name="material")
 app.add_typer(template_app, name="template")
+app.add_typer(submissions_app, name="submissions")
 
 out = Console(markup=False, highlight=False, soft_wrap=True)
 err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
@@ -313,35 +318,143 @@ def jobs_cmd(limit: Annotated[int, typer.Option(help="显示条数")] = 20) -> N
     out.print(table)
 
 
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[float, str], None]]:
+    """A live bar on stderr; the callback takes (fraction, message) like every stage."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("准备", total=1.0)
+        yield lambda fraction, message: bar.update(task, completed=fraction,
+                                                   description=message)
+
+
+def _print_outcome(outcome) -> None:
+    for note in outcome.notes:
+        err.print(f"注意: {note}", style="yellow")
+    report = outcome.compliance
+    out.print(report.summary() + ("（复用已有成品）" if outcome.reused else ""))
+    for finding in report.warnings:
+        out.print(f"  提醒 [{finding.where or finding.check}] {finding.message}")
+    out.print(f"成品包: {outcome.package}")
+    out.print(f"视频: {outcome.package / 'video.mp4'}")
+
+
+@app.command("make")
+def make_cmd(
+    material: Annotated[int, typer.Option(help="素材 ID（workbench material list）")],
+    chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
+    template: Annotated[str, typer.Option(help="模板 ID 或 .j2 文件路径")],
+    keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
+    profile: Annotated[str | None, typer.Option(help="输出规格 final|draft")] = None,
+    background: Annotated[str | None, typer.Option(
+        help="背景：generated（默认，内置动画）、视频/图片文件或文件夹")] = None,
+    bgm: Annotated[str | None, typer.Option(help="背景音乐：generated（默认）、none 或音频文件")]
+    = None,
+    voice: Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeural 或 cmn")] = None,
+    rate: Annotated[str | None, typer.Option(help="语速，如 +20%")] = None,
+    voice_backend: Annotated[str | None, typer.Option(help="配音后端 auto|espeak|edge")] = None,
+    backend: Annotated[str | None, typer.Option(help="改写后端 auto|rules|openai")] = None,
+    prompt: Annotated[str, typer.Option(help="改写提示词 ID")] = "narration",
+    app_name: Annotated[str | None, typer.Option("--app", help="阅读平台，如 番茄小说")] = None,
+    banner: Annotated[str | None, typer.Option(help="口令横幅文字，可用 {app} {keyword}")] = None,
+    encoder: Annotated[str | None, typer.Option(help="libx264（默认）| auto（先试硬件编码）")]
+    = None,
+    seed: Annotated[int, typer.Option(help="变体种子：背景配色/片段/起点随之变化")] = 0,
+    var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
+    task: Annotated[int | None, typer.Option(help="平台任务 ID（可选）")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="任务限定的最长时长（秒）")] = None,
+    cover_at: Annotated[float | None, typer.Option(help="封面取第几秒的画面")] = None,
+    force: Annotated[bool, typer.Option("--force", help="即使已有相同成品也重新生成")] = False,
+) -> None:
+    """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。"""
+    from workbench.pipeline import MakeJob, run_job
+
+    settings = _settings()
+    db = _db(settings)
+    job = MakeJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
+                  app=app_name, prompt=prompt, rewrite_backend=backend,
+                  variables=_parse_vars(var), seed=seed, voice_backend=voice_backend,
+                  voice=voice, rate=rate, background=background, bgm=bgm, profile=profile,
+                  encoder=encoder, banner=banner, task_id=task, max_seconds=max_seconds,
+                  cover_at=cover_at)
+    with _progress_bar() as progress:
+        outcome = run_job(job, settings, db, progress, force=force)
+    _print_outcome(outcome)
+
+
+@submissions_app.command("list")
+def submissions_list(
+    limit: Annotated[int, typer.Option(help="显示条数")] = 20,
+    keyword: Annotated[str | None, typer.Option(help="只看这个口令")] = None,
+) -> None:
+    """最近的成品包。"""
+    from workbench.store.submissions import list_submissions
+
+    table = _table("编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒", "任务")
+    for s in list_submissions(_db(_settings()), limit, keyword):
+        table.add_row(s["id"], _short_time(s["created_at"]), s["keyword"], s["title"] or "",
+                      f"{s['duration']:.1f}s" if s["duration"] else "", s["profile"] or "",
+                      {"ready": "待发布", "published": "已发布"}.get(s["status"], s["status"]),
+                      str(s["warnings"] or ""), str(s["task_id"] or ""))
+    out.print(table)
+
+
+@submissions_app.command("show")
+def submissions_show(
+    submission_id: Annotated[str, typer.Argument(help="成品包编号（可只写开头几位）")],
+) -> None:
+    """一个成品包的详情：文件、合规检查结果、发布状态。"""
+    from workbench.package import verify_package
+    from workbench.store.submissions import get_submission
+
+    row = get_submission(_db(_settings()), submission_id)
+    folder = Path(row["path"])
+    for key in ("id", "title", "keyword", "task_id", "duration", "profile", "status",
+                "publish_url", "published_at", "job_id", "created_at", "path"):
+        if row.get(key) not in (None, ""):
+            out.print(f"{key}: {row[key]}")
+    problems = verify_package(folder) if folder.is_dir() else ["成品包文件夹不存在"]
+    out.print("文件校验: " + ("全部与清单一致" if not problems else "；".join(problems)))
+    report = json.loads(row["compliance"] or "{}")
+    names = {"pass": "通过", "info": "说明", "warn": "提醒", "block": "阻止"}
+    for f in report.get("findings", []):
+        where = f" [{f['where']}]" if f.get("where") else ""
+        out.print(f"  {names.get(f['level'], f['level'])}{where} {f['message']}")
+
+
+@submissions_app.command("publish")
+def submissions_publish(
+    submission_id: Annotated[str, typer.Argument(help="成品包编号")],
+    url: Annotated[str, typer.Option(help="作品链接")],
+    date: Annotated[str | None, typer.Option(help="发布时间（ISO，如 2026-11-22T20:00）")] = None,
+) -> None:
+    """回填：记录成品发布后的作品链接与时间。"""
+    from workbench.store.submissions import mark_published
+
+    row = mark_published(_db(_settings()), submission_id, url, date)
+    out.print(f"已记录 {row['id']} 发布于 {row['published_at']}: {row['publish_url']}")
+
+
 @app.command("demo")
 def demo_cmd(
     voice_backend: Annotated[str, typer.Option(help="配音后端（默认离线 espeak；edge 需联网）")]
     = "espeak",
+    profile: Annotated[str, typer.Option(help="输出规格 final|draft")] = "final",
 ) -> None:
-    """离线演示：导入示例小说，生成一章的口播脚本、配音与字幕。"""
+    """离线演示：导入示例小说，把一章做成可发布的成品包（视频、封面、文案、清单）。"""
     from workbench.demo import run_demo
 
     settings = _settings()
     db = _db(settings)
-    with err.status("演示运行中…") as status:
-        result = run_demo(settings, db, lambda f, m: status.update(f"{m}（{f:.0%}）"),
-                          voice_backend=voice_backend)
-    script = result.outcome.script
+    with _progress_bar() as progress:
+        result = run_demo(settings, db, progress, voice_backend=voice_backend, profile=profile)
     out.print(f"素材: #{result.material['id']} 《{result.material['title']}》"
               f" 编码 {result.material['encoding']}")
-    out.print(result.outcome.backend_note)
-    out.print(f"标题: {script.title}")
-    for seg in script.segments:
-        out.print(f"[{seg.name}] {seg.text}")
-    out.print(f"文案: {script.caption}")
-    out.print("话题: " + " ".join(f"#{t}" for t in script.hashtags))
-    out.print(f"脚本已写入: {result.script_path}（任务 #{result.outcome.job_id}）")
-    voice = result.voice
-    out.print(voice.backend_note)
-    for note in voice.notes:
-        out.print(f"注意: {note}")
-    out.print(f"配音 {voice.timing.duration:.1f} 秒: {voice.audio_path}")
-    out.print(f"字幕: {voice.ass_path} / {voice.srt_path}（任务 #{voice.job_id}）")
+    script = json.loads((result.outcome.package / "manifest.json").read_text("utf-8"))
+    out.print(f"标题: {script['title']}")
+    out.print(f"用时 {result.seconds:.1f} 秒")
+    _print_outcome(result.outcome)
 
 
 def main(argv: list[str] | None = None) -> None:

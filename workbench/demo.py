@@ -1,26 +1,15 @@
-"""The end-to-end demo on the bundled sample novel (offline)."""
+"""The end-to-end demo on the bundled sample novel (offline): a publish-ready package."""
 
 from __future__ import annotations
 
-import json
+import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlite_utils import Database
 
 from workbench.config import PROJECT_ROOT, Settings
-from workbench.files import write_text_atomic
 from workbench.materials.library import add_material
-from workbench.pipeline import (
-    Progress,
-    ScriptJob,
-    ScriptOutcome,
-    VoiceJob,
-    VoiceOutcome,
-    _no_progress,
-    make_script,
-    make_voice,
-)
+from workbench.pipeline import MakeJob, MakeOutcome, Progress, _no_progress, run_job
 
 SAMPLE = PROJECT_ROOT / "assets" / "samples" / "night-ferry.gbk.txt"
 DEMO_KEYWORD = "夜渡迷局"
@@ -29,20 +18,18 @@ DEMO_KEYWORD = "夜渡迷局"
 @dataclass
 class DemoResult:
     material: dict
-    outcome: ScriptOutcome
-    script_path: Path
-    voice: VoiceOutcome
+    outcome: MakeOutcome
+    seconds: float
 
 
 def run_demo(settings: Settings, db: Database, progress: Progress = _no_progress,
-             voice_backend: str = "espeak") -> DemoResult:
-    """Sample novel → script → narration + subtitles, offline by default (espeak)."""
+             voice_backend: str = "espeak", profile: str = "final") -> DemoResult:
+    """Sample novel (GBK) → chapter 2 → suspense script (rules) → espeak voice → 1080×1920
+    video with subtitles, label, banner, end card and BGM → checked submission package."""
+    started = time.monotonic()
     material, _ = add_material(db, SAMPLE)
-    job = ScriptJob(material_id=material["id"], chapter=2, template="suspense",
-                    keyword=DEMO_KEYWORD, backend="rules")
-    outcome = make_script(job, settings, db, progress)
-    path = settings.outputs_dir / "demo" / "script.json"
-    write_text_atomic(path, json.dumps(outcome.script.to_dict(), ensure_ascii=False, indent=2))
-    voice = make_voice(VoiceJob(script=outcome.script, out_dir=path.parent,
-                                backend=voice_backend), settings, db, progress)
-    return DemoResult(material=material, outcome=outcome, script_path=path, voice=voice)
+    job = MakeJob(material_id=material["id"], chapter=2, template="suspense",
+                  keyword=DEMO_KEYWORD, rewrite_backend="rules", voice_backend=voice_backend,
+                  profile=profile)
+    outcome = run_job(job, settings, db, progress)
+    return DemoResult(material=material, outcome=outcome, seconds=time.monotonic() - started)

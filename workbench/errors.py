@@ -35,3 +35,7 @@ class StoreError(WorkbenchError):
 
 class Cancelled(WorkbenchError):
     """The user stopped a long job (render, batch); nothing half-written is left behind."""
+
+
+class ComplianceBlocked(WorkbenchError):
+    """A compliance check blocks publishing; the message lists every finding and the fix."""

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.files import read_json
 
@@ -92,3 +93,72 @@ class Script:
         data["segments"] = [Segment(**s) for s in data.get("segments", [])]
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+RENDER_VERSION = 1  # bump when a change to the render makes old packages stale
+
+
+@dataclass(frozen=True)
+class MakeJob:
+    """One video to make, as a value: the same job gives the same package (and is skipped
+    when that package already exists and verifies). None means 'from settings'."""
+
+    material_id: int
+    chapter: int
+    template: str
+    keyword: str
+    app: str | None = None
+    prompt: str = "narration"
+    rewrite_backend: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+    instruction: str = ""
+    seed: int = 0  # variant seed: background palette/clip/offset
+    voice_backend: str | None = None
+    voice: str | None = None
+    rate: str | None = None
+    pitch: str | None = None
+    volume: str | None = None
+    background: str | None = None  # None/"generated" | a video/image file or folder
+    bgm: str | None = None  # None/"generated" | "none" | an audio file
+    profile: str | None = None  # final | draft
+    encoder: str | None = None  # libx264 | auto | a hardware encoder
+    banner: str | None = None  # e.g. "{app}搜索【{keyword}】"
+    task_id: int | None = None
+    max_seconds: float | None = None  # the task's length limit
+    cover_at: float | None = None  # seconds into the video; None: in the hook
+
+    def recipe(self, settings: Settings) -> dict[str, Any]:
+        """Everything that decides the output, with settings defaults filled in."""
+        return {
+            **asdict(self),
+            "app": self.app or settings.app_name,
+            "rewrite_backend": self.rewrite_backend or settings.rewrite_backend,
+            "voice_backend": self.voice_backend or settings.voice_backend,
+            "voice": self.voice or settings.voice, "rate": self.rate or settings.voice_rate,
+            "pitch": self.pitch or settings.voice_pitch,
+            "volume": self.volume or settings.voice_volume,
+            "profile": self.profile or settings.render_profile,
+            "encoder": self.encoder or settings.encoder,
+            "banner": self.banner or settings.banner,
+            "background": _file_identity(self.background), "bgm": _file_identity(self.bgm),
+            "label": settings.ai_label, "label_seconds": settings.ai_label_seconds,
+            "end_card_seconds": settings.end_card_seconds, "bgm_volume": settings.bgm_volume,
+            "loudness": settings.loudness, "pause": settings.voice_pause,
+            "font_size": settings.subtitle_font_size, "max_chars": settings.subtitle_max_chars,
+            "render_version": RENDER_VERSION,
+        }
+
+
+def _file_identity(spec: str | None) -> Any:
+    """A background/BGM spec for the recipe: a path also counts by its size and mtime, so
+    replacing the footage makes a new package instead of reusing the old one."""
+    if spec in (None, "", "generated", "none"):
+        return spec or "generated"
+    path = Path(spec).expanduser()
+    if path.is_file():
+        stat = path.stat()
+        return [str(path.absolute()), stat.st_size, int(stat.st_mtime)]
+    if path.is_dir():
+        return [str(path.absolute()), sorted((p.name, p.stat().st_size) for p in path.iterdir()
+                                             if p.is_file())]
+    return str(spec)

@@ -79,3 +79,36 @@ def m001_initial(db: Database) -> None:
 def m002_job_notes(db: Database) -> None:
     # What the user should know about a finished job, e.g. "edge 不可用，已回退到 espeak".
     db["jobs"].add_column("notes", str)
+
+
+@migrations()
+def m003_submissions(db: Database) -> None:
+    # One row per submission package (WORKBENCH_HOME/submissions/<id>/).
+    db["submissions"].create(
+        {
+            "id": str,  # the make recipe's hash prefix: the same job gives the same package
+            "job_id": int,  # the `make` job that produced it
+            "recipe_hash": str,
+            "material_id": int,
+            "chapter": int,
+            "keyword": str,
+            "task_id": int,  # when the job was made for a platform task
+            "title": str,
+            "path": str,
+            "video_sha256": str,
+            "duration": float,
+            "profile": str,
+            "compliance": str,  # JSON report
+            "warnings": int,
+            "status": str,  # ready | published
+            "publish_url": str,
+            "published_at": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("job_id", "jobs", "id"), ("material_id", "materials", "id")],
+        not_null={"recipe_hash", "path", "keyword"},
+    )
+    db["submissions"].create_index(["recipe_hash"])
+    db["submissions"].create_index(["keyword"])
+    db["jobs"].add_column("parent_id", int)  # a stage job's `make` job

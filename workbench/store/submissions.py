@@ -1,0 +1,56 @@
+"""Submission rows: one per package, linking it to its job, keyword and (when known) task."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.db import NotFoundError
+
+from workbench.errors import InputError
+from workbench.store import utcnow
+
+
+def record_submission(db: Database, row: dict[str, Any]) -> None:
+    """Insert or replace the row for `row["id"]` (a re-made package replaces its old row)."""
+    row = {**row, "created_at": row.get("created_at") or utcnow()}
+    if isinstance(row.get("compliance"), dict):
+        row["compliance"] = json.dumps(row["compliance"], ensure_ascii=False)
+    db["submissions"].upsert(row, pk="id")
+
+
+def get_submission(db: Database, submission_id: str) -> dict[str, Any]:
+    try:
+        return dict(db["submissions"].get(submission_id))
+    except NotFoundError:
+        matches = list(db["submissions"].rows_where("id like ?", [f"{submission_id}%"], limit=2))
+        if len(matches) == 1:
+            return dict(matches[0])
+        raise InputError(
+            f"没有编号为 {submission_id} 的提交记录（workbench submissions list 查看全部）"
+        ) from None
+
+
+def find_by_recipe(db: Database, recipe_hash: str) -> dict[str, Any] | None:
+    rows = list(db["submissions"].rows_where("recipe_hash = ?", [recipe_hash], limit=1))
+    return dict(rows[0]) if rows else None
+
+
+def list_submissions(db: Database, limit: int = 50, keyword: str | None = None
+                     ) -> list[dict[str, Any]]:
+    where, args = ("keyword = ?", [keyword]) if keyword else (None, [])
+    return [dict(r) for r in db["submissions"].rows_where(
+        where, args, select="id, created_at, keyword, title, duration, profile, status, warnings, "
+        "task_id, job_id, path, publish_url", order_by="created_at desc, id", limit=limit)]
+
+
+def mark_published(db: Database, submission_id: str, url: str, published_at: str | None = None
+                   ) -> dict[str, Any]:
+    """Record where the video went live ("回填"), so results can be tracked per video."""
+    row = get_submission(db, submission_id)
+    if not url.startswith(("http://", "https://")):
+        raise InputError(f"作品链接应以 http:// 或 https:// 开头（收到 {url!r}）")
+    db["submissions"].update(row["id"], {"status": "published", "publish_url": url,
+                                         "published_at": published_at or utcnow()})
+    return get_submission(db, row["id"])
