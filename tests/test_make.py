@@ -1,0 +1,177 @@
+"""`run_job` / `workbench make` end to end: real script, espeak, ffmpeg, SQLite and package files.
+
+A short template keeps each render to a few seconds of draft video.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workbench.compliance import check_aigc_metadata
+from workbench.config import load_settings
+from workbench.errors import ComplianceBlocked, InputError
+from workbench.materials.library import add_material
+from workbench.models import MakeJob
+from workbench.package import CONTENT_FILES, verify_package
+from workbench.pipeline import run_job
+from workbench.render.probe import probe, read_tags
+from workbench.store.submissions import get_submission, list_submissions, mark_published
+
+SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+TINY = """---
+id: tiny
+name: 短测
+kind: novel
+version: 1
+description: 测试用的短模板：一句钩子加口令。
+target_seconds: 8
+---
+{% block hook %}
+{{ chapter_text|striking(18) }}
+{% endblock %}
+
+{% block body %}
+{{ chapter_text|excerpt(20) }}
+{% endblock %}
+
+{% block cta %}
+{{ app }}搜索【{{ keyword }}】
+{% endblock %}
+"""
+
+
+@pytest.fixture
+def tiny_settings(home: Path, monkeypatch: pytest.MonkeyPatch):
+    templates = home.parent / "tpl"
+    templates.mkdir()
+    (templates / "tiny.j2").write_text(TINY, encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(templates))
+    monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
+    return load_settings()
+
+
+@pytest.fixture
+def made(tiny_settings, db):
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
+                  rewrite_backend="rules")
+    seen: list[tuple[float, str]] = []
+    outcome = run_job(job, tiny_settings, db, lambda f, m: seen.append((f, m)))
+    return job, outcome, seen
+
+
+def test_package_has_every_file_and_a_verified_manifest(made, tiny_settings, db):
+    _, outcome, seen = made
+    folder = outcome.package
+    assert folder == tiny_settings.submissions_dir / outcome.submission_id
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*CONTENT_FILES, "manifest.json"])
+    assert verify_package(folder) == []
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    assert manifest["template"]["id"] == "tiny" and manifest["template"]["hash"]
+    assert manifest["rewrite"]["backend"] == "rules"
+    assert manifest["voice"]["backend"] == "espeak"
+    assert manifest["recipe"]["keyword"] == "夜渡迷局" and manifest["recipe"]["profile"] == "draft"
+    assert manifest["compliance"]["blocked"] is False
+    info = probe(folder / "video.mp4")
+    assert (info.width, info.height) == (720, 1280)
+    assert abs(info.duration - manifest["durations"]["narration"]) <= 0.1
+    # the AIGC tag in the finished file names this package
+    assert check_aigc_metadata(read_tags(folder / "video.mp4"), outcome.submission_id).level == "pass"
+    caption = (folder / "caption.txt").read_text("utf-8")
+    assert "番茄小说搜索【夜渡迷局】" in caption and "#" in caption
+    checklist = (folder / "checklist.md").read_text("utf-8")
+    assert "AI" in checklist and f"submissions publish {outcome.submission_id}" in checklist
+    # progress goes forward and ends at 1.0, naming the stages
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any("渲染视频" in m for _, m in seen)
+    # nothing half-made is left beside the package
+    assert [p.name for p in tiny_settings.submissions_dir.iterdir()] == [outcome.submission_id]
+
+    # rows link the package to its job, stage jobs and keyword
+    row = get_submission(db, outcome.submission_id[:6])  # a prefix is enough
+    assert row["keyword"] == "夜渡迷局" and row["status"] == "ready"
+    assert row["job_id"] == outcome.job_id
+    make = db["jobs"].get(outcome.job_id)
+    assert make["kind"] == "make" and make["status"] == "done"
+    children = {r["kind"] for r in db["jobs"].rows_where("parent_id = ?", [outcome.job_id])}
+    assert children == {"script", "voice"}
+    published = mark_published(db, row["id"], "https://www.douyin.com/video/123")
+    assert published["status"] == "published" and published["published_at"]
+    with pytest.raises(InputError, match="http"):
+        mark_published(db, row["id"], "douyin 123")
+
+    # verify_package notices tampering
+    (folder / "caption.txt").write_text("改过了", encoding="utf-8")
+    assert any("caption.txt" in p for p in verify_package(folder))
+
+
+def test_same_job_reuses_the_package_and_force_remakes(made, tiny_settings, db):
+    job, outcome, _ = made
+    video = outcome.package / "video.mp4"
+    before = video.stat().st_mtime_ns
+    again = run_job(job, tiny_settings, db)
+    assert again.reused and again.package == outcome.package
+    assert video.stat().st_mtime_ns == before
+    assert len(list_submissions(db)) == 1
+    # a damaged package is not trusted: it is made again
+    (outcome.package / "cover.jpg").write_bytes(b"not a jpeg")
+    remade = run_job(job, tiny_settings, db)
+    assert not remade.reused and verify_package(remade.package) == []
+    forced = run_job(job, tiny_settings, db, force=True)
+    assert not forced.reused and len(list_submissions(db)) == 1
+
+
+def test_a_banned_word_blocks_before_rendering(tiny_settings, db):
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
+                  rewrite_backend="rules", banner="全网最好看：{app}搜索【{keyword}】")
+    with pytest.raises(ComplianceBlocked, match="最好"):
+        run_job(job, tiny_settings, db)
+    assert list_submissions(db) == []
+    assert not any(tiny_settings.submissions_dir.iterdir())
+    failed = list(db["jobs"].rows_where("kind = 'make'"))[-1]
+    assert failed["status"] == "failed" and "最好" in failed["error"]
+
+
+def test_too_long_for_the_task_is_blocked(tiny_settings, db):
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
+                  rewrite_backend="rules", max_seconds=1.0)
+    with pytest.raises(ComplianceBlocked, match="1"):
+        run_job(job, tiny_settings, db)
+    assert list_submissions(db) == []
+
+
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
+                          check=False,
+                          text=True, env=env, timeout=300)
+
+
+def test_cli_make_prints_the_package_and_lists_it(tiny_settings, home, tmp_path):
+    env = {**os.environ}
+    added = _cli("material", "add", str(SAMPLES / "night-ferry.gbk.txt"), env=env)
+    assert added.returncode == 0, added.stderr
+    made = _cli("make", "--material", "1", "--chapter", "2", "--template", "tiny",
+                "--keyword", "夜渡迷局", "--backend", "rules", "--profile", "draft", env=env)
+    assert made.returncode == 0, made.stderr
+    line = next(x for x in made.stdout.splitlines() if x.startswith("成品包: "))
+    package = Path(line.removeprefix("成品包: "))
+    assert (package / "video.mp4").is_file() and verify_package(package) == []
+    listed = _cli("submissions", "list", env=env)
+    assert package.name[:6] in listed.stdout
+    shown = _cli("submissions", "show", package.name, env=env)
+    assert "文件校验: 全部与清单一致" in shown.stdout and "AIGC" in shown.stdout
+    missing = _cli("submissions", "show", "nope", env=env)
+    assert missing.returncode == 1 and "没有编号为 nope 的提交记录" in missing.stderr
+    bad = _cli("make", "--material", "1", "--chapter", "2", "--template", "tiny",
+               "--keyword", "夜渡迷局", "--background", str(tmp_path / "nowhere"), env=env)
+    assert bad.returncode == 1 and "背景不存在" in bad.stderr
+    assert "Traceback" not in bad.stderr
