@@ -31,6 +31,7 @@ kind: novel
 version: 1
 description: 测试用的短模板：一句钩子加口令。
 target_seconds: 8
+end_card: ["{app}里搜", "【{keyword}】"]
 ---
 {% block hook %}
 {{ chapter_text|striking(18) }}
@@ -78,6 +79,8 @@ def test_package_has_every_file_and_a_verified_manifest(made, tiny_settings, db)
     assert manifest["voice"]["backend"] == "espeak"
     assert manifest["recipe"]["keyword"] == "夜渡迷局" and manifest["recipe"]["profile"] == "draft"
     assert manifest["compliance"]["blocked"] is False
+    assert manifest["render"]["end_card"] == ["番茄小说里搜", "【夜渡迷局】"]  # template wording
+    assert manifest["render"]["banner"] == "番茄小说搜索【夜渡迷局】"  # settings default
     info = probe(folder / "video.mp4")
     assert (info.width, info.height) == (720, 1280)
     assert abs(info.duration - manifest["durations"]["narration"]) <= 0.1

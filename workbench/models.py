@@ -139,7 +139,7 @@ class MakeJob:
             "volume": self.volume or settings.voice_volume,
             "profile": self.profile or settings.render_profile,
             "encoder": self.encoder or settings.encoder,
-            "banner": self.banner or settings.banner,
+            "default_banner": settings.banner,
             "background": _file_identity(self.background), "bgm": _file_identity(self.bgm),
             "label": settings.ai_label, "label_seconds": settings.ai_label_seconds,
             "end_card_seconds": settings.end_card_seconds, "bgm_volume": settings.bgm_volume,

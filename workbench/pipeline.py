@@ -250,6 +250,18 @@ class MakeOutcome:
     notes: list[str]
 
 
+DEFAULT_END_CARD = ("{app}搜索", "【{keyword}】", "看完整故事")
+
+
+def fill_wording(text: str, values: dict[str, str]) -> str:
+    """Fill {app}/{keyword} in on-screen wording; other braces are a clear error."""
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(f"画面文字「{text}」里有无法识别的占位符 {exc}（只能用 {{app}} 和 {{keyword}}）"
+                         ) from None
+
+
 def _within(progress: Progress, lo: float, hi: float) -> Progress:
     return lambda fraction, message: progress(lo + (hi - lo) * fraction, message)
 
@@ -258,7 +270,10 @@ def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress =
             *, cancel: threading.Event | None = None, force: bool = False) -> MakeOutcome:
     """Material → script → voice + subtitles → video → checked submission package."""
     settings.ensure_dirs()
-    recipe = job.recipe(settings)
+    template = get_template(job.template, settings.template_dirs)
+    prompt = get_prompt(job.prompt, settings.prompt_dirs)
+    recipe = {**job.recipe(settings), "template_hash": template.content_hash,
+              "prompt_hash": prompt.content_hash}
     recipe_hash = content_hash(recipe)
     submission_id = recipe_hash[:12]
     final = settings.submissions_dir / submission_id
@@ -301,10 +316,13 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
 
     progress(0.3, "准备渲染")
     profile = get_profile(recipe["profile"])
-    banner = recipe["banner"].format(app=script.app, keyword=script.keyword)
+    template = get_template(job.template, settings.template_dirs)
+    wording = {"app": script.app, "keyword": script.keyword}
+    banner = fill_wording(job.banner or template.banner or settings.banner, wording)
+    end_card = template.end_card or DEFAULT_END_CARD
     overlays = OverlaySpec(
         label=settings.ai_label, label_seconds=settings.ai_label_seconds, banner=banner,
-        end_card=(f"{script.app}搜索", f"【{script.keyword}】", "看完整故事"),
+        end_card=tuple(fill_wording(line, wording) for line in end_card),
         end_card_seconds=settings.end_card_seconds, keyword=script.keyword)
     subtitles = pysubs2.load(str(voice.ass_path))
     words = load_banned_words(settings.banned_words_file)

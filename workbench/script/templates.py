@@ -63,6 +63,10 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
         "description": _STRING,
         "target_seconds": {"type": "integer", "minimum": 5, "maximum": 600},
         "app_default": _STRING,
+        # on-screen wording; {app} and {keyword} are filled in at render time
+        "banner": {"type": "string", "minLength": 1},
+        "end_card": {"type": "array", "items": {"type": "string", "minLength": 1},
+                     "minItems": 1, "maxItems": 4},
         "voice": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
                   "properties": {"style": _STRING, "gender": {"enum": ["male", "female"]},
                                  "rate": {"type": "string", "pattern": r"^[+-]\d+%$"},
@@ -134,6 +138,8 @@ class ScriptTemplate:
     path: Path
     source: str  # the whole file text
     app_default: str = ""
+    banner: str = ""  # "" → settings render.banner
+    end_card: tuple[str, ...] = ()  # () → the built-in end card
 
     @property
     def content_hash(self) -> str:
@@ -315,6 +321,8 @@ def template_from_source(text: str, path: Path) -> ScriptTemplate:
         target_seconds=int(meta["target_seconds"]), voice=dict(meta.get("voice") or {}),
         segments=list(parsed.segments), path=path, source=text,
         app_default=str(meta.get("app_default", "")),
+        banner=str(meta.get("banner", "")),
+        end_card=tuple(meta.get("end_card", ())),
     )
 
 
