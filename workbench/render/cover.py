@@ -28,6 +28,7 @@ MAX_TITLE_LINES = 3
 DARKEN = 0.72  # brightness factor applied to the frame so white text reads
 KEYWORD_YELLOW = (255, 212, 0)  # #FFD400, as in the subtitles
 ELLIPSIS = "…"
+_PARTS = re.compile(r"\s*[｜|]\s*")
 _NO_START = "，。！？、；：）》」』】〉…—”’,.!?;:)]}"  # never starts a line (glued to the previous)
 _NO_END = "（《「『【〈“‘([{"  # never ends a line (glued to the next)
 _UNIT = re.compile(
@@ -118,7 +119,9 @@ def fit_title(title: str, width: float, *, max_size: int, min_size: int,
         def measure(s: str, font: Font = font, stroke: int = stroke) -> float:
             return font.getlength(s) + 2 * stroke
 
-        lines = _balanced(title, width, measure)
+        # "hook｜book" titles break at the bar first: the bar itself is not drawn
+        lines = [line for part in _PARTS.split(title) if part.strip()
+                 for line in _balanced(part.strip(), width, measure)]
         if len(lines) <= MAX_TITLE_LINES and all(measure(ln) <= width for ln in lines):
             return font, lines
         if size <= min_size:
