@@ -38,6 +38,7 @@ from workbench.render.backgrounds import resolve_background
 from workbench.render.bgm import resolve_bgm
 from workbench.render.cover import cover_from_video
 from workbench.render.encoders import choose_encoder
+from workbench.render.loudness import with_measured_loudness
 from workbench.render.overlays import OverlaySpec
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.probe import probe, read_tags
@@ -344,6 +345,8 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
         encoder_input_args=encoder.input_args, encoder_filter_suffix=encoder.filter_suffix,
         metadata={"AIGC": aigc, "title": script.title, "comment": banner},
     )
+    progress(0.3, "测量响度")
+    render_job = with_measured_loudness(render_job)
     plan = render_plan(render_job)
     # Text checks first: a blocked script should not cost a render.
     pre = run_checks(**checks, on_screen=plan.on_screen, label=plan.label, metadata=None,
@@ -381,7 +384,8 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
                    "encoder": encoder.name, "encoder_reason": encoder.reason,
                    "background": render_job.background.describe(),
                    "bgm": str(render_job.bgm) if render_job.bgm else None,
-                   "loudness": settings.loudness, "banner": banner, "label": asdict(plan.label),
+                   "loudness": settings.loudness,
+                   "mix_loudness_before": render_job.measured_loudness, "banner": banner, "label": asdict(plan.label),
                    "end_card": list(overlays.end_card), "seconds": round(result.seconds, 2)},
         "durations": {"narration": round(voice.timing.duration, 3),
                       "video": round(info.duration, 3)},

@@ -23,6 +23,7 @@ from workbench.render.profiles import RenderProfile
 OVERLAY_FILE = "overlay.ass"
 FONTS_DIR = "fonts"
 BGM_FADE = 2.5  # seconds of BGM fade-out at the end
+TRUE_PEAK_LIMIT = 0.84  # linear, ≈ −1.5 dBFS
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class RenderJob:
     encoder_input_args: tuple[str, ...] = ()  # e.g. a VAAPI device
     encoder_filter_suffix: str = ""  # e.g. ",format=nv12,hwupload" for VAAPI
     metadata: dict[str, str] = field(default_factory=dict)  # container tags, e.g. AIGC
+    measured_loudness: float | None = None  # LUFS of the unnormalised mix, if measured
 
 
 @dataclass(frozen=True)
@@ -63,25 +65,36 @@ def partial_path(output: Path) -> Path:
     return output.with_name(f".{output.name}.part")
 
 
-def _audio_graph(job: RenderJob, voice: int, bgm: int | None) -> str:
+def mix_graph(job: RenderJob, voice: int, bgm: int | None, out: str = "mix") -> str:
+    """Voice (padded to the full length) plus BGM ducked under it, as `[out]`."""
     rate = job.profile.audio_rate
-    # loudnorm works at 192 kHz internally; resample back to the output rate at the end.
-    tail = (f"loudnorm=I={job.loudness:g}:TP=-1.5:LRA=11,aresample={rate},"
-            f"aformat=sample_fmts=fltp:channel_layouts=stereo[aout]")
-    voice_in = (f"[{voice}:a]aresample={rate},aformat=channel_layouts=stereo,"
+    voice_in = (f"[{voice}:a]aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo,"
                 f"apad=whole_dur={job.duration:.3f}")
     if bgm is None:
-        return f"{voice_in},{tail}"
+        return f"{voice_in}[{out}]"
     fade_start = max(0.0, job.duration - BGM_FADE)
     return ";".join([
         f"{voice_in},asplit=2[voice][key]",
-        (f"[{bgm}:a]aresample={rate},aformat=channel_layouts=stereo,"
+        (f"[{bgm}:a]aresample={rate},aformat=sample_fmts=fltp:channel_layouts=stereo,"
          f"volume={job.bgm_volume:g},atrim=0:{job.duration:.3f},"
          f"afade=t=out:st={fade_start:.3f}:d={BGM_FADE}[bed]"),
         # the voice keys the compressor: BGM dips while someone speaks
         "[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=15:release=350[ducked]",
-        f"[voice][ducked]amix=inputs=2:duration=first:normalize=0,{tail}",
+        f"[voice][ducked]amix=inputs=2:duration=first:normalize=0[{out}]",
     ])
+
+
+def _loudness_tail(job: RenderJob) -> str:
+    """`[mix]` → `[aout]` at the target loudness. With the mix measured beforehand
+    (`loudness.with_measured_loudness`) this is one linear gain plus a true-peak limiter, so
+    quiet stretches stay quiet; unmeasured, ffmpeg's dynamic loudnorm is the fallback."""
+    fmt = f"aformat=sample_fmts=fltp:channel_layouts=stereo,aresample={job.profile.audio_rate}"
+    if job.measured_loudness is not None:
+        gain = job.loudness - job.measured_loudness
+        return (f"[mix]volume={gain:.2f}dB,alimiter=limit={TRUE_PEAK_LIMIT}:level=false:"
+                f"attack=5:release=50,{fmt}[aout]")
+    # loudnorm works at 192 kHz internally; resample back to the output rate
+    return f"[mix]loudnorm=I={job.loudness:g}:TP=-1.5:LRA=11,{fmt}[aout]"
 
 
 def render_plan(job: RenderJob) -> RenderPlan:
@@ -101,7 +114,7 @@ def render_plan(job: RenderJob) -> RenderPlan:
                                    job.font_file, (p.width, p.height))
     video = (f"{bg_chain};[bg]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
              f"format=yuv420p{job.encoder_filter_suffix}[vout]")
-    graph = f"{video};{_audio_graph(job, voice_idx, bgm_idx)}"
+    graph = f"{video};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
 
     codec = job.encoder_args or (
         "-c:v", "libx264", "-preset", p.preset, "-crf", str(p.crf), "-profile:v", "high",
@@ -119,6 +132,8 @@ def render_plan(job: RenderJob) -> RenderPlan:
         "-c:a", "aac", "-b:a", p.audio_bitrate, "-ar", str(p.audio_rate),
         "-t", f"{job.duration:.3f}",
         # use_metadata_tags: keep custom keys such as AIGC in the MP4 (udta/keys)
+        # only our tags: nothing from the inputs (a phone clip's GPS location, titles, chapters)
+        "-map_metadata", "-1", "-map_chapters", "-1",
         "-movflags", "+faststart+use_metadata_tags", *meta,
         "-f", "mp4", str(partial),
     )
