@@ -85,7 +85,8 @@ def test_package_has_every_file_and_a_verified_manifest(made, tiny_settings, db)
     assert (info.width, info.height) == (720, 1280)
     assert abs(info.duration - manifest["durations"]["narration"]) <= 0.1
     # the AIGC tag in the finished file names this package
-    assert check_aigc_metadata(read_tags(folder / "video.mp4"), outcome.submission_id).level == "pass"
+    tags = read_tags(folder / "video.mp4")
+    assert check_aigc_metadata(tags, outcome.submission_id).level == "pass"
     caption = (folder / "caption.txt").read_text("utf-8")
     assert "番茄小说搜索【夜渡迷局】" in caption and "#" in caption
     checklist = (folder / "checklist.md").read_text("utf-8")

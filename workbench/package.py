@@ -51,7 +51,8 @@ def checklist_text(submission_id: str, script: Script, report: ComplianceReport)
     reminders = report.warnings
     if reminders:
         lines += ["", "## 合规提醒（请人工确认）"]
-        lines += [f"- [ ] {describe_where(f.where)}：{f.message}" if f.where else f"- [ ] {f.message}"
+        lines += [f"- [ ] {describe_where(f.where)}：{f.message}" if f.where
+                  else f"- [ ] {f.message}"
                   for f in reminders]
     lines += [
         "",

@@ -30,7 +30,8 @@ def measure_mix(job: RenderJob, timeout: float = 300) -> float:
         bgm = 1
     graph = f"{mix_graph(job, 0, bgm)};[mix]ebur128=framelog=quiet[out]"
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *inputs,
-           "-filter_complex", graph, "-map", "[out]", "-t", f"{job.duration:.3f}", "-f", "null", "-"]
+           "-filter_complex", graph, "-map", "[out]", "-t", f"{job.duration:.3f}",
+           "-f", "null", "-"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

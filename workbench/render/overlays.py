@@ -76,7 +76,8 @@ def _style(size: int, colour: pysubs2.Color, alignment: int, margin_v: int, *,
            outline: float, shadow: float = 0, box: bool = False) -> pysubs2.SSAStyle:
     return pysubs2.SSAStyle(
         fontname="Noto Sans SC", fontsize=size, primarycolor=colour, secondarycolor=colour,
-        outlinecolor=pysubs2.Color(0, 0, 0, 0x60 if box else 0), backcolor=pysubs2.Color(0, 0, 0, 0x80),
+        outlinecolor=pysubs2.Color(0, 0, 0, 0x60 if box else 0),
+        backcolor=pysubs2.Color(0, 0, 0, 0x80),
         outline=outline, shadow=shadow, alignment=pysubs2.Alignment(alignment),
         marginl=SIDE_MARGIN, marginr=SIDE_MARGIN, marginv=margin_v,
         borderstyle=3 if box else 1,

@@ -82,7 +82,8 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
     with tempfile.TemporaryDirectory(prefix="workbench-render-") as tmp:
         workdir = Path(tmp)
         _prepare_workdir(plan, workdir)
-        cmd = [*_tied_to_parent(), ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats",
+        cmd = [*_tied_to_parent(), ffmpeg_exe(), "-hide_banner", "-nostdin",
+               "-loglevel", "error", "-nostats",
                "-progress", "pipe:1", "-stats_period", "0.25", *plan.args]
         log.debug("ffmpeg %s", " ".join(plan.args))
         stderr_path = workdir / "ffmpeg.log"
