@@ -345,7 +345,7 @@ class EdgeBackend:
             raise
         except Exception as exc:  # noqa: BLE001 - translated below, outside the block: no chaining
             failure = exc
-        log.warning("%s failed after %d attempt(s): %s", what, made, describe(failure))
+        log.info("%s failed after %d attempt(s): %s", what, made, describe(failure))
         raise translate(failure, edge_tts, what=what, attempts=made, voice=voice)
 
 

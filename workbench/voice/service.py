@@ -83,7 +83,7 @@ def voice_script(
         _down[choice.backend.name] = (time.monotonic() + DOWN_FOR_SECONDS, str(exc))
         note = (f"{choice.backend.name} 不可用，已回退到离线 {plan.fallback.backend.name} "
                 f"{plan.fallback.params.voice}（{exc}）")
-        log.warning(note)
+        log.info(note)  # returned as a note; the caller shows it
         notes.append(note)
         progress(0.1, note)
         choice = plan.fallback
