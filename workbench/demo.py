@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.materials.library import add_material
-from workbench.pipeline import MakeJob, MakeOutcome, Progress, _no_progress, run_job
+from workbench.pipeline import MakeJob, MakeOutcome, Progress, no_progress, run_job
 
 SAMPLE = PROJECT_ROOT / "assets" / "samples" / "night-ferry.gbk.txt"
 DEMO_KEYWORD = "夜渡迷局"
@@ -22,7 +22,7 @@ class DemoResult:
     seconds: float
 
 
-def run_demo(settings: Settings, db: Database, progress: Progress = _no_progress,
+def run_demo(settings: Settings, db: Database, progress: Progress = no_progress,
              voice_backend: str = "espeak", profile: str = "final") -> DemoResult:
     """Sample novel (GBK) → chapter 2 → suspense script (rules) → espeak voice → 1080×1920
     video with subtitles, label, banner, end card and BGM → checked submission package."""
