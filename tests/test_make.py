@@ -9,13 +9,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from workbench.compliance import check_aigc_metadata
 from workbench.config import load_settings
-from workbench.errors import ComplianceBlocked, InputError
+from workbench.errors import Cancelled, ComplianceBlocked, InputError
 from workbench.materials.library import add_material
 from workbench.models import MakeJob
 from workbench.package import CONTENT_FILES, verify_package
@@ -142,6 +143,24 @@ def test_a_banned_word_blocks_before_rendering(tiny_settings, db):
     assert not any(tiny_settings.submissions_dir.iterdir())
     failed = list(db["jobs"].rows_where("kind = 'make'"))[-1]
     assert failed["status"] == "failed" and "最好" in failed["error"]
+
+
+def test_cancelled_make_leaves_no_package(tiny_settings, db):
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
+                  rewrite_backend="rules")
+    stop = threading.Event()
+
+    def progress(fraction: float, message: str) -> None:
+        if "渲染视频" in message and fraction > 0.4:
+            stop.set()
+
+    with pytest.raises(Cancelled):
+        run_job(job, tiny_settings, db, progress, cancel=stop)
+    assert list(tiny_settings.submissions_dir.iterdir()) == []  # no staging folder either
+    assert list_submissions(db) == []
+    failed = list(db["jobs"].rows_where("kind = 'make'"))[-1]
+    assert failed["status"] == "failed" and "取消" in failed["error"]
 
 
 def test_too_long_for_the_task_is_blocked(tiny_settings, db):

@@ -71,13 +71,22 @@ class Package:
     manifest: dict[str, Any]
 
 
+def _staging_path(submissions_dir: Path, submission_id: str) -> Path:
+    return submissions_dir / f".staging-{submission_id}"
+
+
 def staging_dir(submissions_dir: Path, submission_id: str) -> Path:
     """A fresh hidden folder to assemble a package in (left-overs of a crash are removed)."""
-    path = submissions_dir / f".staging-{submission_id}"
+    path = _staging_path(submissions_dir, submission_id)
     if path.exists():
         shutil.rmtree(path)
     path.mkdir(parents=True)
     return path
+
+
+def discard_staging(submissions_dir: Path, submission_id: str) -> None:
+    """Remove a half-assembled package (after a failure, a block or a cancel)."""
+    shutil.rmtree(_staging_path(submissions_dir, submission_id), ignore_errors=True)
 
 
 def finish_package(staging: Path, final: Path, *, script: Script, banner: str,

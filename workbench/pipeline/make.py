@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from workbench.models import MakeJob
 from workbench.package import (
     MANIFEST,
     caption_text,
+    discard_staging,
     finish_package,
     staging_dir,
     verify_package,
@@ -113,7 +113,11 @@ def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress =
             progress(1.0, "已有相同的成品，直接复用")
             report = ComplianceReport([Finding(**f) for f in manifest["compliance"]["findings"]])
             return MakeOutcome(final, submission_id, make_id, manifest, report, True, [])
-        outcome = _make(job, recipe, recipe_hash, make_id, settings, db, progress, cancel)
+        try:
+            outcome = _make(job, recipe, recipe_hash, make_id, settings, db, progress, cancel)
+        except BaseException:  # failed, blocked, cancelled, Ctrl-C: no half package is kept
+            discard_staging(settings.submissions_dir, submission_id)
+            raise
     finish_job(db, make_id, {"package": str(outcome.package), "submission": submission_id},
                notes="；".join(outcome.notes) or None)
     return outcome
@@ -176,7 +180,6 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
     pre = run_checks(**checks, on_screen=plan.on_screen, label=plan.label, metadata=None,
                      expected_produce_id=None)
     if pre.blocked:
-        shutil.rmtree(staging, ignore_errors=True)
         raise ComplianceBlocked(pre.block_message())
     result = execute(plan, _within(progress, 0.3, 0.92), cancel=cancel,
                      message=f"渲染视频（{profile.name}，{encoder.name}）")
@@ -189,7 +192,6 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
     report = run_checks(**checks, on_screen=plan.on_screen, label=plan.label,
                         metadata=read_tags(result.path), expected_produce_id=submission_id)
     if report.blocked:
-        shutil.rmtree(staging, ignore_errors=True)
         raise ComplianceBlocked(report.block_message())
     info = probe(result.path)
     manifest = {
