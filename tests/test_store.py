@@ -16,7 +16,12 @@ EXPECTED_COLUMNS = {
     "jobs": [
         "id", "kind", "status", "recipe_hash", "material_id", "chapter", "template_id",
         "prompt_id", "keyword", "app", "backend", "model", "params", "result", "cache_hit",
-        "error", "created_at", "finished_at", "notes",
+        "error", "created_at", "finished_at", "notes", "parent_id",
+    ],
+    "submissions": [
+        "id", "job_id", "recipe_hash", "material_id", "chapter", "keyword", "task_id", "title",
+        "path", "video_sha256", "duration", "profile", "compliance", "warnings", "status",
+        "publish_url", "published_at", "created_at",
     ],
     "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
 }
@@ -28,14 +33,15 @@ def test_fresh_database_has_exact_columns(tmp_path):
         assert [c.name for c in db[table].columns] == columns, table
     assert set(db.table_names()) == {*EXPECTED_COLUMNS, "_sqlite_migrations"}
     assert db.journal_mode == "wal"
-    assert [m.name for m in migrations.applied(db)] == ["m001_initial", "m002_job_notes"]
+    assert [m.name for m in migrations.applied(db)] == [
+        "m001_initial", "m002_job_notes", "m003_submissions"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == 2
+    assert db["_sqlite_migrations"].count == 3
     assert migrations.pending(db) == []
 
 
@@ -50,6 +56,20 @@ def test_upgrade_from_the_first_schema_keeps_jobs(tmp_path):
     db = open_db(path)
     assert next(iter(db["jobs"].rows))["recipe_hash"] == "h"
     assert "notes" in db["jobs"].columns_dict
+
+
+def test_upgrade_adds_submissions_and_keeps_jobs(tmp_path):
+    from sqlite_utils import Database
+
+    path = tmp_path / "v2.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m003_submissions")
+    old["jobs"].insert({"kind": "voice", "status": "done", "recipe_hash": "v", "notes": "n"})
+    old.close()
+    db = open_db(path)
+    row = next(iter(db["jobs"].rows))
+    assert (row["recipe_hash"], row["notes"], row["parent_id"]) == ("v", "n", None)
+    assert db["submissions"].count == 0
 
 
 def test_unique_constraints(tmp_path):
