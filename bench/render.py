@@ -16,8 +16,10 @@ Legs, timed as the wall time of the whole encode (building the clips or the plan
 
 * naive: moviepy composite the way MoneyPrinterTurbo writes it (VideoFileClip looped, per-frame
   `resized` + `cropped` to fill, one TextClip per subtitle line, TextClip banner/label/end card,
-  CompositeVideoClip, CompositeAudioClip(voice, BGM looped with volume), and the peer's final
-  write_videofile: threads=2, moviepy's default x264 preset (medium; `--naive-preset`));
+  CompositeVideoClip, CompositeAudioClip(voice, BGM looped with volume); like the peer it
+  writes twice (combine_videos writes the resized footage, generate_video composites over that
+  file; `--naive-passes 1` keeps only the composite), each write_videofile with threads=2 and
+  moviepy's default x264 preset, medium (`--naive-preset`));
 * background: ffmpeg encoding only the looped, scaled/cropped footage with the same codec
   arguments (no audio, no overlays): the floor any render of this job has to pay;
 * workbench: what run_job does: measure the mix (audio only), `render_plan`, `execute`.
@@ -215,15 +217,24 @@ class Setup:
     subtitles_ass: str
     overlays: OverlaySpec
     naive_preset: str = "medium"
+    naive_passes: int = 2
 
 
-def _make_footage(path: Path, grain: int) -> None:
+SOURCES = {
+    # fine detail changing everywhere, every frame: the hard case for any encoder
+    "mandelbrot": "mandelbrot=s={w}x{h}:r=30:end_pts=60",
+    # smooth moving colour fields, like the built-in generated background
+    "gradient": "gradients=s={w}x{h}:r=30:n=4:speed=0.02:type=radial:seed=7",
+}
+
+
+def _make_footage(path: Path, grain: int, source: str = "mandelbrot") -> None:
     """A Mandelbrot zoom (smooth gradients, fine detail, motion everywhere: closer to stock
     footage than colour bars) drawn at half size, scaled up and given temporal film grain."""
     w, h = SOURCE_SIZE
     grain_filter = f"noise=alls={grain}:allf=t+u," if grain > 0 else ""
     run_ffmpeg(["-y", "-f", "lavfi",
-                "-i", f"mandelbrot=s={w // 2}x{h // 2}:r=30:end_pts=60",
+                "-i", SOURCES[source].format(w=w // 2, h=h // 2),
                 "-vf", f"scale={w}:{h}:flags=bicubic,{grain_filter}format=yuv420p",
                 "-t", str(SOURCE_SECONDS),
                 "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-g", "60",
@@ -254,10 +265,11 @@ def _events(seconds: float) -> list[SubtitleEvent]:
 
 
 def prepare(work: Path, seconds: float, profile_name: str, grain: int,
-            naive_preset: str = "medium") -> Setup:
-    footage = work / f"footage-grain{grain}.mp4"
+            naive_preset: str = "medium", source: str = "mandelbrot",
+            naive_passes: int = 2) -> Setup:
+    footage = work / f"footage-{source}-grain{grain}.mp4"
     if not footage.is_file():  # --keep DIR reuses it
-        _make_footage(footage, grain)
+        _make_footage(footage, grain, source)
     voice = work / "voice.wav"
     _make_voice(voice, seconds)
     bgm = generated_bgm(work / "cache")
@@ -269,7 +281,7 @@ def prepare(work: Path, seconds: float, profile_name: str, grain: int,
     return Setup(work=work, seconds=seconds, profile=get_profile(profile_name), footage=footage,
                  background=resolve_background(footage, seed=SEED), voice=voice, bgm=bgm,
                  font=default_font_file(), events=events, subtitles_ass=ass, overlays=overlays,
-                 naive_preset=naive_preset)
+                 naive_preset=naive_preset, naive_passes=naive_passes)
 
 
 # --- legs ---------------------------------------------------------------------------------
@@ -329,12 +341,23 @@ def leg_naive(s: Setup, output: Path) -> None:
     em = em_per_size(s.font)  # ASS font size -> pixel em, so the text matches ours in size
     font = str(s.font)
 
+    preset = p.preset if s.naive_preset == "same" else s.naive_preset
+    write = {"fps": p.fps, "codec": "libx264", "preset": preset, "threads": 2, "logger": None,
+             "ffmpeg_params": ["-crf", str(p.crf), "-vf", NAIVE_BT709]}
     src = VideoFileClip(str(s.footage), audio=False)
     scale = max(w / src.w, h / src.h)
     sw, sh = math.ceil(src.w * scale), math.ceil(src.h * scale)
     background = (src.with_effects([vfx.Loop(duration=d)])
                   .resized(new_size=(sw, sh))
                   .cropped(x_center=sw / 2, y_center=sh / 2, width=w, height=h))
+    combined = None
+    if s.naive_passes == 2:
+        # the peer's combine_videos: footage resized to the canvas and written out first,
+        # then generate_video composites the text over that file and writes again
+        combined_path = output.with_name(output.stem + "-combined.mp4")
+        background.with_duration(d).write_videofile(str(combined_path), audio=False, **write)
+        src.close()
+        combined = background = VideoFileClip(str(combined_path), audio=False)
 
     def text(body: str, size: float, **kw) -> TextClip:
         return TextClip(font=font, text=body, font_size=round(size * em * k), **kw)
@@ -364,18 +387,15 @@ def leg_naive(s: Setup, output: Path) -> None:
     audio = CompositeAudioClip([voice, bgm]).with_duration(d)
     video = video.with_audio(audio)
     try:
-        video.write_videofile(
-            str(output), fps=p.fps, codec="libx264", audio_codec="aac",
-            # the peer's final write: moviepy's default x264 preset (medium) unless asked
-            # otherwise, threads=2, and a BT.709 conversion filter on the piped RGB frames
-            preset=p.preset if s.naive_preset == "same" else s.naive_preset, threads=2,
-            audio_fps=p.audio_rate, audio_bitrate=p.audio_bitrate,
-            ffmpeg_params=["-crf", str(p.crf), "-vf", NAIVE_BT709],
-            temp_audiofile_path=str(s.work), logger=None,
-        )
+        # the peer's writes: moviepy's default x264 preset (medium) unless asked otherwise,
+        # threads=2, and a BT.709 conversion filter on the piped RGB frames
+        video.write_videofile(str(output), audio_codec="aac", audio_fps=p.audio_rate,
+                              audio_bitrate=p.audio_bitrate, temp_audiofile_path=str(s.work),
+                              **write)
     finally:
-        for clip in (video, audio, voice, bgm, src):
-            clip.close()
+        for clip in (video, audio, voice, bgm, src, combined):
+            if clip is not None:
+                clip.close()
 
 
 # --- running ------------------------------------------------------------------------------
@@ -610,6 +630,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time workbench with parts of the graph removed")
     ap.add_argument("--grain", type=int, default=20,
                     help="strength of the footage's temporal grain (ffmpeg noise alls; 0: none)")
+    ap.add_argument("--footage", choices=tuple(SOURCES), default="mandelbrot",
+                    help="generated footage: mandelbrot (detailed, the hard case) or gradient "
+                         "(smooth, like the built-in background)")
+    ap.add_argument("--naive-passes", type=int, choices=(1, 2), default=2,
+                    help="2: the peer's two moviepy writes (footage resized to the canvas, then "
+                         "the composite); 1: only the composite")
     ap.add_argument("--naive-preset", default="medium",
                     help="x264 preset of the naive leg: the peer writes with moviepy's default "
                          "(medium); 'same' uses the profile's preset")
@@ -626,9 +652,10 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tempfile.mkdtemp(prefix="workbench-bench-"))
     try:
         console.print(f"ffmpeg: {ffmpeg_exe()}  ·  CPUs: {os.cpu_count()}  ·  work: {work}")
-        console.print(f"准备素材（6 s {SOURCE_SIZE[0]}x{SOURCE_SIZE[1]} Mandelbrot + 颗粒 "
+        console.print(f"准备素材（6 s {SOURCE_SIZE[0]}x{SOURCE_SIZE[1]} {args.footage} + 颗粒 "
                       f"alls={args.grain}，配音，BGM，30 行字幕）…")
-        s = prepare(work, args.seconds, args.profile, args.grain, args.naive_preset)
+        s = prepare(work, args.seconds, args.profile, args.grain, args.naive_preset,
+                    args.footage, args.naive_passes)
         legs = {
             "naive": Leg("naive", "(a) naive moviepy", leg_naive),
             "background": Leg("background", "(b) background only", leg_background),
