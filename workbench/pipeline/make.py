@@ -51,7 +51,7 @@ from workbench.render.probe import probe, read_tags
 from workbench.render.profiles import get_profile
 from workbench.render.run import execute
 from workbench.rewrite.prompts import get_prompt
-from workbench.script.templates import get_template
+from workbench.script.templates import ScriptTemplate, get_template
 from workbench.store import utcnow
 from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
@@ -114,7 +114,8 @@ def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress =
             report = ComplianceReport([Finding(**f) for f in manifest["compliance"]["findings"]])
             return MakeOutcome(final, submission_id, make_id, manifest, report, True, [])
         try:
-            outcome = _make(job, recipe, recipe_hash, make_id, settings, db, progress, cancel)
+            outcome = _make(job, template, recipe, recipe_hash, make_id, settings, db,
+                            progress, cancel)
         except BaseException:  # failed, blocked, cancelled, Ctrl-C: no half package is kept
             discard_staging(settings.submissions_dir, submission_id)
             raise
@@ -123,8 +124,8 @@ def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress =
     return outcome
 
 
-def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
-          settings: Settings, db: Database, progress: Progress,
+def _make(job: MakeJob, template: ScriptTemplate, recipe: dict[str, Any], recipe_hash: str,
+          make_id: int, settings: Settings, db: Database, progress: Progress,
           cancel: threading.Event | None) -> MakeOutcome:
     submission_id = recipe_hash[:12]
     work = settings.outputs_dir / "jobs" / submission_id
@@ -145,7 +146,6 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
 
     progress(0.3, "准备渲染")
     profile = get_profile(recipe["profile"])
-    template = get_template(job.template, settings.template_dirs)
     wording = {"app": script.app, "keyword": script.keyword}
     banner = fill_wording(job.banner or template.banner or settings.banner, wording)
     end_card = template.end_card or DEFAULT_END_CARD
@@ -157,8 +157,8 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
     words = load_banned_words(settings.banned_words_file)
     max_seconds = job.max_seconds or settings.max_seconds or None
     checks = {"title": script.title, "caption": caption_text(script, banner),
-                  "subtitles": [e.plaintext for e in subtitles], "keyword": script.keyword,
-                  "words": words, "duration": voice.timing.duration, "max_seconds": max_seconds}
+              "subtitles": [e.plaintext for e in subtitles], "keyword": script.keyword,
+              "words": words, "duration": voice.timing.duration, "max_seconds": max_seconds}
     font = default_font_file()
     encoder = choose_encoder(recipe["encoder"], crf=profile.crf, preset=profile.preset)
     aigc = aigc_metadata(settings.aigc_producer, submission_id, reserved1=recipe_hash)
@@ -173,14 +173,15 @@ def _make(job: MakeJob, recipe: dict[str, Any], recipe_hash: str, make_id: int,
         encoder_input_args=encoder.input_args, encoder_filter_suffix=encoder.filter_suffix,
         metadata={"AIGC": aigc, "title": script.title, "comment": banner},
     )
-    progress(0.3, "测量响度")
-    render_job = with_measured_loudness(render_job)
-    plan = render_plan(render_job)
-    # Text checks first: a blocked script should not cost a render.
-    pre = run_checks(**checks, on_screen=plan.on_screen, label=plan.label, metadata=None,
+    # Text checks first: a blocked script should not cost a render (planning is pure and cheap).
+    planned = render_plan(render_job)
+    pre = run_checks(**checks, on_screen=planned.on_screen, label=planned.label, metadata=None,
                      expected_produce_id=None)
     if pre.blocked:
         raise ComplianceBlocked(pre.block_message())
+    progress(0.3, "测量响度")
+    render_job = with_measured_loudness(render_job)
+    plan = render_plan(render_job)
     result = execute(plan, _within(progress, 0.3, 0.92), cancel=cancel,
                      message=f"渲染视频（{profile.name}，{encoder.name}）")
     progress(0.93, "生成封面")
