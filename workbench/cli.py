@@ -47,10 +47,11 @@ def _db(settings: Settings):
     return open_db(settings.db_path)
 
 
-def _table(*columns: str, title: str | None = None) -> Table:
+def _table(*columns: str, title: str | None = None, keep: tuple[str, ...] = ()) -> Table:
+    """A table; columns named in `keep` are never wrapped (ids, times)."""
     table = Table(title=title)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in keep)
     return table
 
 
@@ -391,7 +392,8 @@ def submissions_list(
     """最近的成品包。"""
     from workbench.store.submissions import list_submissions
 
-    table = _table("编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒", "任务")
+    table = _table("编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒", "任务",
+                   keep=("编号", "时间", "时长", "规格", "状态"))
     for s in list_submissions(_db(_settings()), limit, keyword):
         table.add_row(s["id"], _short_time(s["created_at"]), s["keyword"], s["title"] or "",
                       f"{s['duration']:.1f}s" if s["duration"] else "", s["profile"] or "",
