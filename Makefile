@@ -3,21 +3,38 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test demo lint clean
+.PHONY: install test demo demo-batch app browser lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
 	@touch $(STAMP)
 
-test: install
+# The browser tests drive Debian's Chromium. Installed with apt only when missing and running
+# as root (as in CI); anywhere else the browser tests skip with a message saying why.
+browser:
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests (apt)"; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium ) >/dev/null 2>&1 \
+			|| echo "could not install chromium with apt: the browser tests will be skipped"; \
+	fi
+
+test: install browser
 	$(BIN)/python -m pytest
 
 demo: install
 	$(BIN)/workbench demo
+
+demo-batch: install
+	$(BIN)/workbench batch examples/briefs
+
+app: install
+	$(BIN)/python app.py
 
 lint: install
 	$(BIN)/ruff check workbench tests

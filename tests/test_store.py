@@ -24,6 +24,7 @@ EXPECTED_COLUMNS = {
         "publish_url", "published_at", "created_at",
     ],
     "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
+    "drafts": ["owner", "step", "state", "updated_at"],
 }
 
 
@@ -34,14 +35,14 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert set(db.table_names()) == {*EXPECTED_COLUMNS, "_sqlite_migrations"}
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
-        "m001_initial", "m002_job_notes", "m003_submissions"]
+        "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == 3
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 4
     assert migrations.pending(db) == []
 
 

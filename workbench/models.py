@@ -126,6 +126,9 @@ class MakeJob:
     task_id: int | None = None
     max_seconds: float | None = None  # the task's length limit
     cover_at: float | None = None  # seconds into the video; None: in the hook
+    # A script the user has already generated and edited (Script.to_dict()): used as is instead
+    # of running the template + rewrite again. Part of the recipe, so each edit is a new package.
+    script: dict[str, Any] | None = None
 
     def recipe(self, settings: Settings) -> dict[str, Any]:
         """Everything that decides the output, with settings defaults filled in."""

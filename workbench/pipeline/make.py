@@ -23,7 +23,7 @@ from workbench.compliance import (
 from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
-from workbench.models import MakeJob
+from workbench.models import MakeJob, Script
 from workbench.package import (
     MANIFEST,
     caption_text,
@@ -124,25 +124,43 @@ def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress =
     return outcome
 
 
+def edited_script(job: MakeJob, app: str) -> Script:
+    """The user's edited script, checked: at least one segment with words to say, and the
+    job's keyword and app (the keyword on screen must be the task's, not a stale one)."""
+    try:
+        script = Script.from_dict(job.script or {})
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"编辑后的脚本格式不对：{exc}。请重新生成脚本。") from None
+    if not any(seg.text.strip() for seg in script.segments):
+        raise InputError("编辑后的脚本没有任何文字，请至少填写一段。")
+    script.keyword, script.app = job.keyword, app
+    script.material_id, script.chapter = job.material_id, job.chapter
+    return script
+
+
 def _make(job: MakeJob, template: ScriptTemplate, recipe: dict[str, Any], recipe_hash: str,
           make_id: int, settings: Settings, db: Database, progress: Progress,
           cancel: threading.Event | None) -> MakeOutcome:
     submission_id = recipe_hash[:12]
     work = settings.outputs_dir / "jobs" / submission_id
-    script_out = make_script(ScriptJob(
-        material_id=job.material_id, chapter=job.chapter, template=job.template,
-        keyword=job.keyword, app=job.app, prompt=job.prompt, backend=job.rewrite_backend,
-        variables=job.variables, seed=job.seed, instruction=job.instruction,
-    ), settings, db, _within(progress, 0.0, 0.1))
-    script = script_out.script
+    if job.script is not None:
+        script, script_job_id = edited_script(job, recipe["app"]), None
+    else:
+        script_out = make_script(ScriptJob(
+            material_id=job.material_id, chapter=job.chapter, template=job.template,
+            keyword=job.keyword, app=job.app, prompt=job.prompt, backend=job.rewrite_backend,
+            variables=job.variables, seed=job.seed, instruction=job.instruction,
+        ), settings, db, _within(progress, 0.0, 0.1))
+        script, script_job_id = script_out.script, script_out.job_id
     write_text_atomic(work / "script.json",
                       json.dumps(script.to_dict(), ensure_ascii=False, indent=2))
     voice = make_voice(VoiceJob(
         script=script, out_dir=work, backend=job.voice_backend, voice=job.voice, rate=job.rate,
         pitch=job.pitch, volume=job.volume,
     ), settings, db, _within(progress, 0.1, 0.3))
-    for stage_job in (script_out.job_id, voice.job_id):
-        db["jobs"].update(stage_job, {"parent_id": make_id})
+    for stage_job in (script_job_id, voice.job_id):
+        if stage_job is not None:
+            db["jobs"].update(stage_job, {"parent_id": make_id})
 
     progress(0.3, "准备渲染")
     profile = get_profile(recipe["profile"])
@@ -217,7 +235,8 @@ def _make(job: MakeJob, template: ScriptTemplate, recipe: dict[str, Any], recipe
                    "end_card": list(overlays.end_card), "seconds": round(result.seconds, 2)},
         "durations": {"narration": round(voice.timing.duration, 3),
                       "video": round(info.duration, 3)},
-        "jobs": {"make": make_id, "script": script_out.job_id, "voice": voice.job_id},
+        "jobs": {"make": make_id, "script": script_job_id, "voice": voice.job_id},
+        "script_edited": job.script is not None,
         "keyword": script.keyword, "task_id": job.task_id, "title": script.title,
         "caption": script.caption, "hashtags": script.hashtags, "aigc": json.loads(aigc),
         "compliance": report.to_dict(),

@@ -112,3 +112,13 @@ def m003_submissions(db: Database) -> None:
     db["submissions"].create_index(["recipe_hash"])
     db["submissions"].create_index(["keyword"])
     db["jobs"].add_column("parent_id", int)  # a stage job's `make` job
+
+
+@migrations()
+def m004_drafts(db: Database) -> None:
+    # The web app's work in progress, one row per user (or "local" without login): the last
+    # finished step of 创作 and what it produced, so a reload or a second tab resumes there.
+    db["drafts"].create(
+        {"owner": str, "step": str, "state": str, "updated_at": str}, pk="owner",
+        not_null={"state"},
+    )
