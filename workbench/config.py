@@ -1,7 +1,9 @@
 """Settings: defaults < workbench.toml < environment variables.
 
 `WORKBENCH_HOME` (default `./.workbench`) holds the SQLite file, caches and outputs. The config
-file is `$WORKBENCH_CONFIG`, else `./workbench.toml`, else `$WORKBENCH_HOME/workbench.toml`.
+file is `$WORKBENCH_CONFIG`, else `./workbench.toml`, else `$WORKBENCH_HOME/workbench.toml`
+(where the web app saves). An API key saved in the web app lives in
+`$WORKBENCH_HOME/secrets/llm_api_key` (0600) and is used when no other key is set.
 The LLM is chosen with the standard `OPENAI_API_KEY` and `OPENAI_BASE_URL` plus
 `WORKBENCH_LLM_MODEL`.
 """
@@ -219,11 +221,11 @@ def _find_config_file(env: Mapping[str, str], cwd: Path) -> Path | None:
     local = cwd / "workbench.toml"
     if local.is_file():
         return local
-    home = env.get("WORKBENCH_HOME")
-    if home:
-        candidate = Path(home).expanduser() / "workbench.toml"
-        if candidate.is_file():
-            return candidate
+    home = Path(env["WORKBENCH_HOME"]).expanduser() if env.get("WORKBENCH_HOME") else (
+        cwd / ".workbench")
+    candidate = home / "workbench.toml"  # where the web app saves its settings
+    if candidate.is_file():
+        return candidate
     return None
 
 
@@ -288,6 +290,12 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
     if not home.is_absolute():
         base = config_file.parent if sources["home"].startswith("toml") and config_file else cwd
         home = (base / home).resolve()
+    if not values["llm_api_key"]:  # saved from the web app's settings page (a 0600 file)
+        from workbench.settings_file import read_key_file
+
+        values["llm_api_key"] = read_key_file(home)
+        if values["llm_api_key"]:
+            sources["llm_api_key"] = "file:secrets/llm_api_key"
     if values["rewrite_backend"] not in ("auto", "rules", "openai"):
         raise InputError(
             f"未知的改写后端: {values['rewrite_backend']}（可选 auto、rules、openai）"

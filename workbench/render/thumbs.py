@@ -1,0 +1,36 @@
+"""Small still previews of a background choice (for pickers), cached by what they show."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from workbench.ffmpeg import run_ffmpeg
+from workbench.render.backgrounds import background_graph, resolve_background
+from workbench.render.profiles import RenderProfile
+
+THUMB = RenderProfile("thumb", 180, 320, 10, 30, "ultrafast")
+
+
+def background_thumbnail(spec: str | None, seed: int, cache_dir: Path, at: float = 1.0) -> Path:
+    """A 180×320 JPEG of what the background shows `at` seconds in, through the same filter
+    graph the render uses (so the palette, the crop and the start offset are the real ones)."""
+    background = resolve_background(spec, seed=seed)
+    key = hashlib.sha256(json.dumps([background.describe(), at, _mtimes(background)],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    out = cache_dir / "thumbs" / f"bg-{key}.jpg"
+    if out.is_file():
+        return out
+    inputs, chain = background_graph(background, THUMB, duration=at + 1.0, first_input=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.part.jpg")
+    run_ffmpeg([*inputs, "-filter_complex", chain, "-map", "[bg]", "-ss", f"{at:.2f}",
+                "-frames:v", "1", "-q:v", "4", "-y", str(partial)], what="背景预览图")
+    partial.replace(out)
+    return out
+
+
+def _mtimes(background) -> list[float]:
+    files = [p for p, _ in background.clips] + list(background.images)
+    return [Path(p).stat().st_mtime for p in files]

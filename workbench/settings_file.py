@@ -1,0 +1,89 @@
+"""Saving settings from the web app: workbench.toml for options, a 0600 file for the API key.
+
+The key never goes into workbench.toml, the database or a log; it is read back by
+`load_settings` only when neither OPENAI_API_KEY nor llm.api_key sets one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from workbench.config import OPTIONS, Settings, _convert
+from workbench.errors import InputError
+
+KEY_FILE = Path("secrets") / "llm_api_key"
+EDITABLE = ("llm_base_url", "llm_model", "rewrite_backend", "voice_backend", "voice",
+            "voice_rate", "voice_fallback", "render_profile")
+
+
+def key_file(home: Path) -> Path:
+    return home / KEY_FILE
+
+
+def read_key_file(home: Path) -> str | None:
+    path = key_file(home)
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return value or None
+
+
+def save_api_key(home: Path, key: str) -> Path:
+    """Write the key with owner-only permissions (folder 0700, file 0600), atomically."""
+    key = key.strip()
+    if not key or any(ch.isspace() for ch in key):
+        raise InputError("API Key 不能为空，也不能包含空格或换行")
+    path = key_file(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    partial = path.with_name(f".{path.name}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(key)
+    os.chmod(partial, 0o600)
+    os.replace(partial, path)
+    return path
+
+
+def delete_api_key(home: Path) -> None:
+    key_file(home).unlink(missing_ok=True)
+
+
+def settings_path(settings: Settings) -> Path:
+    """Where the app saves: the config file in use, else WORKBENCH_HOME/workbench.toml."""
+    return settings.config_file or settings.home / "workbench.toml"
+
+
+def save_settings(settings: Settings, values: dict[str, Any]) -> Path:
+    """Write `values` (option name → value) into the TOML file, keeping its comments."""
+    options = {o.name: o for o in OPTIONS}
+    path = settings_path(settings)
+    try:
+        doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.is_file() else (
+            tomlkit.document())
+    except tomlkit.exceptions.ParseError as exc:
+        raise InputError(f"配置文件格式错误，未保存: {path}: {exc}") from None
+    for name, raw in values.items():
+        if name not in EDITABLE:
+            raise InputError(f"设置 {name} 不能在网页里修改")
+        option = options[name]
+        section, key = option.toml_key.split(".")
+        table = doc.get(section)
+        if table is None:
+            table = tomlkit.table()
+            doc[section] = table
+        if raw in (None, ""):
+            table.pop(key, None)
+            continue
+        value = _convert(option, raw, "设置页")
+        table[key] = str(value) if isinstance(value, Path) else value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    os.replace(partial, path)
+    return path

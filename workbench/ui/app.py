@@ -1,0 +1,96 @@
+"""build_app(): the tabs composed in one place; launch(): queue, login, upload limits."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import gradio as gr
+
+from workbench.config import Settings, load_settings
+from workbench.errors import InputError
+from workbench.subtitles import default_font_file
+from workbench.ui import create, materials, settings_tab, submissions
+from workbench.ui.common import backend_badge
+from workbench.uploads import MAX_UPLOAD_MB
+
+log = logging.getLogger(__name__)
+TITLE = "Workbench · 推文视频工作台"
+FONT = "WB Noto Sans SC"
+FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", FONT, "sans-serif"]
+
+
+def render_slots(cpus: int | None = None) -> int:
+    """How many renders run at once: x264 already uses every core it is given, so about one
+    per two cores (at least one). WORKBENCH_RENDER_SLOTS overrides."""
+    override = os.environ.get("WORKBENCH_RENDER_SLOTS")
+    if override:
+        try:
+            return max(1, int(override))
+        except ValueError:
+            raise InputError(f"WORKBENCH_RENDER_SLOTS 应为正整数，而不是 {override!r}") from None
+    return max(1, (cpus or os.cpu_count() or 1) // 2)
+
+
+def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
+    """WORKBENCH_AUTH="alice:pw1,bob:pw2" → [(alice, pw1), (bob, pw2)]; unset → no login."""
+    if not value or not value.strip():
+        return None
+    pairs = []
+    for item in value.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user or not password:
+            raise InputError("WORKBENCH_AUTH 格式应为 用户名:密码，多个用逗号分隔"
+                             f"（有一项是「{user or item.strip()}」，缺少用户名或密码）")
+        pairs.append((user, password))
+    return pairs
+
+
+def font_css() -> str:
+    # The bundled Noto Sans SC, used only when the browser has no Chinese font of its own.
+    url = f"/gradio_api/file={default_font_file()}"
+    return (f"@font-face {{ font-family: '{FONT}'; src: url('{url}') format('opentype'); "
+            "font-display: swap; }\n"
+            "#create-status p, #render-report p { margin: 0.2em 0; }\n")
+
+
+def build_app(settings: Settings | None = None) -> gr.Blocks:
+    """The whole app. Later tabs (batch, tasks, template lab) add a module and a line here."""
+    settings = settings or load_settings()
+    slots = render_slots()
+    with gr.Blocks(title=TITLE) as blocks:
+        with gr.Row():
+            gr.Markdown(f"## {TITLE}")
+            badge = gr.Markdown(backend_badge(settings), elem_id="backend-badge")
+        with gr.Tabs():
+            create.build(blocks, slots)
+            materials.build(blocks)
+            submissions.build(blocks)
+            settings_tab.build(blocks, badge)
+    return blocks
+
+
+def launch(host: str | None = None, port: int | None = None, *, block: bool = True
+           ) -> tuple[gr.Blocks, str]:
+    """Start the app (127.0.0.1:7860 by default; WORKBENCH_HOST / WORKBENCH_PORT)."""
+    settings = load_settings()
+    settings.ensure_dirs()
+    # Uploads land under WORKBENCH_HOME, not in a shared /tmp.
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.home / "ui" / "tmp"))
+    auth = parse_auth(os.environ.get("WORKBENCH_AUTH"))
+    blocks = build_app(settings)
+    blocks.queue(default_concurrency_limit=8, max_size=200)
+    served = [settings.submissions_dir, settings.home / "ui" / "zips",
+              settings.cache_dir / "thumbs", settings.cache_dir / "previews",
+              settings.cache_dir / "bgm", default_font_file()]
+    _, url, _ = blocks.launch(
+        server_name=host or os.environ.get("WORKBENCH_HOST", "127.0.0.1"),
+        server_port=port or int(os.environ.get("WORKBENCH_PORT", "7860")),
+        auth=auth, auth_message="请登录 Workbench" if auth else None,
+        max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[str(p) for p in served],
+        blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
+        footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
+        theme=gr.themes.Soft(primary_hue="orange", font=FONTS), css=font_css(),
+        show_error=False,
+    )
+    return blocks, url

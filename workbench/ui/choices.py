@@ -1,0 +1,104 @@
+"""Dropdown/gallery choices built from the library (labels in Chinese, values the CLI's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from workbench.config import Settings
+from workbench.errors import InputError
+from workbench.materials.library import list_chapters, list_materials
+from workbench.render.thumbs import background_thumbnail
+from workbench.rewrite.prompts import list_prompts
+from workbench.script.templates import list_templates
+from workbench.uploads import inside_uploads, list_uploads
+from workbench.voice.edge import COMMON_VOICES
+from workbench.voice.registry import BACKENDS
+
+GENERATED_BACKGROUNDS = 4  # palettes offered as "generated:<seed>"
+Choices = list[tuple[str, str | int]]
+
+
+def materials(db: Database) -> Choices:
+    return [(f"#{m['id']} 《{m['title']}》 {m['chapter_count']} 章", m["id"])
+            for m in list_materials(db)]
+
+
+def chapters(db: Database, material_id: int | None) -> Choices:
+    if not material_id:
+        return []
+    return [(f"{c['idx']}. {c['title']}（{c['chars']} 字）", c["idx"])
+            for c in list_chapters(db, int(material_id))]
+
+
+def templates(settings: Settings) -> Choices:
+    return [(f"{t.name}（{t.id}，约 {t.target_seconds} 秒）", t.id)
+            for t in list_templates(settings.template_dirs)]
+
+
+def prompts(settings: Settings) -> Choices:
+    return [(f"{p.name}（{p.id}）", p.id) for p in list_prompts(settings.prompt_dirs)]
+
+
+def voices(settings: Settings) -> Choices:
+    """Offline-safe: espeak's voices plus edge's common Chinese voices (no network call)."""
+    offline = BACKENDS["espeak"](settings).list_voices()
+    return ([(f"{v.description}（{v.id}，edge 在线）", v.id) for v in COMMON_VOICES]
+            + [(f"{v.description}（{v.id}，离线）", v.id) for v in offline])
+
+
+def backgrounds(settings: Settings) -> Choices:
+    out: Choices = [(f"内置动画 · 配色 {seed + 1}", f"generated:{seed}")
+                    for seed in range(GENERATED_BACKGROUNDS)]
+    out += [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "background")]
+    return out
+
+
+def background_spec(settings: Settings, choice: str | None) -> tuple[str | None, int]:
+    """A background choice → (MakeJob.background, seed)."""
+    choice = choice or "generated:0"
+    kind, _, rest = choice.partition(":")
+    if kind == "generated":
+        try:
+            return None, int(rest or 0)
+        except ValueError:
+            raise InputError(f"背景选项无效: {choice}") from None
+    if kind == "upload":
+        return str(inside_uploads(settings, "background", _upload_path(settings, "background",
+                                                                        rest))), 0
+    raise InputError(f"背景选项无效: {choice}（应为 generated:N 或 upload:文件名）")
+
+
+def background_gallery(settings: Settings) -> list[tuple[str, str]]:
+    """(thumbnail path, caption) per background choice, in the order of `backgrounds`."""
+    items = []
+    for label, value in backgrounds(settings):
+        spec, seed = background_spec(settings, str(value))
+        try:
+            thumb = background_thumbnail(spec, seed, settings.cache_dir)
+        except InputError:
+            continue
+        items.append((str(thumb), label))
+    return items
+
+
+def bgms(settings: Settings) -> Choices:
+    return ([("内置：柔和和弦铺底", "generated"), ("不要背景音乐", "none")]
+            + [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "bgm")])
+
+
+def bgm_spec(settings: Settings, choice: str | None) -> str:
+    choice = choice or "generated"
+    if choice in ("generated", "none"):
+        return choice
+    kind, _, rest = choice.partition(":")
+    if kind != "upload":
+        raise InputError(f"背景音乐选项无效: {choice}")
+    return str(inside_uploads(settings, "bgm", _upload_path(settings, "bgm", rest)))
+
+
+def _upload_path(settings: Settings, kind: str, name: str) -> Path:
+    from workbench.uploads import uploads_dir
+
+    return uploads_dir(settings, kind) / name

@@ -1,0 +1,88 @@
+"""What every tab shares: settings and the database per request, the user, error translation."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import gradio as gr
+from sqlite_utils import Database
+
+from workbench.config import Settings, load_settings
+from workbench.errors import WorkbenchError
+from workbench.rewrite.registry import resolve_backend
+from workbench.store import open_db
+from workbench.voice.registry import plan_voice
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_settings() -> Settings:
+    """Read per request, so what the 设置 tab saves applies to the next click."""
+    return load_settings()
+
+
+@contextmanager
+def session() -> Iterator[tuple[Settings, Database]]:
+    """Settings plus a connection of this thread's own (SQLite connections are per thread)."""
+    settings = current_settings()
+    settings.ensure_dirs()
+    db = open_db(settings.db_path)
+    try:
+        yield settings, db
+    finally:
+        db.close()
+
+
+def owner(request: gr.Request | None) -> str:
+    """Whose draft: the logged-in user, or "local" when the app runs without login."""
+    return (getattr(request, "username", None) or "local") if request else "local"
+
+
+def user_error(message: str, title: str = "出错了") -> gr.Error:
+    return gr.Error(html.escape(message), title=title, print_exception=False)
+
+
+def handler(fn: F) -> F:
+    """Stage errors reach the page as gr.Error with the CLI's text; anything unexpected is
+    logged with its traceback on the server and shown as one line, never as a trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except WorkbenchError as exc:
+            raise user_error(str(exc)) from None
+        except Exception as exc:
+            log.exception("unexpected error in %s", fn.__name__)
+            raise user_error(f"内部错误（{type(exc).__name__}），详情已写入服务器日志。"
+                             "请重试；若反复出现，请把日志发给维护者。") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def backend_badge(settings: Settings) -> str:
+    """One line naming the active backends, e.g. "离线模式: 规则改写 + espeak"."""
+    try:
+        rewrite = resolve_backend(settings.rewrite_backend, settings).backend
+        voice = plan_voice(settings)
+    except WorkbenchError as exc:
+        return f"⚠️ 设置有误：{exc}"
+    online_voice = voice.primary.backend.name != "espeak"
+    if rewrite.name == "rules" and not online_voice:
+        return f"离线模式: 规则改写 + espeak（{voice.primary.params.voice}）"
+    words = ["规则改写" if rewrite.name == "rules" else f"LLM 改写（{rewrite.model}）"]
+    words.append(f"{voice.primary.backend.name} 配音（{voice.primary.params.voice}）")
+    fallback = "，不可用时回退到 espeak" if voice.fallback else ""
+    return "在线模式: " + " + ".join(words) + fallback
+
+
+def choice_label(value: Any, labels: dict[Any, str]) -> str:
+    return labels.get(value, str(value))

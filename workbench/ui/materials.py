@@ -1,0 +1,94 @@
+"""素材: novels (TXT/EPUB in any encoding), background footage/images and BGM uploads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from workbench.errors import InputError
+from workbench.materials.library import add_material, list_materials
+from workbench.ui import choices
+from workbench.ui.common import handler, session
+from workbench.uploads import KINDS, list_uploads, store_upload
+
+MATERIAL_HEADERS = ["编号", "书名", "格式", "编码", "章节", "字数", "导入时间"]
+
+
+def material_rows() -> list[list[Any]]:
+    with session() as (_, db):
+        return [[m["id"], m["title"], m["format"], m["encoding"], m["chapter_count"], m["chars"],
+                 (m["created_at"] or "")[:16].replace("T", " ")] for m in list_materials(db)]
+
+
+def upload_rows(kind: str) -> list[list[Any]]:
+    with session() as (settings, _):
+        return [[p.name, f"{p.stat().st_size / 1024 / 1024:.1f} MB"]
+                for p in list_uploads(settings, kind)]
+
+
+def import_novel(file: str | None) -> tuple[int, list[tuple[str, Any]], str]:
+    """Store the upload under WORKBENCH_HOME and import it → (material id, choices, note)."""
+    if not file:
+        raise InputError("没有收到文件，请重新上传")
+    with session() as (settings, db):
+        stored = store_upload(settings, "material", Path(file), Path(file).name)
+        row, created = add_material(db, stored)
+        note = (f"已导入《{row['title']}》：{row['chapter_count']} 章，{row['chars']} 字，"
+                f"编码 {row['encoding']}" if created else
+                f"《{row['title']}》已在素材库中（#{row['id']}），直接使用")
+        return int(row["id"]), choices.materials(db), note
+
+
+@handler
+def upload_material(file: str | None) -> tuple[Any, str, list[list[Any]]]:
+    """Import a novel (TXT in any encoding, or EPUB) → (material choice, note, library table)."""
+    material_id, options, note = import_novel(file)
+    return gr.Dropdown(choices=options, value=material_id), note, material_rows()
+
+
+@handler
+def upload_media(kind: str, files: list[str] | None) -> tuple[str, list[list[Any]]]:
+    if not files:
+        raise InputError("没有收到文件，请重新上传")
+    with session() as (settings, _):
+        stored = [store_upload(settings, kind, Path(f), Path(f).name) for f in files]
+    return f"已保存 {len(stored)} 个{KINDS[kind].label}文件", upload_rows(kind)
+
+
+def build(blocks: gr.Blocks) -> None:
+    with gr.Tab("素材", id="materials"):
+        gr.Markdown("#### 小说\nTXT（UTF-8、GBK、Big5 等任意编码，自动识别）或 EPUB；"
+                    f"单个文件不超过 {KINDS['material'].max_mb} MB。")
+        with gr.Row():
+            novel = gr.File(label="上传小说", file_types=sorted(KINDS["material"].extensions),
+                            type="filepath", height=120, elem_id="materials-upload")
+            with gr.Column():
+                picked = gr.Dropdown(label="刚导入的素材", choices=[], interactive=False)
+                note = gr.Markdown()
+        library = gr.Dataframe(headers=MATERIAL_HEADERS, interactive=False, label="素材库",
+                               elem_id="material-table")
+        gr.Markdown("#### 背景素材与背景音乐\n背景：视频或图片（自动裁成 9:16，循环播放）；"
+                    "音乐：MP3/M4A/WAV 等。上传后可在「创作」第 5 步选择。")
+        with gr.Row():
+            with gr.Column():
+                bg_files = gr.File(label="上传背景视频/图片", file_count="multiple",
+                                   file_types=sorted(KINDS["background"].extensions),
+                                   type="filepath", height=120)
+                bg_note = gr.Markdown()
+                bg_table = gr.Dataframe(headers=["文件", "大小"], interactive=False)
+            with gr.Column():
+                bgm_files = gr.File(label="上传背景音乐", file_count="multiple",
+                                    file_types=sorted(KINDS["bgm"].extensions), type="filepath",
+                                    height=120)
+                bgm_note = gr.Markdown()
+                bgm_table = gr.Dataframe(headers=["文件", "大小"], interactive=False)
+
+    novel.upload(upload_material, [novel], [picked, note, library], api_name="upload_material")
+    bg_files.upload(handler(lambda files: upload_media("background", files)), [bg_files],
+                    [bg_note, bg_table], api_name="upload_background")
+    bgm_files.upload(handler(lambda files: upload_media("bgm", files)), [bgm_files],
+                     [bgm_note, bgm_table], api_name="upload_bgm")
+    blocks.load(lambda: (material_rows(), upload_rows("background"), upload_rows("bgm")), None,
+                [library, bg_table, bgm_table], api_visibility="private")

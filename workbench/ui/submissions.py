@@ -1,0 +1,104 @@
+"""提交记录: the packages made so far, one opened with its checks, publish URL back-filled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from workbench.errors import InputError
+from workbench.package import verify_package
+from workbench.store.submissions import get_submission, list_submissions, mark_published
+from workbench.ui.common import handler, session
+from workbench.ui.create import package_zip
+
+HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
+STATUS = {"ready": "待发布", "published": "已发布"}
+LEVELS = {"pass": "✅", "info": "ℹ️", "warn": "⚠️", "block": "⛔"}
+
+
+def rows(keyword: str = "") -> list[list[Any]]:
+    with session() as (_, db):
+        found = list_submissions(db, 200, keyword.strip() or None)
+    return [[s["id"], (s["created_at"] or "")[:16].replace("T", " "), s["keyword"],
+             s["title"] or "", f"{s['duration']:.1f}s" if s["duration"] else "",
+             s["profile"] or "", STATUS.get(s["status"], s["status"]), s["warnings"] or 0]
+            for s in found]
+
+
+@handler
+def open_submission(submission_id: str) -> tuple[str, str, str, str, str]:
+    """One package: video, cover, caption, a zip to download and its checks."""
+    if not (submission_id or "").strip():
+        raise InputError("请先在表格里点选一条记录，或填写成品包编号")
+    with session() as (settings, db):
+        row = get_submission(db, submission_id.strip())
+        folder = Path(row["path"])
+        problems = verify_package(folder) if folder.is_dir() else ["成品包文件夹不存在"]
+        if problems:
+            raise InputError(f"成品包 {row['id']} 已损坏：{'；'.join(problems)}"
+                             "（请在「创作」里重新渲染）")
+        zipped = package_zip(folder, settings.home / "ui" / "zips")
+    report = json.loads(row["compliance"] or "{}")
+    status = STATUS.get(row["status"], row["status"])
+    lines = [f"**{row['title'] or row['id']}** · 口令 {row['keyword']} · {status}"]
+    if row["publish_url"]:
+        lines.append(f"发布链接：{row['publish_url']}（{row['published_at']}）")
+    lines += [f"- {LEVELS.get(f['level'], '')} {f['message']}" for f in report.get("findings", [])]
+    return (str(folder / "video.mp4"), str(folder / "cover.jpg"),
+            (folder / "caption.txt").read_text(encoding="utf-8"), str(zipped), "\n".join(lines))
+
+
+@handler
+def download_package(submission_id: str) -> str:
+    """The package as a zip (video, cover, caption, subtitles, manifest, checklist)."""
+    return open_submission(submission_id)[3]
+
+
+@handler
+def publish(submission_id: str, url: str) -> tuple[str, list[list[Any]]]:
+    if not (url or "").strip():
+        raise InputError("请填写作品链接（发布后平台给的网址）")
+    with session() as (_, db):
+        row = mark_published(db, (submission_id or "").strip(), url.strip())
+    return f"已记录 {row['id']} 发布于 {row['published_at']}", rows()
+
+
+def select_row(table: Any, evt: gr.SelectData) -> str:
+    data = table.values.tolist() if hasattr(table, "values") else table
+    return str(data[evt.index[0]][0]) if data else ""
+
+
+def build(blocks: gr.Blocks) -> None:
+    with gr.Tab("提交记录", id="submissions"):
+        with gr.Row():
+            keyword = gr.Textbox(label="按口令筛选", scale=3)
+            refresh = gr.Button("刷新", scale=1)
+        table = gr.Dataframe(headers=HEADERS, interactive=False, elem_id="submissions-table")
+        with gr.Row():
+            picked = gr.Textbox(label="成品包编号（点表格中的一行）", scale=3,
+                                elem_id="submission-id")
+            show = gr.Button("打开", variant="primary", scale=1)
+        detail = gr.Markdown()
+        with gr.Row():
+            video = gr.Video(label="视频", height=420)
+            cover = gr.Image(label="封面", type="filepath", height=420)
+        caption = gr.Textbox(label="发布文案（一键复制）", lines=3, buttons=["copy"])
+        package = gr.File(label="下载成品包（zip）")
+        with gr.Row():
+            url = gr.Textbox(label="发布后的作品链接", scale=3)
+            mark = gr.Button("记录发布", scale=1)
+        mark_note = gr.Markdown()
+
+    refresh.click(rows, [keyword], [table], api_name="list_submissions")
+    keyword.submit(rows, [keyword], [table], api_visibility="private")
+    table.select(select_row, [table], [picked], api_visibility="private").then(
+        open_submission, [picked], [video, cover, caption, package, detail],
+        api_visibility="private")
+    show.click(open_submission, [picked], [video, cover, caption, package, detail],
+               api_name="open_submission")
+    picked.submit(download_package, [picked], [package], api_name="download_package")
+    mark.click(publish, [picked, url], [mark_note, table], api_name="mark_published")
+    blocks.load(rows, None, [table], api_visibility="private")
