@@ -1,0 +1,156 @@
+"""The web app over HTTP with gradio_client, as another Python program would use it: the real
+app process, real uploads, a real draft render, the package fetched as a zip."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from gradio_client.utils import Status
+
+from app_server import start_app
+from conftest import SAMPLES
+from workbench.package import CONTENT_FILES
+from workbench.render.probe import probe
+from workbench.settings_file import save_api_key
+
+AUTH = ("alice", "pw1")
+KEYWORD = "夜渡迷局"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("app")
+    save_api_key(root / "home", "sk-test-secret-0123456789")  # must never be served
+    app = start_app(root, auth="alice:pw1,bob:pw2", extra_env={
+        "WORKBENCH_RENDER_SLOTS": "1", "WORKBENCH_REWRITE_BACKEND": "rules"})
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return Client(server.url, auth=AUTH, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def material(client) -> int:
+    choice, note, table = client.predict(handle_file(str(SAMPLES / "night-ferry.gbk.txt")),
+                                         api_name="/upload_material")
+    assert "gb18030" in note and "7 章" in note
+    assert table["data"][0][1] == "末班夜渡"
+    return int(choice["value"])
+
+
+def _script(client, material: int, keyword: str = KEYWORD):
+    return client.predict(material, 2, "tiny", "narration", keyword, "番茄小说",
+                          api_name="/generate_script")
+
+
+def test_upload_generate_edit_render_and_fetch_the_package(client, server, material, tmp_path):
+    segments, title, caption, hashtags, note = _script(client, material)
+    assert [row[0] for row in segments["data"]] == ["hook", "body", "cta"]
+    assert KEYWORD in segments["data"][2][1] and title and "#" in hashtags
+    assert "rules" in note
+    segments["data"][0][1] = "渡口的灯，在午夜十二点准时熄灭。"  # the user's own hook
+
+    audio, voice_note = client.predict(segments, "cmn", 10, api_name="/preview_voice")
+    assert Path(audio).stat().st_size > 10_000 and "espeak" in voice_note
+
+    video, cover, caption_out, package, report = client.predict(
+        material, 2, "tiny", "narration", KEYWORD, "番茄小说", segments, "我改过的标题",
+        caption, hashtags, "cmn", 0, "generated:2", "generated", "draft", api_name="/render")
+    info = probe(Path(video))
+    assert (info.width, info.height) == (720, 1280) and info.duration > 2
+    assert Path(cover).stat().st_size > 10_000
+    assert caption_out.startswith("我改过的标题") and KEYWORD in caption_out
+    assert "AIGC 元数据完整" in report
+
+    with zipfile.ZipFile(package) as zipped:
+        names = zipped.namelist()
+        submission_id = Path(package).stem
+        assert sorted(Path(n).name for n in names if not n.endswith("/")) == sorted(
+            [*CONTENT_FILES, "manifest.json"])
+        manifest = json.loads(zipped.read(f"{submission_id}/manifest.json"))
+        srt = zipped.read(f"{submission_id}/subtitles.srt").decode("utf-8")
+    assert manifest["title"] == "我改过的标题" and manifest["script_edited"] is True
+    assert manifest["recipe"]["seed"] == 2 and manifest["render"]["profile"] == "draft"
+    assert "渡口的灯" in srt  # the edited hook was spoken and subtitled
+
+    # The package stored by the server is the one the zip came from; stored under HOME.
+    assert (server.home / "submissions" / submission_id / "video.mp4").is_file()
+    assert list((server.home / "uploads" / "materials").glob("night-ferry_gbk-*.txt"))
+
+    table = client.predict("", api_name="/list_submissions")
+    assert submission_id in [row[0] for row in table["data"]]
+    again = client.predict(submission_id[:6], api_name="/download_package")
+    assert Path(again).name == f"{submission_id}.zip" and zipfile.is_zipfile(again)
+
+
+def test_errors_come_back_as_the_clis_text_without_a_traceback(client, material, tmp_path):
+    with pytest.raises(AppError) as missing_keyword:
+        _script(client, material, keyword="  ")
+    assert str(missing_keyword.value) == "请填写口令（任务平台给的搜索词）"
+
+    with pytest.raises(AppError) as unknown:
+        client.predict(999, 1, "tiny", "narration", KEYWORD, "", api_name="/generate_script")
+    assert "找不到素材 #999" in str(unknown.value) and "#1 末班夜渡" in str(unknown.value)
+
+    bad = tmp_path / "novel.exe"
+    bad.write_bytes(b"MZ not a novel")
+    with pytest.raises(AppError) as wrong_type:
+        client.predict(handle_file(str(bad)), api_name="/upload_material")
+    # Gradio's own file-type check answers first (the browser's picker uses the same list)
+    assert "['.epub', '.txt']" in str(wrong_type.value)
+
+    with pytest.raises(AppError) as escape:  # a background outside the uploads folder
+        client.predict(material, 2, "tiny", "narration", KEYWORD, "", {"headers": ["a", "b"],
+                       "data": [["hook", "一句话"]]}, "t", "c", "", "cmn", 0,
+                       "upload:../../../etc/passwd", "generated", "draft", api_name="/render")
+    assert "只能选择已上传的背景素材" in str(escape.value)
+    for exc in (missing_keyword, unknown, wrong_type, escape):
+        assert "Traceback" not in str(exc.value) and "File \"" not in str(exc.value)
+
+
+def test_login_is_required_and_secrets_are_not_served(server):
+    with pytest.raises(ValueError, match="Could not login"):
+        Client(server.url, auth=("alice", "wrong"), verbose=False)
+    with pytest.raises(ValueError):  # no credentials at all: the API is closed
+        Client(server.url, verbose=False)
+    Client(server.url, auth=("bob", "pw2"), verbose=False)  # a second account works
+    key_file = server.home / "secrets" / "llm_api_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    for path in (key_file, server.home / "workbench.db"):
+        request = urllib.request.Request(f"{server.url}gradio_api/file={path}")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=5)
+        assert refused.value.code in (401, 403, 404)
+    assert "sk-test-secret" not in server.log.read_text("utf-8", "replace")
+
+
+def test_renders_queue_one_at_a_time_and_report_the_queue_position(client, material):
+    segments, title, caption, hashtags, _ = _script(client, material)
+    jobs = [client.submit(material, 2, "tiny", "narration", KEYWORD, "番茄小说", segments,
+                          f"排队测试 {n}", caption, hashtags, "cmn", 0, f"generated:{n}",
+                          "none", "draft", api_name="/render") for n in (0, 1)]
+    seen: list[set[tuple[Status, int | None]]] = [set(), set()]
+    while not all(job.done() for job in jobs):
+        for job, statuses in zip(jobs, seen, strict=True):
+            status = job.status()
+            statuses.add((status.code, status.rank))
+        time.sleep(0.02)
+    results = [job.result() for job in jobs]
+    assert all(Path(r[0]).is_file() for r in results)
+    assert Path(results[0][3]).name != Path(results[1][3]).name  # two different packages
+    # With one render slot, one of the two waited in the queue and was told its place.
+    waited = [any(code == Status.IN_QUEUE and rank is not None for code, rank in statuses)
+              for statuses in seen]
+    assert any(waited), seen
+    assert all(any(code == Status.PROGRESS for code, _ in statuses) for statuses in seen), seen
