@@ -18,7 +18,7 @@ from conftest import PROJECT_ROOT
 
 TESTS = Path(__file__).resolve().parent
 TINY_TEMPLATE = re.search(r'TINY = """(.*?)"""', (TESTS / "test_make.py").read_text("utf-8"),
-                          re.S).group(1)
+                          re.DOTALL).group(1)
 
 
 @dataclass

@@ -11,12 +11,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from app_server import start_app
+from conftest import SAMPLES
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from gradio_client.utils import Status
 
-from app_server import start_app
-from conftest import SAMPLES
 from workbench.package import CONTENT_FILES
 from workbench.render.probe import probe
 from workbench.settings_file import save_api_key
@@ -136,7 +136,7 @@ def test_login_is_required_and_secrets_are_not_served(server):
 
 
 def test_renders_queue_one_at_a_time_and_report_the_queue_position(client, material):
-    segments, title, caption, hashtags, _ = _script(client, material)
+    segments, _title, caption, hashtags, _ = _script(client, material)
     jobs = [client.submit(material, 2, "tiny", "narration", KEYWORD, "番茄小说", segments,
                           f"排队测试 {n}", caption, hashtags, "cmn", 0, f"generated:{n}",
                           "none", "draft", api_name="/render") for n in (0, 1)]
