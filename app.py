@@ -21,6 +21,8 @@ def main() -> None:
         launch(args.host, args.port)
     except WorkbenchError as exc:
         raise SystemExit(f"错误: {exc}") from None
+    except OSError as exc:  # e.g. the port is taken
+        raise SystemExit(f"错误: 无法启动网页服务：{exc}（换一个端口：--port 7870）") from None
 
 
 if __name__ == "__main__":
