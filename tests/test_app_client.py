@@ -16,6 +16,7 @@ from conftest import SAMPLES
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from gradio_client.utils import Status
+from llm_server import LLMServer
 
 from workbench.package import CONTENT_FILES
 from workbench.render.probe import probe
@@ -154,3 +155,34 @@ def test_renders_queue_one_at_a_time_and_report_the_queue_position(client, mater
               for statuses in seen]
     assert any(waited), seen
     assert all(any(code == Status.PROGRESS for code, _ in statuses) for statuses in seen), seen
+
+
+def test_the_llm_set_in_the_app_is_used_and_its_key_never_shown(tmp_path):
+    """设置 saves an endpoint and key; 测试连接 and 生成脚本 then talk to a real local
+    OpenAI-protocol server, and the key appears in no answer, log, file or database row."""
+    with LLMServer() as llm:
+        app = start_app(tmp_path, extra_env={"WORKBENCH_REWRITE_BACKEND": "auto"})
+        try:
+            client = Client(app.url, verbose=False)
+            with pytest.raises(AppError, match="未配置大模型"):
+                client.predict(api_name="/test_connection")
+            from workbench.config import load_settings
+            from workbench.settings_file import save_settings
+
+            settings = load_settings({"WORKBENCH_HOME": str(app.home)}, cwd=tmp_path)
+            save_settings(settings, {"llm_base_url": llm.base_url, "llm_model": "test-model"})
+            save_api_key(app.home, "sk-app-secret-777777")
+            answer = client.predict(api_name="/test_connection")
+            assert answer.startswith("连接正常") and "test-model" in answer
+            assert llm.requests[-1].headers["authorization"] == "Bearer sk-app-secret-777777"
+
+            choice, *_ = client.predict(handle_file(str(SAMPLES / "night-ferry.txt")),
+                                        api_name="/upload_material")
+            *_, note = _script(client, int(choice["value"]))
+            assert "openai" in note and "test-model" in note
+            assert len(llm.chat_requests) == 2  # the connection test and the rewrite
+        finally:
+            app.stop()
+    leaked = [p for p in app.home.rglob("*") if p.is_file() and p.name != "llm_api_key"
+              and b"sk-app-secret" in p.read_bytes()]
+    assert leaked == [] and "sk-app-secret" not in app.log.read_text("utf-8", "replace")
