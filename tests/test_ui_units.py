@@ -29,6 +29,7 @@ from workbench.ui import parse_auth, render_slots
 from workbench.ui.common import backend_badge, handler
 from workbench.ui.create import edited_script
 from workbench.uploads import inside_uploads, list_uploads, store_upload, uploads_dir
+from workbench.voice.service import mark_down
 
 
 # Drafts --------------------------------------------------------------------------------------
@@ -153,8 +154,27 @@ def test_the_badge_names_the_active_backends(settings, monkeypatch):
     badge = backend_badge(load_settings())
     assert badge.startswith("在线模式: LLM 改写（gpt-4o-mini） + edge 配音（zh-CN-XiaoxiaoNeural）")
     assert "回退到 espeak" in badge
-    monkeypatch.setenv("WORKBENCH_VOICE_FALLBACK", "false")
-    assert "回退" not in backend_badge(load_settings())
+    mark_down("edge", "DNS")  # what the start-up probe records on an offline machine
+    assert backend_badge(load_settings()) == (
+        "在线模式: LLM 改写（gpt-4o-mini） + espeak 配音（cmn）")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    assert backend_badge(load_settings()) == (
+        "离线模式: 规则改写 + espeak（cmn）（edge 连不上，已自动改用离线配音）")
+    monkeypatch.setenv("WORKBENCH_VOICE_FALLBACK", "false")  # no fallback: edge it is, or fail
+    assert backend_badge(load_settings()) == (
+        "在线模式: 规则改写 + edge 配音（zh-CN-XiaoxiaoNeural）")
+
+
+def test_the_start_up_probe_marks_edge_down_when_its_host_does_not_resolve(settings,
+                                                                          monkeypatch):
+    from workbench.ui import app
+    from workbench.voice.service import down_reason
+
+    assert app.probe_edge(settings) is None  # espeak configured: nothing to probe
+    monkeypatch.setenv("WORKBENCH_VOICE_BACKEND", "auto")
+    monkeypatch.setattr(app, "EDGE_HOST", "edge.invalid")  # RFC 2606: never resolves
+    app.probe_edge(load_settings()).join(10)
+    assert "edge.invalid" in down_reason("edge")
 
 
 # Launch options ------------------------------------------------------------------------------

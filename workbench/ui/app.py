@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import threading
 
 import gradio as gr
 
 from workbench.config import Settings, load_settings
 from workbench.errors import InputError
+from workbench.store import open_db
 from workbench.subtitles import default_font_file
 from workbench.ui import create, materials, settings_tab, submissions
 from workbench.ui.common import backend_badge
 from workbench.uploads import MAX_UPLOAD_MB
+from workbench.voice.registry import plan_voice
+from workbench.voice.service import mark_down
 
 log = logging.getLogger(__name__)
 TITLE = "Workbench · 推文视频工作台"
 FONT = "WB Noto Sans SC"
+EDGE_HOST = "speech.platform.bing.com"
 FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", FONT, "sans-serif"]
+# The bundled font covers CJK, kana, CJK punctuation and full-width forms; Latin keeps the
+# system font.
+CJK_RANGE = "U+2E80-2FFF, U+3000-303F, U+3040-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
 
 
 def render_slots(cpus: int | None = None) -> int:
@@ -46,12 +55,37 @@ def parse_auth(value: str | None) -> list[tuple[str, str]] | None:
     return pairs
 
 
+def probe_edge(settings: Settings) -> threading.Thread | None:
+    """When `auto` would speak with edge: resolve its host once, in the background. Offline,
+    that fails at once, so `auto` goes straight to espeak (no retries per click) and the badge
+    says 离线模式 from the first page load."""
+    plan = plan_voice(settings)
+    if plan.primary.backend.name != "edge" or plan.fallback is None:
+        return None
+
+    def probe() -> None:
+        try:
+            socket.getaddrinfo(EDGE_HOST, 443)
+        except OSError as exc:
+            mark_down("edge", f"启动时连不上 {EDGE_HOST}（{exc}）")
+
+    thread = threading.Thread(target=probe, name="edge-probe", daemon=True)
+    thread.start()
+    return thread
+
+
 def font_css() -> str:
     # The bundled Noto Sans SC, used only when the browser has no Chinese font of its own.
     url = f"/gradio_api/file={default_font_file()}"
     return (f"@font-face {{ font-family: '{FONT}'; src: url('{url}') format('opentype'); "
-            "font-display: swap; }\n"
+            f"font-display: swap; unicode-range: {CJK_RANGE}; }}\n"
             "#create-status p, #render-report p { margin: 0.2em 0; }\n")
+
+
+def font_head() -> str:
+    # Fetch the font while the page boots, so it is there before the first text is laid out.
+    url = f"/gradio_api/file={default_font_file()}"
+    return f'<link rel="preload" href="{url}" as="font" type="font/otf" crossorigin>'
 
 
 def build_app(settings: Settings | None = None) -> gr.Blocks:
@@ -75,9 +109,13 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
     """Start the app (127.0.0.1:7860 by default; WORKBENCH_HOST / WORKBENCH_PORT)."""
     settings = load_settings()
     settings.ensure_dirs()
+    # Migrate now: the first page load opens the database from several handlers at once, and
+    # concurrent first-time migrations fail with "database is locked".
+    open_db(settings.db_path).close()
     # Uploads land under WORKBENCH_HOME, not in a shared /tmp.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.home / "ui" / "tmp"))
     auth = parse_auth(os.environ.get("WORKBENCH_AUTH"))
+    probe_edge(settings)
     blocks = build_app(settings)
     blocks.queue(default_concurrency_limit=8, max_size=200)
     served = [settings.submissions_dir, settings.home / "ui" / "zips",
@@ -90,7 +128,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[str(p) for p in served],
         blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
         footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
-        theme=gr.themes.Soft(primary_hue="orange", font=FONTS), css=font_css(),
+        theme=gr.themes.Soft(primary_hue="orange", font=FONTS), css=font_css(), head=font_head(),
         show_error=False,
     )
     return blocks, url

@@ -17,6 +17,7 @@ from workbench.errors import WorkbenchError
 from workbench.rewrite.registry import resolve_backend
 from workbench.store import open_db
 from workbench.voice.registry import plan_voice
+from workbench.voice.service import down_reason
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -75,14 +76,14 @@ def backend_badge(settings: Settings) -> str:
         voice = plan_voice(settings)
     except WorkbenchError as exc:
         return f"⚠️ 设置有误：{exc}"
-    online_voice = voice.primary.backend.name != "espeak"
-    if rewrite.name == "rules" and not online_voice:
-        return f"离线模式: 规则改写 + espeak（{voice.primary.params.voice}）"
+    speaker = voice.primary
+    unreachable = down_reason(speaker.backend.name) if voice.fallback else None
+    if unreachable:  # auto already knows edge is down: espeak speaks
+        speaker = voice.fallback
+    if rewrite.name == "rules" and speaker.backend.name == "espeak":
+        why = "（edge 连不上，已自动改用离线配音）" if unreachable else ""
+        return f"离线模式: 规则改写 + espeak（{speaker.params.voice}）{why}"
     words = ["规则改写" if rewrite.name == "rules" else f"LLM 改写（{rewrite.model}）"]
-    words.append(f"{voice.primary.backend.name} 配音（{voice.primary.params.voice}）")
-    fallback = "，不可用时回退到 espeak" if voice.fallback else ""
+    words.append(f"{speaker.backend.name} 配音（{speaker.params.voice}）")
+    fallback = "，不可用时回退到 espeak" if voice.fallback and not unreachable else ""
     return "在线模式: " + " + ".join(words) + fallback
-
-
-def choice_label(value: Any, labels: dict[Any, str]) -> str:
-    return labels.get(value, str(value))

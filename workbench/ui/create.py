@@ -288,13 +288,23 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
         )
 
 
+@handler
+def refresh_choices(material: Any, background: str, bgm: str) -> tuple[Any, ...]:
+    """Back from 素材: newly uploaded novels, footage and music become choices here."""
+    with session() as (settings, db):
+        return (gr.Dropdown(choices=choices.materials(db), value=material),
+                gr.Dropdown(choices=choices.backgrounds(settings), value=background),
+                choices.background_gallery(settings),
+                gr.Dropdown(choices=choices.bgms(settings), value=bgm))
+
+
 def _first(options: list[tuple[str, Any]]) -> Any:
     return options[0][1] if options else None
 
 
 # Layout ------------------------------------------------------------------------------------
 def build(blocks: gr.Blocks, render_slots: int) -> None:
-    with gr.Tab("创作", id="create"):
+    with gr.Tab("创作", id="create") as tab:
         status = gr.Markdown(elem_id="create-status")
         gr.Markdown("#### 1 · 素材与章节")
         with gr.Row():
@@ -373,6 +383,8 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(cancel_render, None, None, api_visibility="private", cancels=[rendering],
                queue=False)
+    tab.select(refresh_choices, [material, background, bgm],
+               [material, background, gallery, bgm], api_visibility="private")
     blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
                                 title, caption, hashtags, voice, rate, hook_audio, background,
                                 gallery, bgm, profile, video, cover, caption_out, package,

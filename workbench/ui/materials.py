@@ -58,7 +58,7 @@ def upload_media(kind: str, files: list[str] | None) -> tuple[str, list[list[Any
 
 
 def build(blocks: gr.Blocks) -> None:
-    with gr.Tab("素材", id="materials"):
+    with gr.Tab("素材", id="materials") as tab:
         gr.Markdown("#### 小说\nTXT（UTF-8、GBK、Big5 等任意编码，自动识别）或 EPUB；"
                     f"单个文件不超过 {KINDS['material'].max_mb} MB。")
         with gr.Row():
@@ -90,5 +90,6 @@ def build(blocks: gr.Blocks) -> None:
                     [bg_note, bg_table], api_name="upload_background")
     bgm_files.upload(handler(lambda files: upload_media("bgm", files)), [bgm_files],
                      [bgm_note, bgm_table], api_name="upload_bgm")
-    blocks.load(lambda: (material_rows(), upload_rows("background"), upload_rows("bgm")), None,
-                [library, bg_table, bgm_table], api_visibility="private")
+    refresh = handler(lambda: (material_rows(), upload_rows("background"), upload_rows("bgm")))
+    for trigger in (blocks.load, tab.select):  # tab.select: what 创作 imported shows up here
+        trigger(refresh, None, [library, bg_table, bgm_table], api_visibility="private")

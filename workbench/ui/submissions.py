@@ -72,7 +72,7 @@ def select_row(table: Any, evt: gr.SelectData) -> str:
 
 
 def build(blocks: gr.Blocks) -> None:
-    with gr.Tab("提交记录", id="submissions"):
+    with gr.Tab("提交记录", id="submissions") as tab:
         with gr.Row():
             keyword = gr.Textbox(label="按口令筛选", scale=3)
             refresh = gr.Button("刷新", scale=1)
@@ -102,3 +102,4 @@ def build(blocks: gr.Blocks) -> None:
     picked.submit(download_package, [picked], [package], api_name="download_package")
     mark.click(publish, [picked, url], [mark_note, table], api_name="mark_published")
     blocks.load(rows, None, [table], api_visibility="private")
+    tab.select(rows, [keyword], [table], api_visibility="private")  # new renders show up

@@ -32,6 +32,18 @@ DOWN_FOR_SECONDS = 300.0
 _down: dict[str, tuple[float, str]] = {}
 
 
+def down_reason(backend: str) -> str | None:
+    """Why `backend` failed within the last DOWN_FOR_SECONDS (None: not known to be down)."""
+    down = _down.get(backend)
+    return down[1] if down and down[0] > time.monotonic() else None
+
+
+def mark_down(backend: str, reason: str) -> None:
+    """Record that `backend` is unreachable, e.g. from a start-up probe: `auto` then goes
+    straight to its fallback for a while instead of paying for retries first."""
+    _down[backend] = (time.monotonic() + DOWN_FOR_SECONDS, reason)
+
+
 @dataclass
 class VoiceOutput:
     pcm: bytes
@@ -80,7 +92,7 @@ def voice_script(
     except BackendUnavailable as exc:
         if plan.fallback is None or choice is plan.fallback:
             raise
-        _down[choice.backend.name] = (time.monotonic() + DOWN_FOR_SECONDS, str(exc))
+        mark_down(choice.backend.name, str(exc))
         note = (f"{choice.backend.name} 不可用，已回退到离线 {plan.fallback.backend.name} "
                 f"{plan.fallback.params.voice}（{exc}）")
         log.info(note)  # returned as a note; the caller shows it
