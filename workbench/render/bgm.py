@@ -3,6 +3,8 @@ needs no music file. Written once into the cache and looped under the voice by t
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from workbench.errors import InputError
@@ -38,12 +40,18 @@ def generated_bgm(cache_dir: Path) -> Path:
     if path.is_file() and path.stat().st_size > 0:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
-    run_ffmpeg(["-y", "-f", "lavfi", "-i", f"aevalsrc={_pad_expression()}:s=48000:d=16",
-                "-af", "lowpass=f=1800,aformat=channel_layouts=stereo",
-                "-c:a", "aac", "-b:a", "128k", "-f", "mp4", str(partial)],
-               what="生成内置背景音乐")
-    partial.replace(path)
+    # A name of its own: a render and a 背景音乐 preview may make the pad at the same time.
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        run_ffmpeg(["-y", "-f", "lavfi", "-i", f"aevalsrc={_pad_expression()}:s=48000:d=16",
+                    "-af", "lowpass=f=1800,aformat=channel_layouts=stereo",
+                    "-c:a", "aac", "-b:a", "128k", "-f", "mp4", partial],
+                   what="生成内置背景音乐")
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -34,13 +34,22 @@ def save_draft(db: Database, owner: str, step: str, **values: Any) -> dict[str, 
     """
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}")
-    state = {k: v for k, v in load_draft(db, owner).items() if k != "step"}
-    later = STEPS[STEPS.index(step) + 1:]
-    for name in later:
-        state.pop(name, None)
-    state[step] = {**state.get(step, {}), **values}
-    db["drafts"].upsert({"owner": owner, "step": step, "updated_at": utcnow(),
-                         "state": json.dumps(state, ensure_ascii=False)}, pk="owner")
+    # Read and write in one write transaction: two tabs saving at once never lose an update.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        state = {k: v for k, v in load_draft(db, owner).items() if k != "step"}
+        for name in STEPS[STEPS.index(step) + 1:]:
+            state.pop(name, None)
+        state[step] = {**state.get(step, {}), **values}
+        db.conn.execute(
+            "INSERT INTO drafts (owner, step, state, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(owner) DO UPDATE SET step = excluded.step, state = excluded.state, "
+            "updated_at = excluded.updated_at",
+            [owner, step, json.dumps(state, ensure_ascii=False), utcnow()])
+        db.conn.commit()
+    except BaseException:
+        db.conn.rollback()
+        raise
     return {**state, "step": step}
 
 

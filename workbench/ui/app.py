@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -23,7 +24,11 @@ log = logging.getLogger(__name__)
 TITLE = "Workbench · 推文视频工作台"
 FONT = "WB Noto Sans SC"
 EDGE_HOST = "speech.platform.bing.com"
-FONTS = ["system-ui", "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", FONT, "sans-serif"]
+CJK_FONTS = ["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", FONT]
+FONTS = ["system-ui", *CJK_FONTS, "sans-serif"]
+# Tables use the mono font: without the CJK fallbacks their Chinese cells show as boxes.
+FONTS_MONO = [gr.themes.LocalFont("IBM Plex Mono"), "ui-monospace", "Consolas", *CJK_FONTS,
+              "monospace"]
 # The bundled font covers CJK, kana, CJK punctuation and full-width forms; Latin keeps the
 # system font.
 CJK_RANGE = "U+2E80-2FFF, U+3000-303F, U+3040-9FFF, U+F900-FAFF, U+FE30-FE4F, U+FF00-FFEF"
@@ -75,17 +80,37 @@ def probe_edge(settings: Settings) -> threading.Thread | None:
 
 
 def font_css() -> str:
-    # The bundled Noto Sans SC, used only when the browser has no Chinese font of its own.
-    url = f"/gradio_api/file={default_font_file()}"
-    return (f"@font-face {{ font-family: '{FONT}'; src: url('{url}') format('opentype'); "
-            f"font-display: swap; unicode-range: {CJK_RANGE}; }}\n"
+    # Gradio's own sans stack (table labels, toolbars) knows no Chinese font: use the theme's.
+    return ("body { --font-sans: var(--font); }\n"
             "#create-status p, #render-report p { margin: 0.2em 0; }\n")
 
 
+# Chromium (seen on Linux without Chinese fonts) keeps showing boxes for text laid out while
+# the bundled font was loading, and the font becomes usable a few frames after `loadingdone`:
+# restating the font lists a little later makes it lay that text out again.
+RELAYOUT_JS = """
+document.fonts.addEventListener("loadingdone", (event) => {
+  const family = FAMILY;
+  if (!event.fontfaces.some((face) => face.family.includes(family))) return;
+  const relayout = () => {
+    const root = document.documentElement, style = getComputedStyle(root);
+    for (const name of ["--font", "--font-mono"]) {
+      root.style.setProperty(name, `${style.getPropertyValue(name)}, '${family}'`);
+    }
+  };
+  for (const ms of [300, 1500]) setTimeout(relayout, ms);
+});
+""".replace("FAMILY", json.dumps(FONT))
+
+
 def font_head() -> str:
-    # Fetch the font while the page boots, so it is there before the first text is laid out.
+    """The bundled Noto Sans SC, used only when the browser has no Chinese font of its own:
+    declared and fetched while the page boots, text laid out again once it has loaded."""
     url = f"/gradio_api/file={default_font_file()}"
-    return f'<link rel="preload" href="{url}" as="font" type="font/otf" crossorigin>'
+    return (f'<link rel="preload" href="{url}" as="font" type="font/otf" crossorigin>\n'
+            f"<style>@font-face {{ font-family: '{FONT}'; src: url('{url}') format('opentype'); "
+            f"font-display: swap; unicode-range: {CJK_RANGE}; }}</style>\n"
+            f"<script>{RELAYOUT_JS}</script>")
 
 
 def build_app(settings: Settings | None = None) -> gr.Blocks:
@@ -128,7 +153,8 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[str(p) for p in served],
         blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
         footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
-        theme=gr.themes.Soft(primary_hue="orange", font=FONTS), css=font_css(), head=font_head(),
+        theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),
+        css=font_css(), head=font_head(),
         show_error=False,
     )
     return blocks, url

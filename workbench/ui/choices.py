@@ -7,14 +7,14 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from workbench.config import Settings
-from workbench.errors import InputError
+from workbench.errors import InputError, WorkbenchError
 from workbench.materials.library import list_chapters, list_materials
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
 from workbench.script.templates import list_templates
 from workbench.uploads import inside_uploads, list_uploads
 from workbench.voice.edge import COMMON_VOICES
-from workbench.voice.registry import BACKENDS
+from workbench.voice.registry import BACKENDS, plan_voice
 
 GENERATED_BACKGROUNDS = 4  # palettes offered as "generated:<seed>"
 Choices = list[tuple[str, str | int]]
@@ -46,6 +46,15 @@ def voices(settings: Settings) -> Choices:
     offline = BACKENDS["espeak"](settings).list_voices()
     return ([(f"{v.description}（{v.id}，edge 在线）", v.id) for v in COMMON_VOICES]
             + [(f"{v.description}（{v.id}，离线）", v.id) for v in offline])
+
+
+def default_voice(settings: Settings) -> str:
+    """The voice the configured backend speaks with: with espeak, the offline voice (`cmn`),
+    not the edge voice in `settings.voice`, which espeak would reject when passed explicitly."""
+    try:
+        return plan_voice(settings).primary.params.voice
+    except WorkbenchError:  # bad settings: the 设置 tab and the badge say why
+        return settings.voice
 
 
 def backgrounds(settings: Settings) -> Choices:

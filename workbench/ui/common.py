@@ -21,6 +21,8 @@ from workbench.voice.service import down_reason
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
+# How a compliance finding is marked in the page (the CLI's words).
+LEVELS = {"pass": "【通过】", "info": "【说明】", "warn": "【提醒】", "block": "【阻止】"}
 
 
 def current_settings() -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from workbench.pipeline import ScriptJob, make_script, run_job
 from workbench.pipeline.preview import preview_voice as speak_preview
 from workbench.store.drafts import load_draft, save_draft
 from workbench.ui import choices
-from workbench.ui.common import handler, owner, session
+from workbench.ui.common import LEVELS, handler, owner, session
 from workbench.ui.materials import import_novel
 
 PROGRESS = gr.Progress()  # Gradio swaps in a live tracker for each call
@@ -90,7 +91,7 @@ def package_zip(package: Path, zips: Path) -> Path:
     out = zips / f"{package.name}.zip"
     if not out.is_file():
         zips.mkdir(parents=True, exist_ok=True)
-        partial = zips / f".{package.name}.part"
+        partial = zips / f".{package.name}.{uuid.uuid4().hex}.part"  # concurrent calls
         made = Path(shutil.make_archive(str(partial), "zip", root_dir=package.parent,
                                         base_dir=package.name))
         made.replace(out)
@@ -99,13 +100,13 @@ def package_zip(package: Path, zips: Path) -> Path:
 
 def report_markdown(outcome_manifest: dict[str, Any], reused: bool, notes: list[str]) -> str:
     findings = outcome_manifest.get("compliance", {}).get("findings", [])
-    icon = {"pass": "✅", "info": "ℹ️", "warn": "⚠️", "block": "⛔"}
     render, (width, height) = outcome_manifest["render"], outcome_manifest["render"]["size"]
     seconds = outcome_manifest["durations"]["video"]
     lines = [f"**成品包 {outcome_manifest['id']}**" + ("（复用已有成品）" if reused else ""),
              f"时长 {seconds:.1f} 秒 · {render['profile']} · {width}×{height}"]
     lines += [f"- 注意：{n}" for n in notes]
-    lines += [f"- {icon.get(f['level'], '')} {f['message']}" for f in findings]
+    # words, not emoji: many Linux browsers have no emoji font
+    lines += [f"- {LEVELS.get(f['level'], '')} {f['message']}" for f in findings]
     return "\n".join(lines)
 
 
@@ -159,14 +160,22 @@ def generate_script(material: Any, chapter: Any, template: str, prompt: str, key
 @handler
 def save_edits(segments: Any, title: str, caption: str, hashtags: str,
                request: gr.Request) -> None:
-    """Keep the user's edits in the draft (so a reload shows them)."""
+    """Keep the user's edits in the draft (so a reload shows them). Unchanged text is not
+    saved: saving the script step drops the later steps (voice, background, render)."""
     with session() as (_, db):
         draft = load_draft(db, owner(request))
         if "script" not in draft or not _rows(segments):
             return
-        script = edited_script(draft["script"].get("script", {}), segments, title, caption,
-                               hashtags)
+        stored = draft["script"].get("script", {})
+        script = edited_script(stored, segments, title, caption, hashtags)
+        if _edits(script) == _edits(stored):
+            return
         save_draft(db, owner(request), "script", script=script)
+
+
+def _edits(script: dict[str, Any]) -> tuple[Any, ...]:
+    return (script_rows(script), script.get("title", ""), script.get("caption", ""),
+            list(script.get("hashtags", [])))
 
 
 @handler
@@ -276,7 +285,7 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
             script_rows(script) or None, script.get("title", ""), script.get("caption", ""),
             " ".join(f"#{t}" for t in script.get("hashtags", [])),
             gr.Dropdown(choices=[(label, str(v)) for label, v in choices.voices(settings)],
-                        value=voice.get("voice") or settings.voice),
+                        value=voice.get("voice") or choices.default_voice(settings)),
             voice.get("rate", 0),
             voice.get("preview") if Path(voice.get("preview", "")).is_file() else None,
             gr.Dropdown(choices=choices.backgrounds(settings),
@@ -289,13 +298,15 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
 
 
 @handler
-def refresh_choices(material: Any, background: str, bgm: str) -> tuple[Any, ...]:
-    """Back from 素材: newly uploaded novels, footage and music become choices here."""
+def refresh_choices() -> tuple[Any, ...]:
+    """Back from 素材: newly uploaded novels, footage and music become choices here. Choices
+    only, no values: the tab's select also fires on page load, racing `restore`, and sending
+    back the values it saw then would blank what `restore` filled in."""
     with session() as (settings, db):
-        return (gr.Dropdown(choices=choices.materials(db), value=material),
-                gr.Dropdown(choices=choices.backgrounds(settings), value=background),
+        return (gr.Dropdown(choices=choices.materials(db)),
+                gr.Dropdown(choices=choices.backgrounds(settings)),
                 choices.background_gallery(settings),
-                gr.Dropdown(choices=choices.bgms(settings), value=bgm))
+                gr.Dropdown(choices=choices.bgms(settings)))
 
 
 def _first(options: list[tuple[str, Any]]) -> Any:
@@ -367,9 +378,11 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     generate.click(generate_script, [material, chapter, template, prompt, keyword, app],
                    [segments, title, caption, hashtags, script_note], api_name="generate_script",
                    concurrency_id="llm", concurrency_limit=4)
-    for box in (segments, title, caption, hashtags):
-        box.input(save_edits, [segments, title, caption, hashtags], None,
-                  api_visibility="private", trigger_mode="always_last")
+    edits = [segments, title, caption, hashtags]
+    # A textbox's `input` fires on key presses only; pasted text, deletions and what an input
+    # method composes (how Chinese is typed) arrive when the box loses focus.
+    for trigger in [*(box.input for box in edits), *(box.blur for box in edits[1:])]:
+        trigger(save_edits, edits, None, api_visibility="private", trigger_mode="always_last")
     listen.click(preview_voice, [segments, voice, rate], [hook_audio, voice_note],
                  api_name="preview_voice", concurrency_id="voice", concurrency_limit=2)
     gallery.select(gallery_select, None, [background], api_visibility="private").then(
@@ -383,8 +396,8 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(cancel_render, None, None, api_visibility="private", cancels=[rendering],
                queue=False)
-    tab.select(refresh_choices, [material, background, bgm],
-               [material, background, gallery, bgm], api_visibility="private")
+    tab.select(refresh_choices, None, [material, background, gallery, bgm],
+               api_visibility="private")
     blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
                                 title, caption, hashtags, voice, rate, hook_audio, background,
                                 gallery, bgm, profile, video, cover, caption_out, package,

@@ -11,12 +11,11 @@ import gradio as gr
 from workbench.errors import InputError
 from workbench.package import verify_package
 from workbench.store.submissions import get_submission, list_submissions, mark_published
-from workbench.ui.common import handler, session
+from workbench.ui.common import LEVELS, handler, session
 from workbench.ui.create import package_zip
 
 HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
 STATUS = {"ready": "待发布", "published": "已发布"}
-LEVELS = {"pass": "✅", "info": "ℹ️", "warn": "⚠️", "block": "⛔"}
 
 
 def rows(keyword: str = "") -> list[list[Any]]:
