@@ -25,6 +25,20 @@ EXPECTED_COLUMNS = {
     ],
     "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
     "drafts": ["owner", "step", "state", "updated_at"],
+    "batches": [
+        "id", "folder", "output_dir", "executor", "workers", "status", "jobs_total", "jobs_done",
+        "jobs_cached", "jobs_failed", "duplicates", "report_csv", "report_html", "created_at",
+        "started_at", "finished_at",
+    ],
+    "batch_jobs": [
+        "id", "batch_id", "job_key", "brief", "variant", "label", "recipe_hash", "submission_id",
+        "make_job_id", "status", "error", "duration", "package", "duplicate_of", "distance",
+        "started_at", "finished_at",
+    ],
+    "fingerprints": [
+        "submission_id", "keyword", "task_id", "algo", "frames", "duplicate_of", "distance",
+        "created_at",
+    ],
 }
 
 
@@ -35,14 +49,14 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert set(db.table_names()) == {*EXPECTED_COLUMNS, "_sqlite_migrations"}
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
-        "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts"]
+        "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 4
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 5
     assert migrations.pending(db) == []
 
 

@@ -129,11 +129,22 @@ class MakeJob:
     # A script the user has already generated and edited (Script.to_dict()): used as is instead
     # of running the template + rewrite again. Part of the recipe, so each edit is a new package.
     script: dict[str, Any] | None = None
+    # The rewrite's wording seed when it should differ from `seed` (batch variants that share a
+    # script but not a background). None: `seed` drives both, as before.
+    script_seed: int | None = None
+
+    @property
+    def wording_seed(self) -> int:
+        return self.seed if self.script_seed is None else self.script_seed
 
     def recipe(self, settings: Settings) -> dict[str, Any]:
-        """Everything that decides the output, with settings defaults filled in."""
+        """Everything that decides the output, with settings defaults filled in. Optional
+        fields added later are left out while unset, so older packages keep their ids."""
+        fields = asdict(self)
+        if fields["script_seed"] is None:
+            del fields["script_seed"]
         return {
-            **asdict(self),
+            **fields,
             "app": self.app or settings.app_name,
             "rewrite_backend": self.rewrite_backend or settings.rewrite_backend,
             "voice_backend": self.voice_backend or settings.voice_backend,

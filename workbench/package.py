@@ -93,17 +93,33 @@ def finish_package(staging: Path, final: Path, *, script: Script, banner: str,
                    report: ComplianceReport, srt: Path, manifest: dict[str, Any]) -> Package:
     """Add caption, subtitles, checklist and manifest to `staging` (which already holds
     video.mp4 and cover.jpg), then move it to `final`, replacing an older package there."""
+    manifest = assemble_package(staging, final.name, script=script, banner=banner,
+                                report=report, srt=srt, manifest=manifest)
+    install_package(staging, final)
+    return Package(id=final.name, path=final, manifest=manifest)
+
+
+def assemble_package(staging: Path, submission_id: str, *, script: Script, banner: str,
+                     report: ComplianceReport, srt: Path, manifest: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """Write caption, subtitles, checklist and the manifest (with every file's sha256) into
+    `staging`; returns the manifest. Touches nothing outside `staging` (batch workers run it)."""
     for name in ("video.mp4", "cover.jpg"):
         if not (staging / name).is_file():
             raise InputError(f"打包失败：缺少 {name}（{staging}）")
     shutil.copyfile(srt, staging / "subtitles.srt")
     write_text_atomic(staging / "caption.txt", caption_text(script, banner))
-    write_text_atomic(staging / "checklist.md", checklist_text(final.name, script, report))
+    write_text_atomic(staging / "checklist.md", checklist_text(submission_id, script, report))
     manifest = {**manifest, "files": {
         name: {"sha256": sha256_file(staging / name), "bytes": (staging / name).stat().st_size}
         for name in CONTENT_FILES
     }}
     write_text_atomic(staging / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2))
+    return manifest
+
+
+def install_package(staging: Path, final: Path) -> None:
+    """Move an assembled package into place (one rename), replacing an older one there."""
     if final.exists():
         old = final.with_name(f".old-{final.name}-{os.getpid()}")
         os.replace(final, old)
@@ -111,7 +127,6 @@ def finish_package(staging: Path, final: Path, *, script: Script, banner: str,
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, final)
-    return Package(id=final.name, path=final, manifest=manifest)
 
 
 def verify_package(folder: Path) -> list[str]:

@@ -122,3 +122,71 @@ def m004_drafts(db: Database) -> None:
         {"owner": str, "step": str, "state": str, "updated_at": str}, pk="owner",
         not_null={"state"},
     )
+
+
+@migrations()
+def m005_batches(db: Database) -> None:
+    # `workbench batch`: one row per run of a prompt folder (the same folder with the same jobs
+    # is the same batch, so a rerun after a crash resumes it), one row per job in it.
+    db["batches"].create(
+        {
+            "id": str,  # hash of the folder path and its jobs
+            "folder": str,
+            "output_dir": str,
+            "executor": str,  # local | ray
+            "workers": int,
+            "status": str,  # running | done | failed (some job failed) | interrupted
+            "jobs_total": int,
+            "jobs_done": int,  # rendered in this run
+            "jobs_cached": int,  # a verified package already existed
+            "jobs_failed": int,
+            "duplicates": int,  # outputs flagged as near-identical to an earlier submission
+            "report_csv": str,
+            "report_html": str,
+            "created_at": str,
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+    )
+    db["batch_jobs"].create(
+        {
+            "id": int,
+            "batch_id": str,
+            "job_key": str,  # hash of the MakeJob: the same variant is the same row
+            "brief": str,  # the brief's file name
+            "variant": int,
+            "label": str,  # JSON: chapter, template, hook, voice, background, bgm, seed
+            "recipe_hash": str,
+            "submission_id": str,
+            "make_job_id": int,
+            "status": str,  # pending | running | done | cached | failed
+            "error": str,
+            "duration": float,  # seconds this run spent on the job
+            "package": str,
+            "duplicate_of": str,  # an earlier submission this output is near-identical to
+            "distance": float,  # mean perceptual-hash distance to the nearest (bits of 256)
+            "started_at": str,
+            "finished_at": str,
+        },
+        pk="id",
+        foreign_keys=[("batch_id", "batches", "id"), ("make_job_id", "jobs", "id")],
+        not_null={"batch_id", "job_key", "status"},
+    )
+    db["batch_jobs"].create_index(["batch_id", "job_key"], unique=True)
+    # Perceptual fingerprints of sampled frames, to flag near-identical outputs for a task.
+    db["fingerprints"].create(
+        {
+            "submission_id": str,
+            "keyword": str,
+            "task_id": int,
+            "algo": str,  # e.g. "phash16-frames8"
+            "frames": str,  # JSON list of hex hashes, in time order
+            "duplicate_of": str,
+            "distance": float,
+            "created_at": str,
+        },
+        pk="submission_id",
+        foreign_keys=[("submission_id", "submissions", "id")],
+    )
+    db["fingerprints"].create_index(["keyword"])

@@ -1,0 +1,158 @@
+"""Prompt folders: parsing, validation (every problem with file and line, nothing written) and
+variant expansion. No renders here."""
+# The fixtures are imported by name, so test parameters "redefine" them:
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from batch_fixtures import NOVEL, batch_settings, write_folder  # noqa: F401
+from PIL import Image
+
+from workbench.batch import BriefErrors, load_plan
+from workbench.batch.expand import ESPEAK_ROTATION, differences
+
+
+def problems_of(folder: Path, settings, db) -> list[str]:
+    with pytest.raises(BriefErrors) as caught:
+        load_plan(folder, settings, db, import_materials=True)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_every_problem_is_reported_at_once_with_file_and_line(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {
+        "a-bad-yaml.md": "---\nchapters: 2\nvoices: [cmn, cmn+f3\nvariants: 2\n---\n正文\n",
+        "b-unknown-template.yaml": "chapters: 2\n\ntemplate: nosuch\n",
+        "c-missing-material.yaml": "material: gone/novel.txt\nchapters: 1\n",
+        "d-escape.yaml": "chapters: 1\nmaterial: ../../etc/passwd\n",
+        "e-typo.yaml": "chapters: 1\nvoise: cmn\n",
+        "f-chapter.yaml": "chapters: 99\n",
+        "g-types.yaml": "chapters: [1, x]\nvariants: 0\n",
+    })
+    found = problems_of(folder, batch_settings, db)
+    text = "\n".join(found)
+    # bad YAML: the line of the unclosed flow list (file line 3 or the line after), with a hint
+    assert any(p.startswith(f"{folder / 'a-bad-yaml.md'}:") and "YAML 格式错误" in p
+               for p in found), text
+    bad_yaml_line = next(p for p in found if "a-bad-yaml.md" in p).split(":")[1]
+    assert int(bad_yaml_line) in (3, 4, 5)
+    assert f"{folder / 'b-unknown-template.yaml'}:3: 找不到模板 'nosuch'" in text
+    assert "可用：" in text and "tinyhook" in text
+    assert f"{folder / 'c-missing-material.yaml'}:1: 素材 gone/novel.txt 无法使用" in text
+    assert f"{folder / 'd-escape.yaml'}:2: 路径 ../../etc/passwd 指向允许范围之外" in text
+    assert f"{folder / 'e-typo.yaml'}:2: 未知字段 voise，是不是 voice？" in text
+    assert f"{folder / 'f-chapter.yaml'}:1: 没有第 99 章" in text
+    assert any("g-types.yaml:1: chapters" in p for p in found), text
+    assert any("g-types.yaml:2: variants 太小" in p for p in found), text
+    # nothing was imported: a folder with mistakes leaves the store as it was
+    assert db["materials"].count == 0
+
+
+def test_paths_must_stay_inside_the_folder_home_or_assets(tmp_path, batch_settings, db):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "novel.txt").write_text(NOVEL.read_text("utf-8"), encoding="utf-8")
+    folder = write_folder(tmp_path / "briefs", {
+        "abs.yaml": {"material": str(outside / "novel.txt")},
+        "link.yaml": {"material": "inside.txt"},
+        "bg.yaml": {"background": "/etc"},
+        "bgm.yaml": {"bgm": "../outside/novel.txt"},
+    })
+    (folder / "inside.txt").symlink_to(outside / "novel.txt")
+    found = "\n".join(problems_of(folder, batch_settings, db))
+    for name in ("abs.yaml", "link.yaml", "bg.yaml", "bgm.yaml"):
+        assert f"{name}:" in found and "指向允许范围之外" in found.split(f"{name}:")[1], found
+    # the same novel inside the folder, or in the project's assets/, is fine
+    (folder / "inside.txt").unlink()
+    (folder / "inside.txt").write_text(NOVEL.read_text("utf-8"), encoding="utf-8")
+    for name in ("abs.yaml", "bg.yaml", "bgm.yaml"):
+        (folder / name).unlink()
+    plan = load_plan(folder, batch_settings, db, import_materials=True)
+    assert len(plan.jobs) == 1 and plan.jobs[0].job.material_id == 1
+
+
+def test_markdown_body_is_the_instruction_and_defaults_apply(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {
+        "one.md": "---\nchapters: 3\nrate: \"+20%\"\n---\n多用短句。\n",
+        "two.yaml": {"keyword": "另一个口令", "instruction": "语气温柔"},
+    }, defaults={"profile": "draft", "output": "reports"})
+    plan = load_plan(folder, batch_settings, db, import_materials=False)
+    one, two = plan.jobs
+    assert (one.job.chapter, one.job.instruction, one.job.rate) == (3, "多用短句。", "+20%")
+    assert (one.job.keyword, one.job.profile, one.job.template) == ("夜渡迷局", "draft",
+                                                                    "tinyhook")
+    assert (two.job.keyword, two.job.instruction, two.job.chapter) == ("另一个口令", "语气温柔", 2)
+    assert plan.output_dir == folder.resolve() / "reports"
+    assert one.job.material_id == 0 and db["materials"].count == 0  # dry run writes nothing
+
+
+def test_variants_rotate_voices_and_seeds_and_differ_in_two_ways(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {"v.yaml": {"variants": 3}})
+    plan = load_plan(folder, batch_settings, db, import_materials=False)
+    jobs = [p.job for p in plan.jobs]
+    assert [j.voice for j in jobs] == list(ESPEAK_ROTATION[:3])
+    assert [j.seed for j in jobs] == [0, 1, 2] and {j.script_seed for j in jobs} == {None}
+    for a in jobs:
+        for b in jobs:
+            if a is not b:
+                assert set(differences(a, b, rules=True)) >= {"voice", "background"}
+
+
+def test_matrix_is_the_product_and_shares_the_wording_seed(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {"m.yaml": {
+        "chapters": [1, 2],
+        "matrix": {"hooks": ["第一种开头。", "第二种开头？"], "voices": ["cmn", "cmn+f3"]}}})
+    plan = load_plan(folder, batch_settings, db, import_materials=False)
+    assert len(plan.jobs) == 2 * 2 * 2
+    chapter2 = [p for p in plan.jobs if p.job.chapter == 2]
+    combos = {(p.job.variables["hook_line"], p.job.voice) for p in chapter2}
+    assert combos == {(h, v) for h in ("第一种开头。", "第二种开头？") for v in ("cmn", "cmn+f3")}
+    assert {p.job.script_seed for p in plan.jobs} == {0}  # same hook → same script
+    assert len({p.job.seed for p in chapter2}) == 4  # every cell its own background seed
+    assert plan.batch_id == load_plan(folder, batch_settings, db,
+                                      import_materials=False).batch_id
+
+
+def test_too_alike_variants_are_refused_unless_allowed(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {"same.yaml": {
+        "variants": 2, "voice": "cmn"}})  # one voice, no hooks: only the background differs
+    found = "\n".join(problems_of(folder, batch_settings, db))
+    assert "same.yaml:1: 变体 1 和变体 2（第 2 章）只在背景上不同" in found, found
+    assert "min_differences: 1" in found
+    (folder / "same.yaml").write_text("variants: 2\nvoice: cmn\nmin_differences: 1\n", "utf-8")
+    assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 2
+    # a full matrix over backgrounds has pairs that differ only in the background …
+    for name, colour in (("a.png", "navy"), ("b.png", "maroon")):
+        Image.new("RGB", (90, 160), colour).save(folder / name)
+    (folder / "same.yaml").write_text(
+        "matrix:\n  voices: [cmn, cmn+f3]\n  backgrounds: [a.png, b.png]\n", "utf-8")
+    found = "\n".join(problems_of(folder, batch_settings, db))
+    assert "same.yaml:1: 变体 1 和变体 2（第 2 章）只在背景上不同" in found, found
+    # … while voices × BGMs always differ in two ways (every cell has its own background seed)
+    (folder / "same.yaml").write_text(
+        "matrix:\n  voices: [cmn, cmn+f3]\n  bgms: [generated, none]\n", "utf-8")
+    assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 4
+
+
+def test_hooks_need_a_template_with_hook_line(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {"h.yaml": {
+        "template": "suspense", "hooks": ["甲。", "乙。"], "variants": 2}})
+    assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 2
+    (tmp_path / "tpl" / "plain.j2").write_text(
+        (tmp_path / "tpl" / "tinyhook.j2").read_text("utf-8")
+        .replace("id: tinyhook", "id: plain").split("variables:")[0]
+        + "---\n{% block hook %}\n{{ chapter_text|striking(14) }}\n{% endblock %}\n"
+          "{% block body %}\n正文\n{% endblock %}\n{% block cta %}\n{{ app }}搜索【{{ keyword }}】\n"
+          "{% endblock %}\n", "utf-8")
+    (folder / "h.yaml").write_text("template: plain\nhooks: [甲。, 乙。]\nvariants: 2\n", "utf-8")
+    found = "\n".join(problems_of(folder, batch_settings, db))
+    assert "h.yaml:1: 模板 plain 没有 hook_line 变量" in found, found
+
+
+def test_an_empty_folder_and_a_missing_one_say_what_to_do(tmp_path, batch_settings, db):
+    (tmp_path / "empty").mkdir()
+    assert "文件夹里没有简报" in "\n".join(problems_of(tmp_path / "empty", batch_settings, db))
+    with pytest.raises(Exception, match="提示词文件夹不存在"):
+        load_plan(tmp_path / "nowhere", batch_settings, db, import_materials=False)

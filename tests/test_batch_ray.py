@@ -1,0 +1,47 @@
+"""`--executor ray`: a three-job folder on a real local Ray (num_cpus=2), files returned as
+bytes to the driver, which alone writes SQLite and moves packages into place."""
+# The fixtures are imported by name, so test parameters "redefine" them:
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+from batch_fixtures import batch_settings, write_folder  # noqa: F401
+
+from workbench.batch import load_plan, run_batch
+from workbench.package import verify_package
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install '.[ray]'")
+
+
+def test_three_jobs_on_a_local_ray(tmp_path, batch_settings, db, monkeypatch):
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray enables token auth for a new local cluster and would write a token to ~/.ray: give it
+    # one for this run instead.
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    folder = write_folder(tmp_path / "briefs", {
+        "ray.yaml": {"variants": 2},
+        "solo.yaml": {"chapters": 3, "voice": "cmn+m3"},
+    })
+    plan = load_plan(folder, batch_settings, db, import_materials=True)
+    assert len(plan.jobs) == 3
+    result = run_batch(plan, batch_settings, db, executor="ray", workers=2)
+    assert not ray.is_initialized()  # the Ray started for the run is stopped again
+    assert [r["status"] for r in result.rows] == ["done"] * 3, result.rows
+    for row in result.rows:
+        package = Path(row["package"])
+        assert package.parent == batch_settings.submissions_dir and verify_package(package) == []
+        make = db["jobs"].get(json.loads((package / "manifest.json").read_text("utf-8"))
+                              ["jobs"]["make"])
+        assert make["status"] == "done"
+        worker = json.loads(make["result"])["worker"]  # "node:pid" of the Ray worker
+        assert worker.split(":")[1] != str(os.getpid())
+    batch = db["batches"].get(result.batch_id)
+    assert (batch["executor"], batch["status"], batch["jobs_done"]) == ("ray", "done", 3)
+    assert not list(batch_settings.submissions_dir.glob(".*"))
+    assert result.report_csv.is_file() and db["submissions"].count == 3

@@ -1,0 +1,252 @@
+"""What a brief refers to: material and chapters, templates, prompt, voices, footage, BGM, paths.
+
+Nothing here writes anything: a material named by path is parsed but not imported (the runner
+imports it once the whole folder is valid), so a folder with mistakes leaves the store as it was.
+Paths may point only inside the prompt folder, WORKBENCH_HOME and the project's `assets/`;
+symlinks are followed before that check, so a link out of the folder is refused too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from workbench.batch.briefs import Brief, Problem
+from workbench.config import PROJECT_ROOT, Settings
+from workbench.errors import WorkbenchError
+from workbench.materials.library import get_material
+from workbench.materials.novel import parse_novel, read_file_bytes
+from workbench.render.backgrounds import GENERATED, resolve_background
+from workbench.render.bgm import AUDIO_EXTS, NONE
+from workbench.rewrite.prompts import get_prompt
+from workbench.script.templates import ScriptTemplate, get_template, load_template
+from workbench.voice.registry import plan_voice
+
+ASSETS = PROJECT_ROOT / "assets"
+
+
+class PathRefused(WorkbenchError):
+    pass
+
+
+def allowed_roots(folder: Path, settings: Settings) -> list[Path]:
+    return [folder.resolve(), settings.home.resolve(), ASSETS.resolve()]
+
+
+def confine(raw: str, folder: Path, roots: list[Path]) -> Path:
+    """`raw` (relative to the folder, or absolute) resolved through symlinks; refused unless it
+    lies inside one of `roots`."""
+    path = Path(raw).expanduser()
+    resolved = (path if path.is_absolute() else folder / path).resolve()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        raise PathRefused(f"路径 {raw} 指向允许范围之外（{resolved}）；只能使用本文件夹、"
+                          "WORKBENCH_HOME 或项目 assets/ 里的文件")
+    return resolved
+
+
+@dataclass
+class Checked:
+    """A brief whose references all resolved: what expansion needs."""
+
+    brief: Brief
+    material: int | Path  # a material id, or a novel file to import
+    chapters: list[int]
+    templates: list[str]  # template ids or absolute .j2 paths
+    backgrounds: list[str]
+    bgms: list[str]
+    matrix: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Memo:
+    novels: dict[Path, int | str] = field(default_factory=dict)  # path → chapter count | error
+    templates: dict[str, ScriptTemplate | str] = field(default_factory=dict)
+
+
+def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, memo: Memo,
+                problems: list[Problem]) -> Checked | None:
+    v = brief.values
+    roots = allowed_roots(folder, settings)
+    before = len(problems)
+
+    def bad(message: str, *path: Any) -> None:
+        problems.append(brief.problem(message, *path))
+
+    for key, what in (("material", "素材（小说文件路径或素材编号）"), ("chapters", "章节"),
+                      ("keyword", "搜索口令 keyword")):
+        if key not in v:
+            bad(f"缺少 {key}：{what}（可以写在本文件或 _defaults.yaml 里）")
+    if "matrix" in v and "variants" in v:
+        bad("variants 和 matrix 只能写一个：variants: N 自动组合，matrix 列出要组合的选项",
+            "matrix")
+
+    material, chapter_count = _check_material(brief, folder, roots, db, memo, bad)
+    chapters = _chapters(v.get("chapters"))
+    if chapter_count is not None:
+        for chapter in chapters:
+            if chapter > chapter_count:
+                bad(f"没有第 {chapter} 章：这本小说共 {chapter_count} 章", "chapters")
+    matrix = dict(v.get("matrix") or {})
+    for axis in matrix:
+        if axis in v:
+            bad(f"{axis} 同时写在 matrix 里和顶层，只写一处", "matrix", axis)
+
+    templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
+    _check_prompt(brief, settings, bad)
+    _check_voices(brief, settings, bad, matrix)
+    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background)
+    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm)
+    if "banner" in v:
+        leftover = re.sub(r"\{(app|keyword)\}", "", v["banner"])
+        if "{" in leftover or "}" in leftover:
+            bad("banner 里只能用 {app} 和 {keyword} 两个占位符", "banner")
+    if len(problems) > before:
+        return None
+    return Checked(brief, material, chapters, templates, backgrounds, bgms,
+                   {axis: list(opts) for axis, opts in matrix.items()})
+
+
+def _chapters(raw: Any) -> list[int]:
+    if isinstance(raw, int):
+        return [raw]
+    if isinstance(raw, list):
+        return list(dict.fromkeys(raw))
+    if isinstance(raw, str):
+        lo, hi = sorted(int(x) for x in raw.split("-"))
+        return list(range(lo, hi + 1))
+    return []
+
+
+def _check_material(brief: Brief, folder: Path, roots: list[Path], db: Database, memo: Memo,
+                    bad) -> tuple[int | Path, int | None]:
+    raw = brief.values.get("material")
+    if raw is None:
+        return 0, None
+    if isinstance(raw, int):
+        try:
+            return raw, get_material(db, raw)["chapter_count"]
+        except WorkbenchError as exc:
+            bad(str(exc), "material")
+            return raw, None
+    try:
+        path = confine(raw, folder, roots)
+    except PathRefused as exc:
+        bad(str(exc), "material")
+        return 0, None
+    if path not in memo.novels:
+        try:
+            novel = parse_novel(read_file_bytes(path), path)
+            memo.novels[path] = len(novel.chapters)
+        except WorkbenchError as exc:
+            memo.novels[path] = str(exc)
+    known = memo.novels[path]
+    if isinstance(known, str):
+        bad(f"素材 {raw} 无法使用：{known}", "material")
+        return path, None
+    return path, known
+
+
+def _template(ref: str, folder: Path, roots: list[Path], settings: Settings, memo: Memo
+              ) -> tuple[str, ScriptTemplate | str]:
+    if ref.endswith(".j2") or "/" in ref:
+        try:
+            path = confine(ref, folder, roots)
+        except PathRefused as exc:
+            return ref, str(exc)
+        key = str(path)
+        if key not in memo.templates:
+            try:
+                memo.templates[key] = load_template(path)
+            except (WorkbenchError, OSError) as exc:
+                memo.templates[key] = f"模板 {ref} 无法使用：{exc}"
+        return key, memo.templates[key]
+    if ref not in memo.templates:
+        try:
+            memo.templates[ref] = get_template(ref, settings.template_dirs)
+        except WorkbenchError as exc:
+            memo.templates[ref] = str(exc)
+    return ref, memo.templates[ref]
+
+
+def _check_templates(brief: Brief, folder: Path, roots: list[Path], settings: Settings,
+                     memo: Memo, bad, matrix: dict[str, list[str]]) -> list[str]:
+    in_matrix = "templates" in matrix
+    refs = matrix["templates"] if in_matrix else brief.values.get("templates", ["suspense"])
+    where = ("matrix", "templates") if in_matrix else ("templates",)
+    resolved = []
+    hooks = "hooks" in matrix or "hooks" in brief.values
+    for i, ref in enumerate(refs):
+        key, template = _template(ref, folder, roots, settings, memo)
+        if isinstance(template, str):
+            bad(template, *where, i)
+            continue
+        if hooks and "hook_line" not in template.variables:
+            bad(f"模板 {template.id} 没有 hook_line 变量，hooks（开头钩子句）用不上；"
+                "换一个模板或去掉 hooks", *where, i)
+        resolved.append(key)
+    if in_matrix:
+        matrix["templates"] = resolved
+    return resolved
+
+
+def _check_prompt(brief: Brief, settings: Settings, bad) -> None:
+    if "prompt" in brief.values:
+        try:
+            get_prompt(brief.values["prompt"], settings.prompt_dirs)
+        except WorkbenchError as exc:
+            bad(str(exc), "prompt")
+
+
+def _check_voices(brief: Brief, settings: Settings, bad, matrix: dict[str, list[str]]) -> None:
+    v = brief.values
+    in_matrix = "voices" in matrix
+    voices = matrix.get("voices") or v.get("voices") or [None]
+    where = ("matrix", "voices") if in_matrix else ("voices",)
+    for i, voice in enumerate(voices):
+        try:
+            plan_voice(settings, v.get("voice_backend"), voice, v.get("rate"), v.get("pitch"),
+                       v.get("volume"))
+        except WorkbenchError as exc:
+            if voice:
+                bad(f"音色 {voice} 不可用：{exc}", *where, i)
+            else:
+                bad(str(exc), "voice_backend")
+
+
+def _background(raw: str, folder: Path, roots: list[Path]) -> str:
+    if raw == GENERATED:
+        return raw
+    path = confine(raw, folder, roots)
+    resolve_background(path)  # exists, has usable footage or images
+    return str(path)
+
+
+def _bgm(raw: str, folder: Path, roots: list[Path]) -> str:
+    if raw in (GENERATED, NONE):
+        return raw
+    path = confine(raw, folder, roots)
+    if not path.is_file():
+        raise PathRefused(f"背景音乐文件不存在: {raw}（写音频文件路径，或 generated / none）")
+    if path.suffix.lower() not in AUDIO_EXTS:
+        raise PathRefused(f"不支持的背景音乐格式: {path.name}（支持 {', '.join(sorted(AUDIO_EXTS))}）")
+    return str(path)
+
+
+def _check_media(brief: Brief, key: str, folder: Path, roots: list[Path], bad,
+                 matrix: dict[str, list[str]], resolve) -> list[str]:
+    in_matrix = key in matrix
+    raws = matrix[key] if in_matrix else brief.values.get(key, [GENERATED])
+    where = ("matrix", key) if in_matrix else (key,)
+    out = []
+    for i, raw in enumerate(raws):
+        try:
+            out.append(resolve(raw, folder, roots))
+        except WorkbenchError as exc:
+            bad(str(exc), *where, i)
+    if in_matrix:
+        matrix[key] = out
+    return out
