@@ -94,10 +94,11 @@ def test_variants_rotate_voices_and_seeds_and_differ_in_two_ways(tmp_path, batch
     jobs = [p.job for p in plan.jobs]
     assert [j.voice for j in jobs] == list(ESPEAK_ROTATION[:3])
     assert [j.seed for j in jobs] == [0, 1, 2] and {j.script_seed for j in jobs} == {None}
+    assert [j.bgm for j in jobs] == [None, "generated:1", "generated:2"]  # pads 1, 2, 3
     for a in jobs:
         for b in jobs:
             if a is not b:
-                assert set(differences(a, b, rules=True)) >= {"voice", "background"}
+                assert set(differences(a, b, rules=True)) == {"voice", "background", "bgm"}
 
 
 def test_matrix_is_the_product_and_shares_the_wording_seed(tmp_path, batch_settings, db):
@@ -117,25 +118,45 @@ def test_matrix_is_the_product_and_shares_the_wording_seed(tmp_path, batch_setti
 
 def test_too_alike_variants_are_refused_unless_allowed(tmp_path, batch_settings, db):
     folder = write_folder(tmp_path / "briefs", {"same.yaml": {
-        "variants": 2, "voice": "cmn"}})  # one voice, no hooks: only the background differs
+        "variants": 2, "voice": "cmn", "bgm": "none"}})  # one voice, no music: background only
     found = "\n".join(problems_of(folder, batch_settings, db))
-    assert "same.yaml:1: 变体 1 和变体 2（第 2 章）只在背景上不同" in found, found
+    assert "same.yaml:2: 变体 1 和变体 2（第 2 章）只在背景上不同" in found, found  # variants:
     assert "min_differences: 1" in found
-    (folder / "same.yaml").write_text("variants: 2\nvoice: cmn\nmin_differences: 1\n", "utf-8")
+    (folder / "same.yaml").write_text("variants: 2\nvoice: cmn\nbgm: none\nmin_differences: 1\n",
+                                      "utf-8")
     assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 2
-    # a full matrix over backgrounds has pairs that differ only in the background …
+    # one voice with the built-in music: each variant gets its own pad, so two differences
+    (folder / "same.yaml").write_text("variants: 2\nvoice: cmn\n", "utf-8")
+    plan = load_plan(folder, batch_settings, db, import_materials=False)
+    assert [p.label["bgm"] for p in plan.jobs] == ["内置", "内置 2"]
+    # a full matrix over backgrounds with one fixed music has pairs that differ only there …
     for name, colour in (("a.png", "navy"), ("b.png", "maroon")):
         Image.new("RGB", (90, 160), colour).save(folder / name)
     (folder / "same.yaml").write_text(
-        "matrix:\n  voices: [cmn, cmn+f3]\n  backgrounds: [a.png, b.png]\n", "utf-8")
+        "bgm: generated:0\nmatrix:\n  voices: [cmn, cmn+f3]\n  backgrounds: [a.png, b.png]\n",
+        "utf-8")
     found = "\n".join(problems_of(folder, batch_settings, db))
-    assert "same.yaml:1: 变体 1 和变体 2（第 2 章）只在背景上不同" in found, found
+    assert "same.yaml:2: 变体 1 和变体 2（第 2 章）只在背景上不同" in found, found  # matrix:
     # … while voices × BGMs always differ in two ways (every cell has its own background seed)
     (folder / "same.yaml").write_text(
         "matrix:\n  voices: [cmn, cmn+f3]\n  bgms: [generated, none]\n", "utf-8")
     assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 4
 
 
+def test_the_issues_matrix_of_hooks_voices_and_backgrounds_is_accepted(tmp_path,
+                                                                        batch_settings, db):
+    """2 hooks × 3 voices × 2 backgrounds: with the built-in music varied per variant every
+    pair of the 12 differs in at least two ways, so the default rule lets it through."""
+    folder = write_folder(tmp_path / "briefs", {"m.yaml": {"matrix": {
+        "hooks": ["第一种开头。", "第二种开头？"], "voices": ["cmn", "cmn+f3", "cmn+m3"],
+        "backgrounds": ["a.png", "b.png"]}}})
+    for name, colour in (("a.png", "navy"), ("b.png", "maroon")):
+        Image.new("RGB", (90, 160), colour).save(folder / name)
+    plan = load_plan(folder, batch_settings, db, import_materials=False)
+    jobs = [p.job for p in plan.jobs]
+    assert len(jobs) == 12 and len({j.bgm for j in jobs}) == 12
+    assert all(len(differences(a, b, rules=True)) >= 2
+               for i, a in enumerate(jobs) for b in jobs[i + 1:])
 def test_hooks_need_a_template_with_hook_line(tmp_path, batch_settings, db):
     folder = write_folder(tmp_path / "briefs", {"h.yaml": {
         "template": "suspense", "hooks": ["甲。", "乙。"], "variants": 2}})

@@ -5,7 +5,8 @@ backgrounds, BGMs), each list rotating on its own; with no voices given, N > 1 v
 through a default set of voices. `matrix:` makes every combination of the listed axes. In both
 modes each variant gets its own seed, so the background (palette, clip, start offset) differs
 from every sibling; in a matrix the rewrite's wording seed stays the same, so variants with the
-same hook share one script (and its narration), computed once.
+same hook share one script (and its narration), computed once. When a brief asks for the
+built-in music (or says nothing), each variant also gets its own built-in pad.
 
 Platforms treat "same video, other filter / other music only" as a copy, so by default any two
 variants of a brief (same chapter) must differ in at least two of: script (template, hook,
@@ -25,6 +26,7 @@ from workbench.batch.validate import Checked
 from workbench.config import Settings
 from workbench.models import MakeJob
 from workbench.render.backgrounds import GENERATED
+from workbench.render.bgm import PAD_VARIANTS
 from workbench.store.cache import content_hash
 
 DEFAULT_MIN_DIFFERENCES = 2
@@ -64,6 +66,8 @@ def default_voices(values: dict[str, Any], settings: Settings) -> tuple[str, ...
 def _short(value: str | None) -> str:
     if value in (None, GENERATED):
         return "内置"
+    if value.startswith(f"{GENERATED}:"):
+        return f"内置 {int(value.partition(':')[2]) + 1}"
     return Path(value).name if "/" in value else value
 
 
@@ -89,6 +93,9 @@ def expand(checked: Checked, material_id: int, settings: Settings
             lists["voices"] = list(default_voices(v, settings))
         cells = [{} for _ in range(count)]
         shared_wording = False
+    # Only the built-in music asked for (or nothing said): each variant gets its own pad, so
+    # siblings differ in their music as well as their background.
+    vary_bgm = checked.bgms == [GENERATED] and "bgms" not in (checked.matrix or {})
     jobs, problems = [], []
     for chapter in checked.chapters:
         group = []
@@ -99,6 +106,9 @@ def expand(checked: Checked, material_id: int, settings: Settings
                 variables["hook_line"] = pick["hooks"]
             background = None if pick["backgrounds"] == GENERATED else pick["backgrounds"]
             bgm = None if pick["bgms"] == GENERATED else pick["bgms"]
+            if vary_bgm:  # the built-in music, a different pad for each sibling
+                pad = (base + k) % PAD_VARIANTS
+                bgm = f"{GENERATED}:{pad}" if pad else None
             job = MakeJob(
                 material_id=material_id, chapter=chapter, template=pick["templates"],
                 keyword=v.get("keyword", ""), app=v.get("app"),
@@ -111,7 +121,7 @@ def expand(checked: Checked, material_id: int, settings: Settings
                 task_id=v.get("task"), max_seconds=v.get("max_seconds"))
             label = {"chapter": chapter, "template": _short(pick["templates"]),
                      "hook": pick["hooks"] or "", "voice": pick["voices"] or "默认",
-                     "background": _short(pick["backgrounds"]), "bgm": _short(pick["bgms"]),
+                     "background": _short(pick["backgrounds"]), "bgm": _short(bgm),
                      "seed": base + k}
             group.append(PlannedJob(brief.name, k + 1, label, job))
         problems += too_alike(group, brief, settings)

@@ -14,29 +14,46 @@ GENERATED = "generated"
 NONE = "none"
 AUDIO_EXTS = {".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus"}
 _VERSION = 1
-# A–F–C–G, four seconds each: (root, third, fifth) in Hz.
-_CHORDS = ((220.00, 261.63, 329.63), (174.61, 220.00, 261.63),
-           (261.63, 329.63, 392.00), (196.00, 246.94, 293.66))
+# Chord progressions, four seconds a chord, as (root, third, fifth) in Hz around A3. Variant 0
+# is the original pad (A–F–C–G); variants mix a progression with a transposition so that
+# sibling videos of a batch do not share their music.
+_PROGRESSIONS = (
+    ((220.00, 261.63, 329.63), (174.61, 220.00, 261.63),  # Am–F–C–G
+     (261.63, 329.63, 392.00), (196.00, 246.94, 293.66)),
+    ((261.63, 329.63, 392.00), (196.00, 246.94, 293.66),  # C–G–Am–F
+     (220.00, 261.63, 329.63), (174.61, 220.00, 261.63)),
+    ((220.00, 261.63, 329.63), (146.83, 174.61, 220.00),  # Am–Dm–G–C
+     (196.00, 246.94, 293.66), (261.63, 329.63, 392.00)),
+    ((174.61, 220.00, 261.63), (196.00, 246.94, 293.66),  # F–G–Em–Am
+     (164.81, 196.00, 246.94), (220.00, 261.63, 329.63)),
+)
+_TRANSPOSE = (0, -3, 2)  # semitones
+PAD_VARIANTS = len(_PROGRESSIONS) * len(_TRANSPOSE)
 
 
 def _pick(freqs: list[float]) -> str:
     """An ffmpeg expression choosing freqs[k] for chord k = floor(mod(t,16)/4)."""
-    expr = f"{freqs[-1]}"
+    expr = f"{freqs[-1]:.2f}"
     for k in range(len(freqs) - 2, -1, -1):
-        expr = f"if(eq(floor(mod(t\\,16)/4)\\,{k})\\,{freqs[k]}\\,{expr})"
+        expr = f"if(eq(floor(mod(t\\,16)/4)\\,{k})\\,{freqs[k]:.2f}\\,{expr})"
     return expr
 
 
-def _pad_expression() -> str:
+def _pad_expression(variant: int = 0) -> str:
+    chords = _PROGRESSIONS[variant % len(_PROGRESSIONS)]
+    factor = 2 ** (_TRANSPOSE[variant // len(_PROGRESSIONS) % len(_TRANSPOSE)] / 12)
+    chords = tuple(tuple(f * factor for f in chord) for chord in chords)
     env = "min(1\\,mod(t\\,4)/0.8)*min(1\\,(4-mod(t\\,4))/0.8)"
-    tones = [f"sin(2*PI*t*{_pick([c[i] for c in _CHORDS])})" for i in range(3)]
-    bass = f"0.6*sin(PI*t*{_pick([c[0] for c in _CHORDS])})"
+    tones = [f"sin(2*PI*t*{_pick([c[i] for c in chords])})" for i in range(3)]
+    bass = f"0.6*sin(PI*t*{_pick([c[0] for c in chords])})"
     return f"0.18*{env}*({'+'.join(tones)}+{bass})"
 
 
-def generated_bgm(cache_dir: Path) -> Path:
-    """Path of the built-in pad (16 s, loops seamlessly), made on first use."""
-    path = cache_dir / "bgm" / f"pad-v{_VERSION}.m4a"
+def generated_bgm(cache_dir: Path, variant: int = 0) -> Path:
+    """Path of built-in pad number `variant` (16 s, loops seamlessly), made on first use."""
+    variant %= PAD_VARIANTS
+    suffix = f"-{variant}" if variant else ""
+    path = cache_dir / "bgm" / f"pad-v{_VERSION}{suffix}.m4a"
     if path.is_file() and path.stat().st_size > 0:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,7 +61,8 @@ def generated_bgm(cache_dir: Path) -> Path:
     fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        run_ffmpeg(["-y", "-f", "lavfi", "-i", f"aevalsrc={_pad_expression()}:s=48000:d=16",
+        run_ffmpeg(["-y", "-f", "lavfi", "-i",
+                    f"aevalsrc={_pad_expression(variant)}:s=48000:d=16",
                     "-af", "lowpass=f=1800,aformat=channel_layouts=stereo",
                     "-c:a", "aac", "-b:a", "128k", "-f", "mp4", partial],
                    what="生成内置背景音乐")
@@ -55,10 +73,26 @@ def generated_bgm(cache_dir: Path) -> Path:
     return path
 
 
+def generated_variant(spec: str | Path | None) -> int | None:
+    """`generated` → 0, `generated:N` → N, anything else → None."""
+    text = "" if spec is None else str(spec)
+    if text in ("", GENERATED):
+        return 0
+    name, sep, number = text.partition(":")
+    if name != GENERATED or not sep:
+        return None
+    if not number.isdigit():
+        raise InputError(f"内置背景音乐编号无效: {text}（写 generated 或 generated:0 到 "
+                         f"generated:{PAD_VARIANTS - 1}）")
+    return int(number) % PAD_VARIANTS
+
+
 def resolve_bgm(spec: str | Path | None, cache_dir: Path) -> Path | None:
-    """`generated` (default) → the built-in pad; `none` → no music; else an audio file."""
-    if spec is None or str(spec) in ("", GENERATED):
-        return generated_bgm(cache_dir)
+    """`generated` (default) or `generated:N` → a built-in pad; `none` → no music; else an
+    audio file."""
+    variant = generated_variant(spec)
+    if variant is not None:
+        return generated_bgm(cache_dir, variant)
     if str(spec) == NONE:
         return None
     path = Path(spec).expanduser().absolute()

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from workbench.config import Settings
 from workbench.errors import InputError, WorkbenchError
 from workbench.materials.library import list_chapters, list_materials
+from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
 from workbench.script.templates import list_templates
@@ -92,14 +93,19 @@ def background_gallery(settings: Settings) -> list[tuple[str, str]]:
     return items
 
 
+BUILT_IN_PADS = ("柔和和弦铺底", "明亮和弦", "悬疑和弦", "抒情和弦")
+
+
 def bgms(settings: Settings) -> Choices:
-    return ([("内置：柔和和弦铺底", "generated"), ("不要背景音乐", "none")]
+    pads: Choices = [(f"内置：{name}", "generated" if n == 0 else f"generated:{n}")
+                     for n, name in enumerate(BUILT_IN_PADS)]
+    return (pads + [("不要背景音乐", "none")]
             + [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "bgm")])
 
 
 def bgm_spec(settings: Settings, choice: str | None) -> str:
     choice = choice or "generated"
-    if choice in ("generated", "none"):
+    if choice == "none" or generated_variant(choice) is not None:
         return choice
     kind, _, rest = choice.partition(":")
     if kind != "upload":

@@ -19,6 +19,7 @@ from workbench.errors import Cancelled, InputError
 from workbench.models import MakeJob
 from workbench.pipeline import ScriptJob, make_script, run_job
 from workbench.pipeline.preview import preview_voice as speak_preview
+from workbench.render.bgm import resolve_bgm
 from workbench.store.drafts import load_draft, save_draft
 from workbench.ui import choices
 from workbench.ui.common import LEVELS, handler, owner, session
@@ -197,13 +198,8 @@ def pick_background(background: str, bgm: str, request: gr.Request) -> str | Non
         choices.background_spec(settings, background)
         spec = choices.bgm_spec(settings, bgm)
         save_draft(db, owner(request), "background", background=background, bgm=bgm)
-        if spec == "none":
-            return None
-        if spec == "generated":
-            from workbench.render.bgm import generated_bgm
-
-            return str(generated_bgm(settings.cache_dir))
-        return spec
+        bgm_file = resolve_bgm(spec, settings.cache_dir)  # made on first use for a preview
+        return str(bgm_file) if bgm_file else None
 
 
 def gallery_select(evt: gr.SelectData) -> str:
