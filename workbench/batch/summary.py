@@ -26,8 +26,9 @@ def plan_table(plan: BatchPlan, done: set[str]) -> Table:
         table.add_column(column, overflow="fold", no_wrap=column in ("变体", "章", "状态"))
     for p in plan.jobs:
         label = p.label
-        table.add_row(Path(p.brief).name, str(p.variant), str(label["chapter"]),
-                      label["template"], label["hook"][:14], label["voice"],
+        hook = label["hook"] if len(label["hook"]) <= 8 else label["hook"][:7] + "…"
+        table.add_row(Path(p.brief).stem, str(p.variant), str(label["chapter"]),
+                      label["template"], hook, label["voice"],
                       f"{label['background']}·{label['seed']}", label["bgm"],
                       "已有成品" if p.key in done else "待生成")
     return table
