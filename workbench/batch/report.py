@@ -1,6 +1,6 @@
 """The batch report in the folder's output directory: `report.csv` (one row per job) and
 `report.html` (the same with cover thumbnails embedded, so the page can be mailed or opened
-anywhere). Both are written atomically."""
+anywhere; on a machine with no Chinese font it falls back to the bundled one). Both are written atomically."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image
 
 from workbench.batch.plan import BatchPlan
 from workbench.files import write_text_atomic
+from workbench.subtitles import default_font_file
 
 COLUMNS = ("brief", "variant", "chapter", "template", "hook", "voice", "background", "bgm",
            "seed", "recipe_hash", "status", "error", "duration", "package", "duplicate_of",
@@ -26,11 +27,16 @@ THUMB_WIDTH = 180
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>批量生成报告 {{ batch_id }}</title>
 <style>
-body{font-family:system-ui,"Noto Sans SC",sans-serif;margin:24px;color:#222}
+@font-face{font-family:"WB Noto Sans SC";src:local("Noto Sans SC"),url("{{ font_url }}")}
+body{font-family:system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WB Noto Sans SC",
+sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:6px 8px;vertical-align:top;
 font-size:14px}th{background:#f4f4f4}.failed{background:#fdecea}.dup{background:#fff4d6}
 img{width:{{ width }}px;display:block}code{font-size:12px}
-</style></head><body>
+</style>
+<script>/* text laid out before the fallback font arrived: lay it out again */
+document.fonts.load('1em "WB Noto Sans SC"',"中").then(()=>{const b=document.body;
+b.style.display="none";b.offsetHeight;b.style.display=""});</script></head><body>
 <h1>批量生成报告</h1>
 <p>文件夹：<code>{{ folder }}</code>　批次：<code>{{ batch_id }}</code></p>
 <p>共 {{ rows|length }} 个任务：完成 {{ counts.done }}，复用 {{ counts.cached }}，
@@ -97,7 +103,7 @@ def write_reports(plan: BatchPlan, rows: list[dict], batch_id: str) -> tuple[Pat
     counts = {s: sum(r["status"] == s for r in flat) for s in ("done", "cached", "failed")}
     counts["dup"] = sum(bool(r["duplicate_of"]) for r in flat)
     html = _TEMPLATE.render(rows=shown, counts=counts, folder=plan.folder, batch_id=batch_id,
-                            width=THUMB_WIDTH)
+                            width=THUMB_WIDTH, font_url=default_font_file().as_uri())
     html_path = plan.output_dir / "report.html"
     write_text_atomic(html_path, html)
     return csv_path, html_path

@@ -256,7 +256,7 @@ def _record(entry: _Running, outcome: RenderOutcome, settings: Settings, db: Dat
                        distance=None if distance is None else round(distance, 2),
                        finished_at=utcnow())
     note = f"（与 {duplicate} 几乎相同）" if duplicate else ""
-    display.job_finished(key, "done", f"完成 {submission_id}{note}")
+    display.job_finished(key, "done", f"{submission_id}{note}")
 
 
 def _unpack(outcome: RenderOutcome, settings: Settings, submission_id: str) -> Path:
