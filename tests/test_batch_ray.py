@@ -8,6 +8,10 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -45,3 +49,38 @@ def test_three_jobs_on_a_local_ray(tmp_path, batch_settings, db, monkeypatch):
     assert (batch["executor"], batch["status"], batch["jobs_done"]) == ("ray", "done", 3)
     assert not list(batch_settings.submissions_dir.glob(".*"))
     assert result.report_csv.is_file() and db["submissions"].count == 3
+
+
+def test_a_job_through_ray_client_on_a_started_cluster(tmp_path, batch_settings, db):
+    """`ray start --head` as a studio would, then `ray://127.0.0.1:PORT` from the driver: the
+    Ray Client path, with token authentication on and the inputs sent as bytes."""
+    from app_server import free_port
+
+    token = secrets.token_hex(32)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_TOKEN": token,
+           "RAY_AUTH_MODE": "token"}
+    ray_bin = Path(sys.executable).with_name("ray")
+    port, client_port = free_port(), free_port()
+    temp = Path(tempfile.mkdtemp(prefix="wbray-"))  # short: Ray's sockets live under it
+    started = subprocess.run(
+        [str(ray_bin), "start", "--head", "--num-cpus", "2", f"--port={port}",
+         f"--ray-client-server-port={client_port}", "--include-dashboard=false",
+         "--disable-usage-stats", f"--temp-dir={temp}"],
+        env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert started.returncode == 0, started.stderr[-2000:]
+    try:
+        folder = write_folder(tmp_path / "briefs", {"one.yaml": {"voice": "cmn+f3"}})
+        # The driver in its own process, as a studio runs it (Ray keeps one token per process).
+        run = subprocess.run(
+            [sys.executable, "-m", "workbench", "batch", str(folder), "--executor", "ray",
+             "--ray-address", f"ray://127.0.0.1:{client_port}"],
+            env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        assert "完成 1，复用 0，失败 0" in run.stdout
+        rows = list(db["submissions"].rows)
+        assert len(rows) == 1 and verify_package(Path(rows[0]["path"])) == []
+        assert [b["executor"] for b in db["batches"].rows] == ["ray"]
+    finally:
+        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True,
+                       timeout=120, check=False)
+        shutil.rmtree(temp, ignore_errors=True)

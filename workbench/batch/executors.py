@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -269,9 +269,18 @@ class RayExecutor:
         self._queue = Queue(actor_options={"num_cpus": 0})
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
         self._refs: dict[Any, str] = {}
+        self._blobs: dict[tuple[str, int], Any] = {}  # input file → its bytes in Ray's store
 
     def submit(self, task: RenderTask) -> Any:
-        ref = self._remote.remote(task, self._queue)
+        # Input files shared by many jobs (the font, footage, music) go into Ray's object store
+        # once per run instead of travelling inside every task.
+        blobs = {}
+        for path, data in task.inputs.items():
+            key = (path, len(data))
+            if key not in self._blobs:
+                self._blobs[key] = self._ray.put(data)
+            blobs[path] = self._blobs[key]
+        ref = self._remote.remote(replace(task, inputs={}), blobs, self._queue)
         self._refs[ref] = task.key
         return ref
 
@@ -308,7 +317,11 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def _ray_task(task: RenderTask, events: Any) -> RenderOutcome:
+def _ray_task(task: RenderTask, blobs: dict[str, Any], events: Any) -> RenderOutcome:
+    import ray
+
+    if blobs:
+        task = replace(task, inputs=dict(zip(blobs, ray.get(list(blobs.values())), strict=True)))
     return run_render_task(task, lambda key, f, m: events.put_nowait((key, f, m)))
 
 
