@@ -17,6 +17,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, help="端口（默认 7860）")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not every request Gradio makes
     try:
         launch(args.host, args.port)
     except WorkbenchError as exc:
