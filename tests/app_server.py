@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -15,10 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import PROJECT_ROOT
-
-TESTS = Path(__file__).resolve().parent
-TINY_TEMPLATE = re.search(r'TINY = """(.*?)"""', (TESTS / "test_make.py").read_text("utf-8"),
-                          re.DOTALL).group(1)
+from tiny_templates import write_templates
 
 
 @dataclass
@@ -47,9 +43,7 @@ def free_port() -> int:
 def start_app(root: Path, *, auth: str | None = None, extra_env: dict[str, str] | None = None,
               timeout: float = 60) -> AppServer:
     """The app with a short `tiny` template, offline voice, draft renders; waits until up."""
-    home, templates = root / "home", root / "templates"
-    templates.mkdir(parents=True, exist_ok=True)
-    (templates / "tiny.j2").write_text(TINY_TEMPLATE, encoding="utf-8")
+    home, templates = root / "home", write_templates(root / "templates")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("WORKBENCH_", "OPENAI_", "GRADIO_"))}
     env.update({"WORKBENCH_HOME": str(home), "WORKBENCH_TEMPLATES_DIR": str(templates),

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from tiny_templates import write_templates
 
 from workbench.compliance import check_aigc_metadata
 from workbench.config import load_settings
@@ -25,35 +26,11 @@ from workbench.render.probe import probe, read_tags
 from workbench.store.submissions import get_submission, list_submissions, mark_published
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
-TINY = """---
-id: tiny
-name: 短测
-kind: novel
-version: 1
-description: 测试用的短模板：一句钩子加口令。
-target_seconds: 8
-end_card: ["{app}里搜", "【{keyword}】"]
----
-{% block hook %}
-{{ chapter_text|striking(18) }}
-{% endblock %}
-
-{% block body %}
-{{ chapter_text|excerpt(20) }}
-{% endblock %}
-
-{% block cta %}
-{{ app }}搜索【{{ keyword }}】
-{% endblock %}
-"""
 
 
 @pytest.fixture
 def tiny_settings(home: Path, monkeypatch: pytest.MonkeyPatch):
-    templates = home.parent / "tpl"
-    templates.mkdir()
-    (templates / "tiny.j2").write_text(TINY, encoding="utf-8")
-    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(templates))
+    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(home.parent / "tpl")))
     monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
     return load_settings()
 

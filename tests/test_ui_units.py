@@ -227,12 +227,9 @@ def test_edited_script_rows_and_tags():
 
 def test_run_job_uses_the_edited_script_and_makes_a_separate_package(settings, db, tmp_path,
                                                                      monkeypatch):
-    from app_server import TINY_TEMPLATE
+    from tiny_templates import write_templates
 
-    templates = tmp_path / "tpl"
-    templates.mkdir()
-    (templates / "tiny.j2").write_text(TINY_TEMPLATE, encoding="utf-8")
-    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(templates))
+    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(tmp_path / "tpl")))
     settings = load_settings()
     material, _ = add_material(db, SAMPLES / "night-ferry.txt")
     base = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",

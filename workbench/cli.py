@@ -437,14 +437,14 @@ def submissions_list(
     keyword: Annotated[str | None, typer.Option(help="只看这个口令")] = None,
 ) -> None:
     """最近的成品包。"""
-    from workbench.store.submissions import list_submissions
+    from workbench.store.submissions import STATUS_NAMES, list_submissions
 
     table = _table("编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒", "任务",
                    keep=("编号", "时间", "时长", "规格", "状态"))
     for s in list_submissions(_db(_settings()), limit, keyword):
         table.add_row(s["id"], _short_time(s["created_at"]), s["keyword"], s["title"] or "",
                       f"{s['duration']:.1f}s" if s["duration"] else "", s["profile"] or "",
-                      {"ready": "待发布", "published": "已发布"}.get(s["status"], s["status"]),
+                      STATUS_NAMES.get(s["status"], s["status"]),
                       str(s["warnings"] or ""), str(s["task_id"] or ""))
     out.print(table)
 
@@ -454,6 +454,7 @@ def submissions_show(
     submission_id: Annotated[str, typer.Argument(help="成品包编号（可只写开头几位）")],
 ) -> None:
     """一个成品包的详情：文件、合规检查结果、发布状态。"""
+    from workbench.compliance import LEVEL_NAMES
     from workbench.package import verify_package
     from workbench.store.submissions import get_submission
 
@@ -466,10 +467,9 @@ def submissions_show(
     problems = verify_package(folder) if folder.is_dir() else ["成品包文件夹不存在"]
     out.print("文件校验: " + ("全部与清单一致" if not problems else "；".join(problems)))
     report = json.loads(row["compliance"] or "{}")
-    names = {"pass": "通过", "info": "说明", "warn": "提醒", "block": "阻止"}
     for f in report.get("findings", []):
         where = f" [{f['where']}]" if f.get("where") else ""
-        out.print(f"  {names.get(f['level'], f['level'])}{where} {f['message']}")
+        out.print(f"  {LEVEL_NAMES.get(f['level'], f['level'])}{where} {f['message']}")
 
 
 @submissions_app.command("publish")

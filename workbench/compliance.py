@@ -35,6 +35,9 @@ _PLACES = {"title": "标题", "caption": "发布文案", "subtitles": "字幕", 
            "duration": "成片时长"}
 
 
+# How a finding's level is named to users (CLI, web app, reports).
+LEVEL_NAMES = {"pass": "通过", "info": "说明", "warn": "提醒", "block": "阻止"}
+
 @dataclass(frozen=True)
 class Finding:
     check: str  # "ai_label" | "aigc_metadata" | "keyword" | "banned_words" | "duration"

@@ -11,6 +11,7 @@ from sqlite_utils.db import NotFoundError
 from workbench.errors import InputError
 from workbench.store import utcnow
 
+STATUS_NAMES = {"ready": "待发布", "published": "已发布"}  # for users
 
 def record_submission(db: Database, row: dict[str, Any]) -> None:
     """Insert or replace the row for `row["id"]` (a re-made package replaces its old row)."""

@@ -12,7 +12,6 @@ import gradio as gr
 
 from workbench.config import Settings, load_settings
 from workbench.errors import InputError
-from workbench.store import open_db
 from workbench.subtitles import default_font_file
 from workbench.ui import create, materials, settings_tab, submissions
 from workbench.ui.common import backend_badge
@@ -134,9 +133,6 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
     """Start the app (127.0.0.1:7860 by default; WORKBENCH_HOST / WORKBENCH_PORT)."""
     settings = load_settings()
     settings.ensure_dirs()
-    # Migrate now: the first page load opens the database from several handlers at once, and
-    # concurrent first-time migrations fail with "database is locked".
-    open_db(settings.db_path).close()
     # Uploads land under WORKBENCH_HOME, not in a shared /tmp.
     os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.home / "ui" / "tmp"))
     auth = parse_auth(os.environ.get("WORKBENCH_AUTH"))

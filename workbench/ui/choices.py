@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlite_utils import Database
 
 from workbench.config import Settings
@@ -13,7 +11,7 @@ from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
 from workbench.script.templates import list_templates
-from workbench.uploads import inside_uploads, list_uploads
+from workbench.uploads import inside_uploads, list_uploads, uploads_dir
 from workbench.voice.edge import COMMON_VOICES
 from workbench.voice.registry import BACKENDS, plan_voice
 
@@ -75,8 +73,8 @@ def background_spec(settings: Settings, choice: str | None) -> tuple[str | None,
         except ValueError:
             raise InputError(f"背景选项无效: {choice}") from None
     if kind == "upload":
-        return str(inside_uploads(settings, "background", _upload_path(settings, "background",
-                                                                        rest))), 0
+        return str(inside_uploads(settings, "background",
+                                  uploads_dir(settings, "background") / rest)), 0
     raise InputError(f"背景选项无效: {choice}（应为 generated:N 或 upload:文件名）")
 
 
@@ -110,10 +108,4 @@ def bgm_spec(settings: Settings, choice: str | None) -> str:
     kind, _, rest = choice.partition(":")
     if kind != "upload":
         raise InputError(f"背景音乐选项无效: {choice}")
-    return str(inside_uploads(settings, "bgm", _upload_path(settings, "bgm", rest)))
-
-
-def _upload_path(settings: Settings, kind: str, name: str) -> Path:
-    from workbench.uploads import uploads_dir
-
-    return uploads_dir(settings, kind) / name
+    return str(inside_uploads(settings, "bgm", uploads_dir(settings, "bgm") / rest))

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import gradio as gr
 from sqlite_utils import Database
 
+from workbench.compliance import LEVEL_NAMES
 from workbench.config import Settings, load_settings
 from workbench.errors import WorkbenchError
 from workbench.rewrite.registry import resolve_backend
@@ -22,7 +23,7 @@ from workbench.voice.service import down_reason
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 # How a compliance finding is marked in the page (the CLI's words).
-LEVELS = {"pass": "【通过】", "info": "【说明】", "warn": "【提醒】", "block": "【阻止】"}
+LEVELS = {level: f"【{name}】" for level, name in LEVEL_NAMES.items()}
 
 
 def current_settings() -> Settings:

@@ -10,12 +10,18 @@ import gradio as gr
 
 from workbench.errors import InputError
 from workbench.package import verify_package
-from workbench.store.submissions import get_submission, list_submissions, mark_published
+from workbench.store.submissions import (
+    STATUS_NAMES as STATUS,
+)
+from workbench.store.submissions import (
+    get_submission,
+    list_submissions,
+    mark_published,
+)
 from workbench.ui.common import LEVELS, handler, session
 from workbench.ui.create import package_zip
 
 HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
-STATUS = {"ready": "待发布", "published": "已发布"}
 
 
 def rows(keyword: str = "") -> list[list[Any]]:
