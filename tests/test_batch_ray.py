@@ -75,7 +75,8 @@ def test_a_job_through_ray_client_on_a_started_cluster(tmp_path, batch_settings,
             [sys.executable, "-m", "workbench", "batch", str(folder), "--executor", "ray",
              "--ray-address", f"ray://127.0.0.1:{client_port}"],
             env=env, capture_output=True, text=True, timeout=300, check=False)
-        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        assert run.returncode == 0, (run.stdout[-2000:] + run.stderr[-2000:]
+                                     + _client_server_logs(temp))
         assert "完成 1，复用 0，失败 0" in run.stdout
         rows = list(db["submissions"].rows)
         assert len(rows) == 1 and verify_package(Path(rows[0]["path"])) == []
@@ -84,3 +85,61 @@ def test_a_job_through_ray_client_on_a_started_cluster(tmp_path, batch_settings,
         subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True,
                        timeout=120, check=False)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+class _FlakyClientCluster:
+    """Stands in for the far side of `ray.init("ray://…")` only: the cluster whose
+    per-connection server dies at birth `deaths` times (ray-project/ray#63202)."""
+
+    def __init__(self, deaths: int, error: Exception | None = None):
+        self.deaths, self.calls, self.connected = deaths, 0, False
+        self.error = error or ConnectionAbortedError(
+            "Initialization failure from server:\nTraceback (most recent call last):\n"
+            "  File \"proxier.py\", line 772, in Datapath\nRuntimeError: Starting Ray client "
+            "server failed. See ray_client_server_23000.err for detailed logs.")
+
+    def init(self, **options):
+        self.calls += 1
+        if self.calls <= self.deaths:
+            raise self.error
+        self.connected = True
+
+    def is_initialized(self):
+        return self.connected
+
+    def shutdown(self):
+        self.connected = False
+
+
+def test_a_client_server_that_dies_at_start_is_retried(caplog):
+    from workbench.batch.executors import _init_ray
+
+    cluster = _FlakyClientCluster(deaths=2)
+    _init_ray(cluster, {"address": "ray://head:10001"})
+    assert cluster.calls == 3 and cluster.connected
+    assert "attempt 2/4" in caplog.text
+
+
+def test_other_connection_failures_are_not_retried_and_read_in_one_line():
+    from workbench.batch.executors import RAY_CLIENT_ATTEMPTS, _init_ray, _last_line
+
+    refused = _FlakyClientCluster(deaths=9, error=ConnectionError("ray client connection timeout"))
+    with pytest.raises(ConnectionError):
+        _init_ray(refused, {"address": "ray://head:10001"})
+    assert refused.calls == 1
+    dying = _FlakyClientCluster(deaths=9)
+    with pytest.raises(ConnectionAbortedError) as raised:
+        _init_ray(dying, {"address": "ray://head:10001"})
+    assert dying.calls == RAY_CLIENT_ATTEMPTS
+    assert _last_line(raised.value).startswith("RuntimeError: Starting Ray client server failed")
+    assert _last_line(ConnectionError("no cluster\nhint")) == "no cluster\nhint"
+
+
+def _client_server_logs(temp: Path) -> str:
+    """The Ray Client server's own logs, which a failed connection only names."""
+    parts = []
+    for log in sorted(temp.glob("session_*/logs/ray_client_server*")):
+        text = log.read_text("utf-8", "replace")[-3000:]
+        if text.strip():
+            parts.append(f"\n--- {log.name} ---\n{text}")
+    return "".join(parts)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+import tenacity
+
 from workbench.errors import BackendUnavailable, InputError, WorkbenchError
 from workbench.package import CONTENT_FILES, MANIFEST
 from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
@@ -262,9 +264,9 @@ class RayExecutor:
             if address is None:
                 options["num_cpus"] = workers
             try:
-                ray.init(**options)
+                _init_ray(ray, options)
             except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise BackendUnavailable(f"连接 Ray 集群失败（{address or '本机'}）：{exc}；"
+                raise BackendUnavailable(f"连接 Ray 集群失败（{address or '本机'}）：{_last_line(exc)}；"
                                          "检查 --ray-address，或先在集群上运行 ray start") from None
         self._queue = Queue(actor_options={"num_cpus": 0})
         self._remote = ray.remote(num_cpus=1, max_retries=0)(_ray_task)
@@ -315,6 +317,40 @@ class RayExecutor:
     def shutdown(self) -> None:
         if self._started:
             self._ray.shutdown()
+
+
+# Ray Client's proxy forks a server process per connection while its own gRPC threads run, and
+# that child sometimes dies at birth (ray-project/ray#63202: "Starting Ray client server
+# failed", a few percent of connections). The next connection gets a new server, so exactly
+# that failure is retried.
+RAY_CLIENT_ATTEMPTS = 4
+
+
+def _client_server_died(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionAbortedError) and "client server failed" in str(exc)
+
+
+def _init_ray(ray: Any, options: dict[str, Any]) -> None:
+    def warn(state: tenacity.RetryCallState) -> None:
+        log.warning("Ray Client: the cluster's per-connection server died at start "
+                    "(attempt %d/%d); connecting again", state.attempt_number,
+                    RAY_CLIENT_ATTEMPTS)
+        if ray.is_initialized():
+            ray.shutdown()
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(RAY_CLIENT_ATTEMPTS), wait=tenacity.wait_fixed(1),
+        retry=tenacity.retry_if_exception(_client_server_died), before_sleep=warn,
+        reraise=True)
+    retrying(ray.init, **options)
+
+
+def _last_line(exc: BaseException) -> str:
+    """A server-side traceback in a Ray error is noise for the user: its last line says it."""
+    text = str(exc)
+    if "Traceback (most recent call last)" not in text:
+        return text
+    return [line.strip() for line in text.splitlines() if line.strip()][-1]
 
 
 def _ray_task(task: RenderTask, blobs: dict[str, Any], events: Any) -> RenderOutcome:
