@@ -118,6 +118,12 @@ def test_a_client_server_that_dies_at_start_is_retried(caplog):
     _init_ray(cluster, {"address": "ray://head:10001"})
     assert cluster.calls == 3 and cluster.connected
     assert "attempt 2/4" in caplog.text
+    # The same death, seen by the proxy as a zombie child instead (both happened in CI).
+    zombie = _FlakyClientCluster(deaths=1, error=ConnectionAbortedError(
+        "Initialization failure from server:\nTraceback (most recent call last):\n"
+        "psutil.ZombieProcess: PID still exists but it's a zombie (pid=1958)"))
+    _init_ray(zombie, {"address": "ray://head:10001"})
+    assert zombie.calls == 2 and zombie.connected
 
 
 def test_other_connection_failures_are_not_retried_and_read_in_one_line():

@@ -475,9 +475,8 @@ def test_failed_render_reports_ffmpeg_stderr(tmp_path: Path) -> None:
 def make_clip(path: Path, size: str, seconds: float = 2.0, *extra: str) -> Path:
     """A bright moving gradient clip (never black anywhere). Seeded: an unseeded `gradients`
     draws random points, and some barely move, which made the "not frozen" check flaky."""
-    run_ffmpeg(["-y", "-f", "lavfi",
-                "-i", f"gradients=s={size}:r=30:c0=0xff4020:c1=0x20a0ff:speed=0.05:d={seconds}"
-                      ":seed=1",
+    source = f"gradients=s={size}:r=30:c0=0xff4020:c1=0x20a0ff:speed=0.05:d={seconds}:seed=1"
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", source,
                 "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra,
                 str(path)])
     return path

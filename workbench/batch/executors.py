@@ -320,14 +320,17 @@ class RayExecutor:
 
 
 # Ray Client's proxy forks a server process per connection while its own gRPC threads run, and
-# that child sometimes dies at birth (ray-project/ray#63202: "Starting Ray client server
-# failed", a few percent of connections). The next connection gets a new server, so exactly
-# that failure is retried.
+# that child sometimes dies at birth (ray-project/ray#63202; a few percent of connections). The
+# proxy then fails the connection's initialisation, with "Starting Ray client server failed" or
+# with psutil's ZombieProcess from looking at the dead child. A new connection gets a new
+# server, so a failed initialisation is retried; anything else (refused, timed out, wrong
+# token) is not.
 RAY_CLIENT_ATTEMPTS = 4
 
 
 def _client_server_died(exc: BaseException) -> bool:
-    return isinstance(exc, ConnectionAbortedError) and "client server failed" in str(exc)
+    return (isinstance(exc, ConnectionAbortedError)
+            and str(exc).startswith("Initialization failure from server"))
 
 
 def _init_ray(ray: Any, options: dict[str, Any]) -> None:
