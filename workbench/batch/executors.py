@@ -342,7 +342,8 @@ def _init_ray(ray: Any, options: dict[str, Any]) -> None:
             ray.shutdown()
 
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(RAY_CLIENT_ATTEMPTS), wait=tenacity.wait_fixed(1),
+        stop=tenacity.stop_after_attempt(RAY_CLIENT_ATTEMPTS),
+        wait=tenacity.wait_exponential(multiplier=1, max=4),
         retry=tenacity.retry_if_exception(_client_server_died), before_sleep=warn,
         reraise=True)
     retrying(ray.init, **options)
