@@ -4,6 +4,7 @@ app process, real uploads, a real draft render, the package fetched as a zip."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -93,6 +94,16 @@ def test_upload_generate_edit_render_and_fetch_the_package(client, server, mater
     assert submission_id in [row[0] for row in table["data"]]
     again = client.predict(submission_id[:6], api_name="/download_package")
     assert Path(again).name == f"{submission_id}.zip" and zipfile.is_zipfile(again)
+    *_, detail = client.predict(submission_id[:6], api_name="/open_submission")
+    assert submission_id in detail and "通过" in detail
+
+
+def test_the_readmes_endpoints_are_the_apps(client):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("The main actions are API endpoints")
+    documented = set(re.findall(r"`(/[a-z_]+)`", readme[start:start + 400]))
+    named = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    assert len(documented) == 9 and documented <= named, documented - named
 
 
 def test_errors_come_back_as_the_clis_text_without_a_traceback(client, material, tmp_path):

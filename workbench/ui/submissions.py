@@ -99,11 +99,13 @@ def build(blocks: gr.Blocks) -> None:
 
     refresh.click(rows, [keyword], [table], api_name="list_submissions")
     keyword.submit(rows, [keyword], [table], api_visibility="private")
+    # The public endpoint is declared first: a private event of the same function declared
+    # before it would take the plain name and leave it "open_submission_1".
+    show.click(open_submission, [picked], [video, cover, caption, package, detail],
+               api_name="open_submission")
     table.select(select_row, [table], [picked], api_visibility="private").then(
         open_submission, [picked], [video, cover, caption, package, detail],
         api_visibility="private")
-    show.click(open_submission, [picked], [video, cover, caption, package, detail],
-               api_name="open_submission")
     picked.submit(download_package, [picked], [package], api_name="download_package")
     mark.click(publish, [picked, url], [mark_note, table], api_name="mark_published")
     blocks.load(rows, None, [table], api_visibility="private")
