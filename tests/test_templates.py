@@ -21,6 +21,7 @@ from workbench.script.templates import (
     scan_templates,
 )
 from workbench.text import split_sentences
+from workbench.voice.base import VoiceHint
 
 BUNDLED = PROJECT_ROOT / "templates"
 GOOD_BLOCKS = (
@@ -133,11 +134,12 @@ def test_get_template_by_path_and_unknown_id(tmp_path: Path) -> None:
 
 def test_loaded_fields(tmp_path: Path) -> None:
     variables = "  tail:\n    default: 后续更精彩\n    description: 尾巴\n  who:\n    required: true\n"
-    path = write(tmp_path, make(variables=variables, version="2", app_default="七猫免费小说",
-                                voice="{style: 紧张, rate: '+25%', gender: male}"))
+    path = write(tmp_path, make(variables=variables, version="2",
+                                voice="{rate: '+25%', gender: male}"))
     tpl = load_template(path)
-    assert tpl.version == "2" and tpl.app_default == "七猫免费小说"
-    assert tpl.voice == {"style": "紧张", "rate": "+25%", "gender": "male"}
+    assert tpl.version == "2"
+    assert tpl.voice == {"rate": "+25%", "gender": "male"}
+    assert tpl.voice_hint == VoiceHint(gender="male", rate="+25%")
     assert tpl.variables["tail"].default == "后续更精彩"
     assert tpl.variables["who"].required and tpl.variables["who"].default is None
     assert tpl.source == path.read_text(encoding="utf-8")
@@ -167,13 +169,20 @@ def test_render_undefined_name_reports_file_line(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{path}:{body_line(text) + 3}:")
 
 
-def test_render_app_default_and_target_chars(tmp_path: Path) -> None:
+def test_render_target_chars(tmp_path: Path) -> None:
     body = GOOD_BLOCKS.replace("{{ chapter_text|excerpt(80) }}", "{{ target_chars }}")
-    tpl = load_template(write(tmp_path, make(body, app_default="七猫免费小说", target_seconds="40")))
-    context = {k: v for k, v in SAMPLE_CONTEXT.items() if k != "app"}
-    segments = render_template(tpl, context, chars_per_second=5)
+    tpl = load_template(write(tmp_path, make(body, target_seconds="40")))
+    segments = render_template(tpl, SAMPLE_CONTEXT, chars_per_second=5)
     assert segments[1].text == "200"
-    assert segments[2].text == "七猫免费小说搜索【示例口令】"
+
+
+def test_voice_block_takes_only_what_a_backend_can_do(tmp_path: Path) -> None:
+    """`style` and `app_default` took no effect anywhere: they are refused, not ignored."""
+    for field, meta in (("voice.style", {"voice": "{style: 紧张}"}),
+                        ("voice.speed", {"voice": "{speed: fast}"}),
+                        ("app_default", {"app_default": "七猫免费小说"})):
+        with pytest.raises(TemplateError, match=f"未知字段 {field}"):
+            load_template(write(tmp_path, make(**meta)))
 
 
 def test_top_level_set_and_macro_visible_in_blocks(tmp_path: Path) -> None:

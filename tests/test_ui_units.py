@@ -25,9 +25,9 @@ from workbench.settings_file import (
     settings_path,
 )
 from workbench.store.drafts import clear_draft, load_draft, save_draft
-from workbench.ui import parse_auth, render_slots
+from workbench.ui import choices, parse_auth, render_slots
 from workbench.ui.common import backend_badge, handler
-from workbench.ui.create import edited_script
+from workbench.ui.create import table_script
 from workbench.uploads import inside_uploads, list_uploads, store_upload, uploads_dir
 from workbench.voice.service import mark_down
 
@@ -213,7 +213,7 @@ def test_handler_turns_errors_into_one_clear_line(caplog):
 
 # Edited scripts ------------------------------------------------------------------------------
 def test_edited_script_rows_and_tags():
-    script = edited_script({"template_id": "tiny"},
+    script = table_script({"template_id": "tiny"},
                            {"headers": ["段落", "文案"], "data": [["hook", " 钩子 "], ["", ""],
                                                                  ["", "无名段"]]},
                            " 标题 ", "文案", "#小说推文 追更，#书荒")
@@ -222,7 +222,7 @@ def test_edited_script_rows_and_tags():
     assert script["hashtags"] == ["小说推文", "追更", "书荒"] and script["title"] == "标题"
     assert script["template_id"] == "tiny"
     with pytest.raises(InputError, match="脚本是空的"):
-        edited_script({}, [["hook", "  "]], "", "", "")
+        table_script({}, [["hook", "  "]], "", "", "")
 
 
 def test_run_job_uses_the_edited_script_and_makes_a_separate_package(settings, db, tmp_path,
@@ -251,3 +251,11 @@ def test_run_job_uses_the_edited_script_and_makes_a_separate_package(settings, d
     # neither failure left a package (or a staging folder) behind
     assert set(os.listdir(settings.submissions_dir)) == {plain.submission_id,
                                                          edited.submission_id}
+
+
+def test_picking_a_template_sets_the_voice_it_asks_for(settings):
+    """The bundled templates ask for a voice (front matter `voice:`); the 配音 controls follow
+    unless the user set their own in the settings."""
+    assert choices.template_voice(settings, "suspense") == ("cmn", 20)  # male, +20%
+    assert choices.template_voice(settings, "emotional") == ("cmn+f3", 10)  # female, +10%
+    assert choices.template_voice(settings, "comeback") == ("cmn", 25)

@@ -405,6 +405,7 @@ def batch_cmd(
 
     from workbench.batch import load_plan, run_batch
     from workbench.batch.display import RichDisplay
+    from workbench.batch.runner import survey
     from workbench.batch.summary import done_keys, plan_summary, plan_table, result_lines
 
     if executor not in ("local", "ray"):
@@ -415,7 +416,8 @@ def batch_cmd(
     settings = _settings()
     db = _db(settings)
     plan = load_plan(folder, settings, db, import_materials=not dry_run)
-    done = done_keys(plan, settings, db)
+    surveyed = survey(plan, settings, db, force=force)  # planned and verified once per run
+    done = done_keys(surveyed)
     out.print(plan_table(plan, done))
     for note in plan.notes:
         err.print(f"注意: {note}", style="yellow")
@@ -424,7 +426,7 @@ def batch_cmd(
         return
     result = run_batch(plan, settings, db, executor=executor, workers=workers,
                        ray_address=ray_address, transfer=transfer, display=RichDisplay(err),
-                       force=force)
+                       force=force, surveyed=surveyed)
     for line in result_lines(result):
         out.print(line)
     if result.count("failed"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,19 @@ def install_package(staging: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(staging, final)
+
+
+def package_zip(package: Path, zips: Path) -> Path:
+    """The package folder as `zips/<id>.zip`, made once (a package never changes in place);
+    concurrent callers each write their own temporary name."""
+    out = zips / f"{package.name}.zip"
+    if not out.is_file():
+        zips.mkdir(parents=True, exist_ok=True)
+        partial = zips / f".{package.name}.{uuid.uuid4().hex}.part"
+        made = Path(shutil.make_archive(str(partial), "zip", root_dir=package.parent,
+                                        base_dir=package.name))
+        made.replace(out)
+    return out
 
 
 def verify_package(folder: Path) -> list[str]:

@@ -35,17 +35,12 @@ from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.files import write_bytes_atomic
 from workbench.package import discard_staging, staging_dir
-from workbench.pipeline.make import (
-    JobPlan,
-    finished_package,
-    plan_make,
-    prepare_job,
-    record_package,
-    start_make,
-)
+from workbench.pipeline import lifecycle
+from workbench.pipeline.job_plan import JobPlan, plan_job
+from workbench.pipeline.lifecycle import MakeOutcome
 from workbench.pipeline.render_phase import PreparedJob
 from workbench.store import utcnow
-from workbench.store.jobs import fail_job, failure_recorded, finish_job
+from workbench.store.jobs import fail_job
 
 PREPARE_SHARE = 0.25  # of a job's progress bar: script + voice on the driver
 
@@ -83,6 +78,25 @@ class BatchResult:
         return [r for r in self.rows if r["duplicate_of"]]
 
 
+@dataclass(frozen=True)
+class Surveyed:
+    """A batch job planned (once per run) and checked for a reusable package (once per run)."""
+
+    planned: PlannedJob
+    plan: JobPlan
+    reusable: MakeOutcome | None
+
+
+def survey(plan: BatchPlan, settings: Settings, db: Database, *, force: bool = False
+           ) -> list[Surveyed]:
+    """Every job's plan and its verified package, if an identical one exists (`force`: none).
+    Verifying hashes whole packages, so the CLI surveys once and hands the result to
+    `run_batch`."""
+    return [Surveyed(p, job_plan, None if force else
+                     lifecycle.find_reusable(job_plan, settings, db))
+            for p in plan.jobs for job_plan in [plan_job(p.job, settings)]]
+
+
 @dataclass
 class _Running:
     planned: PlannedJob
@@ -99,16 +113,20 @@ def title_of(planned: PlannedJob) -> str:
 
 def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: str = "local",
               workers: int = 1, ray_address: str | None = None, transfer: str | None = None,
-              display: Display | None = None, force: bool = False) -> BatchResult:
-    """Run every job of `plan` (skipping finished ones) and write the report."""
+              display: Display | None = None, force: bool = False,
+              surveyed: list[Surveyed] | None = None) -> BatchResult:
+    """Run every job of `plan` (skipping finished ones) and write the report. `surveyed` is
+    `survey(plan, …)` when the caller already has it (the jobs are not planned again)."""
     if workers < 1:
         raise InputError(f"--workers 至少为 1（收到 {workers}）")
     transfer = transfer or ("bytes" if executor == "ray" else "shared")
     display = display or NoDisplay()
     settings.ensure_dirs()
     with _only_runner(settings.home / "locks" / f"batch-{plan.batch_id}.lock"):
-        return _run(plan, settings, db, executor, workers, ray_address, transfer, display,
-                    force)
+        if surveyed is None:
+            surveyed = survey(plan, settings, db, force=force)
+        return _run(plan, surveyed, settings, db, executor, workers, ray_address, transfer,
+                    display)
 
 
 @contextmanager
@@ -130,19 +148,19 @@ def _only_runner(path: Path) -> Iterator[None]:
         yield
 
 
-def _run(plan: BatchPlan, settings: Settings, db: Database, executor: str, workers: int,
-         ray_address: str | None, transfer: str, display: Display, force: bool) -> BatchResult:
+def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Database,
+         executor: str, workers: int, ray_address: str | None, transfer: str,
+         display: Display) -> BatchResult:
     records.start_batch(db, plan, executor, workers)
     batch_id = plan.batch_id
     todo: deque[tuple[PlannedJob, JobPlan, int]] = deque()
-    for planned in plan.jobs:
-        job_plan = plan_make(planned.job, settings)
+    for planned, job_plan, reusable in ((s.planned, s.plan, s.reusable) for s in surveyed):
         row = records.job_row(db, batch_id, planned, job_plan.recipe_hash)
         records.close_stale(db, row)
-        final = None if force else finished_package(job_plan, settings, db)
-        if final is not None:
+        if reusable is not None:
             status = "done" if row["status"] == "done" else "cached"
-            records.update_job(db, row["id"], status=status, error=None, package=str(final),
+            records.update_job(db, row["id"], status=status, error=None,
+                               package=str(reusable.package),
                                recipe_hash=job_plan.recipe_hash,
                                submission_id=job_plan.submission_id)
         else:
@@ -201,16 +219,15 @@ def _prepare(planned: PlannedJob, job_plan: JobPlan, row_id: int, settings: Sett
              db: Database, display: Display, transfer: str) -> _Running | None:
     key, started = planned.key, time.monotonic()
     display.job_started(key, title_of(planned))
-    make_id = start_make(job_plan, db)
+    make_id = lifecycle.start(job_plan, db)
     records.update_job(db, row_id, status="running", make_job_id=make_id, error=None,
                        started_at=utcnow(), finished_at=None, duplicate_of=None,
                        distance=None)
     try:
-        with failure_recorded(db, make_id):
-            prepared = prepare_job(job_plan, make_id, settings, db,
-                                   lambda f, m: display.job_progress(key, PREPARE_SHARE * f, m))
-            staging = (staging_dir(settings.submissions_dir, job_plan.submission_id)
-                       if transfer == "shared" else None)
+        prepared = lifecycle.prepare(job_plan, make_id, settings, db,
+                                     lambda f, m: display.job_progress(key, PREPARE_SHARE * f, m))
+        staging = (staging_dir(settings.submissions_dir, job_plan.submission_id)
+                   if transfer == "shared" else None)
     except Exception as exc:  # noqa: BLE001 - this job failed (blocked, bad footage …): others go on
         message = str(exc) or type(exc).__name__
         records.update_job(db, row_id, status="failed", error=message,
@@ -227,13 +244,9 @@ def _record(entry: _Running, outcome: RenderOutcome, settings: Settings, db: Dat
     submission_id = prepared.submission_id
     if outcome.error is None:
         try:
-            with failure_recorded(db, prepared.make_id):
-                staging = entry.staging or _unpack(outcome, settings, submission_id)
-                made = record_package(prepared, outcome.rendered, staging, settings, db)
-            finish_job(db, prepared.make_id, {"package": str(made.package),
-                                              "submission": submission_id,
-                                              "worker": outcome.host},
-                       notes="；".join(made.notes) or None)
+            staging = entry.staging or _unpack(outcome, settings, submission_id)
+            lifecycle.complete(prepared, outcome.rendered, staging, settings, db,
+                               worker=outcome.host)
         except Exception as exc:  # noqa: BLE001 - recorded as this job's failure
             outcome = RenderOutcome(key, error=str(exc) or type(exc).__name__)
     if outcome.error is not None:

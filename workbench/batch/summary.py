@@ -9,15 +9,13 @@ from sqlite_utils import Database
 
 from workbench.batch.plan import BatchPlan
 from workbench.batch.records import estimate_seconds
-from workbench.batch.runner import BatchResult
+from workbench.batch.runner import BatchResult, Surveyed
 from workbench.config import Settings
-from workbench.pipeline.make import finished_package, plan_make
 
 
-def done_keys(plan: BatchPlan, settings: Settings, db: Database) -> set[str]:
+def done_keys(surveyed: list[Surveyed]) -> set[str]:
     """Jobs whose verified package already exists (they will be skipped)."""
-    return {p.key for p in plan.jobs
-            if p.job.material_id and finished_package(plan_make(p.job, settings), settings, db)}
+    return {s.planned.key for s in surveyed if s.reusable is not None}
 
 
 def plan_table(plan: BatchPlan, done: set[str]) -> Table:

@@ -2,7 +2,7 @@
 differ in how they show progress (`progress(fraction, message)`)."""
 
 from workbench.models import MakeJob
-from workbench.pipeline.make import MakeOutcome, run_job
+from workbench.pipeline.lifecycle import MakeOutcome, run_job
 from workbench.pipeline.stages import (
     Progress,
     ScriptJob,

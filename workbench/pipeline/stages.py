@@ -28,6 +28,7 @@ from workbench.subtitles import (
     write_subtitles,
 )
 from workbench.voice.audio import write_m4a, write_wav
+from workbench.voice.base import VoiceHint
 from workbench.voice.registry import plan_voice
 from workbench.voice.service import voice_script
 from workbench.voice.timing import TimingMap
@@ -38,6 +39,11 @@ Progress = Callable[[float, str], None]
 
 def no_progress(fraction: float, message: str) -> None:
     pass
+
+
+def within(progress: Progress, lo: float, hi: float) -> Progress:
+    """A progress callback for one part [lo, hi] of a bigger job."""
+    return lambda fraction, message: progress(lo + (hi - lo) * fraction, message)
 
 
 def template_context(
@@ -137,6 +143,7 @@ class VoiceJob:
     pause: float | None = None
     audio_format: str = "wav"  # wav | m4a (AAC 192 kb/s)
     max_chars: int | None = None  # subtitle line limit; None: settings / what fits 1080 px
+    hint: VoiceHint | None = None  # the script template's voice wishes (front matter `voice:`)
 
 
 @dataclass
@@ -159,7 +166,8 @@ def make_voice(
     """Script → narration audio + timing map + ASS/SRT subtitles in `job.out_dir`, as a job."""
     if job.audio_format not in AUDIO_FORMATS:
         raise InputError(f"不支持的音频格式: {job.audio_format}（可选 {', '.join(AUDIO_FORMATS)}）")
-    plan = plan_voice(settings, job.backend, job.voice, job.rate, job.pitch, job.volume)
+    plan = plan_voice(settings, job.backend, job.voice, job.rate, job.pitch, job.volume,
+                      job.hint)
     pause = settings.voice_pause if job.pause is None else job.pause
     style = SubtitleStyle(font_size=settings.subtitle_font_size)
     max_chars = job.max_chars or settings.subtitle_max_chars or max_chars_for(style)

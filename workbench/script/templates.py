@@ -31,6 +31,7 @@ from workbench.script.sandbox import (
     normalise_segment,
     render_blocks,
 )
+from workbench.voice.base import GENDERS, VoiceHint
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +63,13 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
         "version": {"type": ["string", "integer", "number"]},
         "description": _STRING,
         "target_seconds": {"type": "integer", "minimum": 5, "maximum": 600},
-        "app_default": _STRING,
         # on-screen wording; {app} and {keyword} are filled in at render time
         "banner": {"type": "string", "minLength": 1},
         "end_card": {"type": "array", "items": {"type": "string", "minLength": 1},
                      "minItems": 1, "maxItems": 4},
-        "voice": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
-                  "properties": {"style": _STRING, "gender": {"enum": ["male", "female"]},
+        # wishes for the narration, used where neither the job nor the user's settings choose
+        "voice": {"type": "object", "additionalProperties": False,
+                  "properties": {"gender": {"enum": list(GENDERS)},
                                  "rate": {"type": "string", "pattern": r"^[+-]\d+%$"},
                                  "pitch": {"type": "string", "pattern": r"^[+-]\d+Hz$"}}},
         "variables": {
@@ -137,13 +138,16 @@ class ScriptTemplate:
     segments: list[str]  # block names in source order
     path: Path
     source: str  # the whole file text
-    app_default: str = ""
     banner: str = ""  # "" → settings render.banner
     end_card: tuple[str, ...] = ()  # () → the built-in end card
 
     @property
     def content_hash(self) -> str:
         return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def voice_hint(self) -> VoiceHint:
+        return VoiceHint.from_front_matter(self.voice)
 
     def cache_payload(self) -> dict[str, Any]:
         return {"id": self.id, "version": self.version, "hash": self.content_hash}
@@ -320,7 +324,6 @@ def template_from_source(text: str, path: Path) -> ScriptTemplate:
         description=str(meta.get("description", "")), variables=variables,
         target_seconds=int(meta["target_seconds"]), voice=dict(meta.get("voice") or {}),
         segments=list(parsed.segments), path=path, source=text,
-        app_default=str(meta.get("app_default", "")),
         banner=str(meta.get("banner", "")),
         end_card=tuple(meta.get("end_card", ())),
     )
@@ -398,8 +401,6 @@ def render_template(tpl: ScriptTemplate, context: dict[str, Any], *,
                    f"（模板声明的变量：{', '.join(sorted(tpl.variables)) or '无'}）", ["variables"])
     values = {n: v.default for n, v in tpl.variables.items() if v.default is not None}
     values.update(context)
-    if not values.get("app") and tpl.app_default:
-        values["app"] = tpl.app_default
     for name, spec in tpl.variables.items():
         if spec.required and values.get(name) in (None, ""):
             about = f"（{spec.description}）" if spec.description else ""

@@ -10,7 +10,7 @@ from workbench.materials.library import list_chapters, list_materials
 from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
-from workbench.script.templates import list_templates
+from workbench.script.templates import get_template, list_templates
 from workbench.uploads import inside_uploads, list_uploads, uploads_dir
 from workbench.voice.edge import COMMON_VOICES
 from workbench.voice.registry import BACKENDS, plan_voice
@@ -54,6 +54,14 @@ def default_voice(settings: Settings) -> str:
         return plan_voice(settings).primary.params.voice
     except WorkbenchError:  # bad settings: the 设置 tab and the badge say why
         return settings.voice
+
+
+def template_voice(settings: Settings, template: str) -> tuple[str, int]:
+    """The voice and rate (percent) a template asks for, as the 配音 controls show them; the
+    user's own settings still win (see `plan_voice`)."""
+    hint = get_template(template, settings.template_dirs).voice_hint
+    params = plan_voice(settings, hint=hint).primary.params
+    return params.voice, params.rate_percent
 
 
 def backgrounds(settings: Settings) -> Choices:

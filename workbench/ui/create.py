@@ -7,9 +7,7 @@ HTTP API (`api_name`s below) that gradio_client calls.
 
 from __future__ import annotations
 
-import shutil
 import threading
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +15,11 @@ import gradio as gr
 
 from workbench.errors import Cancelled, InputError
 from workbench.models import MakeJob
+from workbench.package import package_zip
 from workbench.pipeline import ScriptJob, make_script, run_job
 from workbench.pipeline.preview import preview_voice as speak_preview
 from workbench.render.bgm import resolve_bgm
+from workbench.script.edits import edited_script
 from workbench.store.drafts import load_draft, save_draft
 from workbench.ui import choices
 from workbench.ui.common import LEVELS, handler, owner, session
@@ -55,16 +55,11 @@ def _rows(segments: Any) -> list[list[str]]:
     return rows
 
 
-def edited_script(base: dict[str, Any], segments: Any, title: str, caption: str,
-                  hashtags: str) -> dict[str, Any]:
-    """The generated script with the user's edits applied (as MakeJob.script takes it)."""
-    rows = _rows(segments)
-    if not any(text for _, text in rows):
-        raise InputError("脚本是空的：先点「生成脚本」，或在表格里填写文案")
-    tags = [t.lstrip("#") for t in (hashtags or "").replace("，", " ").split() if t.strip("#")]
-    return {**base, "segments": [{"name": n, "text": t} for n, t in rows],
-            "title": (title or "").strip(), "caption": (caption or "").strip(),
-            "hashtags": tags, "cached": False}
+def table_script(base: dict[str, Any], segments: Any, title: str, caption: str,
+                 hashtags: str) -> dict[str, Any]:
+    """The generated script with the table's edits applied (as MakeJob.script takes it)."""
+    return edited_script(base, _rows(segments), title=title or "", caption=caption or "",
+                         hashtags=hashtags or "").to_dict()
 
 
 def _rate(value: Any) -> str:
@@ -85,18 +80,6 @@ def _require(material: Any, chapter: Any, keyword: str | None = None) -> tuple[i
         return int(material), int(chapter)
     except (TypeError, ValueError):
         raise InputError(f"素材或章节无效: {material} / {chapter}") from None
-
-
-def package_zip(package: Path, zips: Path) -> Path:
-    """The package folder as `<id>.zip` (made once; the package never changes in place)."""
-    out = zips / f"{package.name}.zip"
-    if not out.is_file():
-        zips.mkdir(parents=True, exist_ok=True)
-        partial = zips / f".{package.name}.{uuid.uuid4().hex}.part"  # concurrent calls
-        made = Path(shutil.make_archive(str(partial), "zip", root_dir=package.parent,
-                                        base_dir=package.name))
-        made.replace(out)
-    return out
 
 
 def report_markdown(outcome_manifest: dict[str, Any], reused: bool, notes: list[str]) -> str:
@@ -159,6 +142,17 @@ def generate_script(material: Any, chapter: Any, template: str, prompt: str, key
 
 
 @handler
+def pick_template(template: str) -> tuple[Any, Any]:
+    """A template that asks for a voice (front matter `voice:`) sets the 配音 controls to it;
+    the user can still change them before rendering."""
+    if not template:
+        return gr.skip(), gr.skip()
+    with session() as (settings, _):
+        voice, rate = choices.template_voice(settings, template)
+    return gr.Dropdown(value=voice), rate
+
+
+@handler
 def save_edits(segments: Any, title: str, caption: str, hashtags: str,
                request: gr.Request) -> None:
     """Keep the user's edits in the draft (so a reload shows them). Unchanged text is not
@@ -168,7 +162,7 @@ def save_edits(segments: Any, title: str, caption: str, hashtags: str,
         if "script" not in draft or not _rows(segments):
             return
         stored = draft["script"].get("script", {})
-        script = edited_script(stored, segments, title, caption, hashtags)
+        script = table_script(stored, segments, title, caption, hashtags)
         if _edits(script) == _edits(stored):
             return
         save_draft(db, owner(request), "script", script=script)
@@ -219,7 +213,7 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
     with session() as (settings, db):
         draft = load_draft(db, user)
         base = (draft.get("script") or {}).get("script") or {}
-        script = edited_script(base, segments, title, caption, hashtags)
+        script = table_script(base, segments, title, caption, hashtags)
         spec, seed = choices.background_spec(settings, background)
         job = MakeJob(material_id=material_id, chapter=chapter_no, template=template,
                       prompt=prompt or "narration", keyword=keyword.strip(),
@@ -369,6 +363,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
 
     material.input(pick_material, [material], [chapter], api_visibility="private")
     chapter.input(pick_chapter, [material, chapter], None, api_visibility="private")
+    template.input(pick_template, [template], [voice, rate], api_visibility="private")
     upload.upload(upload_to_create, [upload], [material, chapter, status],
                   api_visibility="private")
     generate.click(generate_script, [material, chapter, template, prompt, keyword, app],

@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from workbench.errors import InputError
-from workbench.package import verify_package
+from workbench.package import package_zip, verify_package
 from workbench.store.submissions import (
     STATUS_NAMES as STATUS,
 )
@@ -19,7 +19,6 @@ from workbench.store.submissions import (
     mark_published,
 )
 from workbench.ui.common import LEVELS, handler, session
-from workbench.ui.create import package_zip
 
 HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
 

@@ -56,6 +56,29 @@ class VoiceParams:
         return int(self.pitch[:-2])
 
 
+GENDERS = ("male", "female")
+
+
+@dataclass(frozen=True)
+class VoiceHint:
+    """A script template's wishes for its narration (front matter `voice:`). They apply only
+    where neither the job nor the user's own settings choose: `rate` and `pitch` replace the
+    built-in defaults, `gender` picks the backend's voice of that gender."""
+
+    gender: str = ""  # male | female | "" (no wish)
+    rate: str = ""  # "+25%"
+    pitch: str = ""  # "+5Hz"
+
+    @classmethod
+    def from_front_matter(cls, voice: dict[str, Any] | None) -> VoiceHint:
+        voice = voice or {}
+        return cls(gender=str(voice.get("gender", "")), rate=str(voice.get("rate", "")),
+                   pitch=str(voice.get("pitch", "")))
+
+    def __bool__(self) -> bool:
+        return bool(self.gender or self.rate or self.pitch)
+
+
 @dataclass(frozen=True)
 class WordTiming:
     """One spoken word: seconds from the start of its audio, and where it is in the text."""
@@ -99,6 +122,8 @@ class VoiceInfo:
 class VoiceBackend(Protocol):
     name: ClassVar[str]
     offline: ClassVar[bool]
+    # the voice a template asking for a gender gets (VoiceHint.gender → voice id)
+    gender_voices: ClassVar[dict[str, str]]
 
     @property
     def version(self) -> str:

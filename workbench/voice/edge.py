@@ -260,6 +260,8 @@ class EdgeBackend:
 
     name: ClassVar[str] = "edge"
     offline: ClassVar[bool] = False
+    gender_voices: ClassVar[dict[str, str]] = {"male": "zh-CN-YunxiNeural",
+                                               "female": "zh-CN-XiaoxiaoNeural"}
 
     def __init__(self, settings: Settings, *, retry_wait: float = 0.5,
                  retry_wait_max: float = 4.0) -> None:

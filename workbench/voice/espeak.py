@@ -15,6 +15,7 @@ import threading
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from workbench.errors import BackendError, BackendUnavailable, InputError
 from workbench.text import jieba
@@ -123,6 +124,8 @@ def _variant_exists(engine: _Engine, variant: str) -> bool:
 class EspeakBackend:
     name = "espeak"
     offline = True
+    # espeak's default variant is male
+    gender_voices: ClassVar[dict[str, str]] = {"male": "cmn", "female": "cmn+f3"}
 
     @property
     def version(self) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from workbench.config import Settings
 from workbench.errors import InputError
-from workbench.voice.base import VoiceBackend, VoiceParams
+from workbench.voice.base import VoiceBackend, VoiceHint, VoiceParams
 
 
 def _espeak(settings: Settings) -> VoiceBackend:
@@ -44,6 +44,13 @@ class VoicePlan:
     reason: str  # one line for the user: which backend speaks and why
 
 
+def _setting(settings: Settings, name: str, hinted: str | None) -> str:
+    """A setting the user configured (toml, environment) wins over a template's hint; the hint
+    (None: no hint) wins over the built-in default."""
+    configured = settings.sources.get(name, "default") != "default"
+    return getattr(settings, name) if configured or hinted is None else hinted
+
+
 def plan_voice(
     settings: Settings,
     backend: str | None = None,
@@ -51,32 +58,39 @@ def plan_voice(
     rate: str | None = None,
     pitch: str | None = None,
     volume: str | None = None,
+    hint: VoiceHint | None = None,
 ) -> VoicePlan:
-    """Decide who speaks. Explicit arguments win over settings; None means 'from settings'."""
+    """Decide who speaks. Explicit arguments win over settings; None means 'from settings'.
+    A template's `hint` fills in what neither the arguments nor the user's settings choose."""
+    hint = hint or VoiceHint()
     name = backend or settings.voice_backend
     if name not in CHOICES:
         raise InputError(f"未知的配音后端: {name}（可选 {', '.join(CHOICES)}）")
     prosody = {
-        "rate": rate or settings.voice_rate,
-        "pitch": pitch or settings.voice_pitch,
+        "rate": rate or _setting(settings, "voice_rate", hint.rate or None),
+        "pitch": pitch or _setting(settings, "voice_pitch", hint.pitch or None),
         "volume": volume or settings.voice_volume,
     }
     espeak = BACKENDS["espeak"](settings)
-    wanted = voice or settings.voice
+    edge = BACKENDS["edge"](settings)
+    offline_voice = _setting(settings, "offline_voice", espeak.gender_voices.get(hint.gender))
+    # "" when nobody chose a voice and the template asks for a gender: picked per backend below
+    chosen = voice or _setting(settings, "voice", "" if hint.gender else None)
 
-    if name == "auto" and espeak.accepts(wanted):
+    if name == "auto" and chosen and espeak.accepts(chosen):
         name = "espeak"  # an espeak voice was asked for: no network needed
     if name == "espeak":
-        if not espeak.accepts(wanted):
+        wanted = chosen
+        if not wanted or not espeak.accepts(wanted):
             if voice:  # the user named a voice espeak does not have
                 raise InputError(
                     f"espeak 没有音色 {voice!r}（workbench voices --backend espeak 查看可用音色）"
                 )
-            wanted = settings.offline_voice
+            wanted = offline_voice
         choice = Choice(espeak, VoiceParams(wanted, **prosody))
         return VoicePlan(choice, None, f"配音后端: espeak（离线），音色 {wanted}")
 
-    edge = BACKENDS["edge"](settings)
+    wanted = chosen or edge.gender_voices[hint.gender]
     if not edge.accepts(wanted):
         raise InputError(
             f"{wanted!r} 不是 edge 音色（例如 zh-CN-XiaoxiaoNeural；"
@@ -87,8 +101,8 @@ def plan_voice(
         return VoicePlan(primary, None, f"配音后端: edge，音色 {wanted}")
     if not settings.voice_fallback:
         return VoicePlan(primary, None, f"配音后端: edge（auto，已关闭离线回退），音色 {wanted}")
-    fallback = Choice(espeak, VoiceParams(settings.offline_voice, **prosody))
+    fallback = Choice(espeak, VoiceParams(offline_voice, **prosody))
     return VoicePlan(
         primary, fallback,
-        f"配音后端: edge（auto），音色 {wanted}；edge 不可用时回退到 espeak {settings.offline_voice}",
+        f"配音后端: edge（auto），音色 {wanted}；edge 不可用时回退到 espeak {offline_voice}",
     )

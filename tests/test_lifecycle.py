@@ -1,0 +1,154 @@
+"""One job lifecycle for every front end: a step added in one place reaches `workbench make`
+and `workbench batch`; a batch plans each job and verifies each package once per run; a
+template's voice wishes reach the rendered video unless the user chose otherwise.
+
+Everything is real: espeak, ffmpeg, SQLite, the local worker pool; the CLI runs in process
+(through its real entry point) so the added step can be patched in.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from batch_fixtures import NOVEL, write_folder
+from tiny_templates import TINY, write_templates
+
+from workbench import cli
+from workbench.config import load_settings
+from workbench.errors import InputError
+from workbench.materials.library import add_material
+from workbench.models import MakeJob
+from workbench.pipeline import lifecycle, run_job
+from workbench.voice.base import VoiceHint
+from workbench.voice.registry import plan_voice
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The real entry point in this process: (exit code, stdout, stderr)."""
+    try:
+        cli.main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def draft_settings(home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(home.parent / "tpl")))
+    monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
+    monkeypatch.setenv("WORKBENCH_REWRITE_BACKEND", "rules")
+    monkeypatch.setenv("WORKBENCH_END_CARD_SECONDS", "1")
+    return load_settings()
+
+
+def test_a_step_added_to_prepare_job_reaches_make_and_batch(draft_settings, db, tmp_path,
+                                                             monkeypatch, capsys):
+    """What the platform-records issue will do: refuse a job whose keyword has expired. Added
+    once, by replacing `lifecycle.prepare_job`, it must hold for both front ends."""
+    seen: list[str] = []
+    original = lifecycle.prepare_job
+
+    def with_keyword_check(plan, make_id, settings, db, progress):
+        seen.append(plan.job.keyword)
+        if plan.job.keyword == "过期口令":
+            raise InputError("口令「过期口令」已过期，请重新申请")
+        return original(plan, make_id, settings, db, progress)
+
+    monkeypatch.setattr(lifecycle, "prepare_job", with_keyword_check)
+    code, out, err = run_cli(capsys, "material", "add", str(NOVEL))
+    assert code == 0, err
+    make = ["make", "--material", "1", "--chapter", "2", "--template", "tiny"]
+    code, out, err = run_cli(capsys, *make, "--keyword", "过期口令")
+    assert code == 1 and "口令「过期口令」已过期" in err and "Traceback" not in err
+    code, out, err = run_cli(capsys, *make, "--keyword", "夜渡迷局")
+    assert code == 0 and "成品包: " in out, err
+    assert seen == ["过期口令", "夜渡迷局"]
+
+    folder = write_folder(tmp_path / "briefs", {"ok.yaml": {"keyword": "夜渡迷局新"},
+                                                "stale.yaml": {"keyword": "过期口令"}})
+    code, out, err = run_cli(capsys, "batch", str(folder), "--workers", "1")
+    assert code == 1 and "失败  stale.yaml #1：口令「过期口令」已过期" in out, out + err
+    assert "完成 1，复用 0，失败 1" in out
+    assert sorted(seen[2:]) == ["夜渡迷局新", "过期口令"]
+    failed = [r for r in db["jobs"].rows_where("kind = 'make' and status = 'failed'")]
+    assert len(failed) == 2 and all("已过期" in r["error"] for r in failed)
+
+
+def test_a_batch_plans_each_job_and_verifies_each_package_once(draft_settings, db, tmp_path,
+                                                               monkeypatch, capsys):
+    from workbench.batch import runner
+
+    calls = {"plan": 0, "verify": 0}
+    plan_job, verify = runner.plan_job, lifecycle.verify_package
+
+    def counting_plan(job, settings):
+        calls["plan"] += 1
+        return plan_job(job, settings)
+
+    def counting_verify(folder):
+        calls["verify"] += 1
+        return verify(folder)
+
+    monkeypatch.setattr(runner, "plan_job", counting_plan)
+    monkeypatch.setattr(lifecycle, "verify_package", counting_verify)
+    folder = write_folder(tmp_path / "briefs", {"two.yaml": {"variants": 2}})
+    code, out, err = run_cli(capsys, "batch", str(folder), "--workers", "2")
+    assert code == 0 and "完成 2" in out, out + err
+    assert calls == {"plan": 2, "verify": 0}  # nothing to reuse yet: no package is hashed
+
+    calls.update(plan=0, verify=0)
+    code, out, err = run_cli(capsys, "batch", str(folder))
+    assert code == 0 and "2 个已有成品（跳过），0 个待生成" in out, out + err
+    assert calls == {"plan": 2, "verify": 2}  # the plan table and the run share one survey
+    rows = list(csv.DictReader((folder / "output" / "report.csv").read_text("utf-8-sig")
+                               .splitlines()))
+    assert [r["status"] for r in rows] == ["done", "done"]
+
+
+# The template's voice block ------------------------------------------------------------------
+def test_template_voice_hints_fill_only_what_nobody_chose(settings, monkeypatch):
+    male_fast = VoiceHint(gender="male", rate="+25%", pitch="+5Hz")
+    plan = plan_voice(settings, "espeak", hint=male_fast).primary.params
+    assert (plan.voice, plan.rate, plan.pitch) == ("cmn", "+25%", "+5Hz")
+    female = VoiceHint(gender="female", rate="+10%")
+    assert plan_voice(settings, "espeak", hint=female).primary.params.voice == "cmn+f3"
+    edge = plan_voice(settings, "edge", hint=male_fast).primary.params
+    assert edge.voice == "zh-CN-YunxiNeural"
+    auto = plan_voice(settings, "auto", hint=female)
+    assert auto.primary.params.voice == "zh-CN-XiaoxiaoNeural"
+    assert auto.fallback is not None and auto.fallback.params.voice == "cmn+f3"
+    # the job's own choice wins ...
+    chosen = plan_voice(settings, "espeak", voice="cmn+m3", rate="-10%", hint=male_fast)
+    assert (chosen.primary.params.voice, chosen.primary.params.rate) == ("cmn+m3", "-10%")
+    # ... and so does what the user set in the settings
+    monkeypatch.setenv("WORKBENCH_VOICE_RATE", "+5%")
+    monkeypatch.setenv("WORKBENCH_OFFLINE_VOICE", "cmn+f4")
+    configured = plan_voice(load_settings(), "espeak", hint=male_fast).primary.params
+    assert (configured.voice, configured.rate, configured.pitch) == ("cmn+f4", "+5%", "+5Hz")
+
+
+def test_the_rendered_job_speaks_with_the_template_voice(draft_settings, db, home):
+    folder = home.parent / "tpl"
+    (folder / "tinyfemale.j2").write_text(
+        TINY.replace("id: tiny\n", "id: tinyfemale\n")
+        .replace("target_seconds: 8\n", 'target_seconds: 8\nvoice: {gender: female, rate: "+30%"}\n'),
+        encoding="utf-8")
+    material, _ = add_material(db, NOVEL)
+    job = MakeJob(material_id=material["id"], chapter=2, template="tinyfemale",
+                  keyword="夜渡迷局", bgm="none")
+    hinted = run_job(job, draft_settings, db)
+    assert (hinted.manifest["voice"]["voice"], hinted.manifest["voice"]["rate"]) == (
+        "cmn+f3", "+30%")
+    timings = json.loads((draft_settings.outputs_dir / "jobs" / hinted.submission_id
+                          / "timings.json").read_text("utf-8"))
+    assert timings["voice"] == "cmn+f3"
+    plain = run_job(MakeJob(material_id=material["id"], chapter=2, template="tiny",
+                            keyword="夜渡迷局", bgm="none"), draft_settings, db)
+    assert (plain.manifest["voice"]["voice"], plain.manifest["voice"]["rate"]) == ("cmn", "+0%")
+    # a faster voice makes a shorter narration of the same text
+    assert hinted.manifest["durations"]["narration"] < plain.manifest["durations"]["narration"]

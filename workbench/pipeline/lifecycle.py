@@ -1,0 +1,156 @@
+"""The one job lifecycle: plan → reuse check → start → prepare → render → complete.
+
+`workbench make`, the app and `workbench batch` all go through these functions; they differ
+only in where `render_package` runs (in process, or on a worker) and how progress is shown.
+A step every job needs (a task and keyword check, drama segments) goes into `prepare_job`
+(prepare.py) and is seen by every front end, because they all reach it through `prepare`.
+
+- `plan_job` is pure (no database): the job's recipe, with template and prompt hashes.
+- `find_reusable` is the one reuse path: an identical job's package, when it is recorded and
+  every file verifies (sha256). It hashes the whole package, so callers run it once per job.
+- `start` writes the `make` job row; `prepare` runs the cheap, cache-backed half on the driver.
+- `render_package` (render_phase.py) is the CPU-heavy half and never opens the database.
+- `complete` moves the package into place, writes its submission row and finishes the job; a
+  failure leaves no package and no staging folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from workbench.compliance import ComplianceReport, Finding
+from workbench.config import Settings
+from workbench.models import MakeJob
+from workbench.package import (
+    MANIFEST,
+    discard_staging,
+    install_package,
+    staging_dir,
+    verify_package,
+)
+from workbench.pipeline.job_plan import JobPlan, plan_job
+from workbench.pipeline.prepare import prepare_job
+from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
+from workbench.pipeline.stages import Progress, no_progress, within
+from workbench.store.jobs import failure_recorded, finish_job, start_job
+from workbench.store.submissions import find_by_recipe, record_submission
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MakeOutcome:
+    package: Path
+    submission_id: str
+    job_id: int | None  # the `make` row; None for a reused package found by a batch
+    manifest: dict[str, Any]
+    compliance: ComplianceReport
+    reused: bool  # an identical package already existed and verified
+    notes: list[str]
+
+
+# reuse check → start ----------------------------------------------------------------------
+def find_reusable(plan: JobPlan, settings: Settings, db: Database) -> MakeOutcome | None:
+    """The package of an identical job when it is recorded and every file verifies."""
+    final = settings.submissions_dir / plan.submission_id
+    if not (find_by_recipe(db, plan.recipe_hash) and final.is_dir()) or verify_package(final):
+        return None
+    manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+    report = ComplianceReport([Finding(**f) for f in manifest["compliance"]["findings"]])
+    return MakeOutcome(final, plan.submission_id, None, manifest, report, True, [])
+
+
+def start(plan: JobPlan, db: Database) -> int:
+    """The job's `make` row (status running); every later step is recorded against it."""
+    job = plan.job
+    return start_job(db, "make", plan.recipe_hash, material_id=job.material_id,
+                     chapter=job.chapter, template_id=job.template, prompt_id=job.prompt,
+                     keyword=job.keyword, app=plan.recipe["app"], params=plan.recipe)
+
+
+def record_reuse(plan: JobPlan, reused: MakeOutcome, db: Database) -> MakeOutcome:
+    """A run that found its package already made: recorded as a job that hit the cache."""
+    make_id = start(plan, db)
+    finish_job(db, make_id, {"package": str(reused.package), "reused": True}, cache_hit=1)
+    reused.job_id = make_id
+    return reused
+
+
+# prepare → (render) → complete -------------------------------------------------------------
+def prepare(plan: JobPlan, make_id: int, settings: Settings, db: Database,
+            progress: Progress = no_progress) -> PreparedJob:
+    """The driver's half (script, voice, render inputs, text checks); a failure is recorded on
+    the job row and raised."""
+    with failure_recorded(db, make_id):
+        return prepare_job(plan, make_id, settings, db, progress)
+
+
+def complete(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
+             settings: Settings, db: Database, *, worker: str | None = None) -> MakeOutcome:
+    """Move the assembled package into place, write its submission row, finish the job. On
+    any failure the staging folder is removed and the job is marked failed."""
+    submission_id = prepared.submission_id
+    try:
+        with failure_recorded(db, prepared.make_id):
+            outcome = record_package(prepared, rendered, staging, settings, db)
+    except BaseException:
+        discard_staging(settings.submissions_dir, submission_id)
+        raise
+    result = {"package": str(outcome.package), "submission": submission_id}
+    if worker:
+        result["worker"] = worker
+    finish_job(db, prepared.make_id, result, notes="；".join(outcome.notes) or None)
+    return outcome
+
+
+def record_package(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
+                   settings: Settings, db: Database) -> MakeOutcome:
+    """Move the assembled package into place and write its submission row (driver only)."""
+    job, script, manifest = prepared.job, prepared.script, rendered.manifest
+    submission_id = prepared.submission_id
+    final = settings.submissions_dir / submission_id
+    install_package(staging, final)
+    record_submission(db, {
+        "id": submission_id, "job_id": prepared.make_id, "recipe_hash": prepared.recipe_hash,
+        "material_id": job.material_id, "chapter": job.chapter, "keyword": script.keyword,
+        "task_id": job.task_id, "title": script.title, "path": str(final),
+        "video_sha256": manifest["files"]["video.mp4"]["sha256"],
+        "duration": rendered.duration, "profile": manifest["render"]["profile"],
+        "compliance": rendered.report.to_dict(), "warnings": len(rendered.report.warnings),
+        "status": "ready", "publish_url": None, "published_at": None,
+        "created_at": manifest["created_at"],
+    })
+    return MakeOutcome(final, submission_id, prepared.make_id, manifest, rendered.report,
+                       False, list(prepared.notes))
+
+
+# The whole job in this process ---------------------------------------------------------
+def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress = no_progress,
+            *, cancel: threading.Event | None = None, force: bool = False) -> MakeOutcome:
+    """Material → script → voice + subtitles → video → checked submission package, in this
+    process. An identical job's verified package is reused unless `force`."""
+    settings.ensure_dirs()
+    plan = plan_job(job, settings)
+    reused = None if force else find_reusable(plan, settings, db)
+    if reused is not None:
+        progress(1.0, "已有相同的成品，直接复用")
+        return record_reuse(plan, reused, db)
+    make_id = start(plan, db)
+    prepared = prepare(plan, make_id, settings, db, within(progress, 0.0, 0.3))
+    staging = staging_dir(settings.submissions_dir, plan.submission_id)
+    try:
+        with failure_recorded(db, make_id):
+            rendered = render_package(prepared, staging, within(progress, 0.3, 0.98), cancel)
+    except BaseException:  # failed, blocked, cancelled, Ctrl-C: no half package is kept
+        discard_staging(settings.submissions_dir, plan.submission_id)
+        raise
+    outcome = complete(prepared, rendered, staging, settings, db)
+    progress(1.0, f"完成：{outcome.package}")
+    return outcome
