@@ -5,16 +5,17 @@ template's voice wishes reach the rendered video unless the user chose otherwise
 Everything is real: espeak, ffmpeg, SQLite, the local worker pool; the CLI runs in process
 (through its real entry point) so the added step can be patched in.
 """
+# The fixtures are imported by name, so test parameters "redefine" them:
+# ruff: noqa: F811
 
 from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
-from batch_fixtures import NOVEL, write_folder
-from tiny_templates import TINY, write_templates
+from batch_fixtures import NOVEL, batch_settings, write_folder  # noqa: F401
+from tiny_templates import TINY
 
 from workbench import cli
 from workbench.config import load_settings
@@ -37,16 +38,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, s
     return code, captured.out, captured.err
 
 
-@pytest.fixture
-def draft_settings(home: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(home.parent / "tpl")))
-    monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
-    monkeypatch.setenv("WORKBENCH_REWRITE_BACKEND", "rules")
-    monkeypatch.setenv("WORKBENCH_END_CARD_SECONDS", "1")
-    return load_settings()
-
-
-def test_a_step_added_to_prepare_job_reaches_make_and_batch(draft_settings, db, tmp_path,
+def test_a_step_added_to_prepare_job_reaches_make_and_batch(batch_settings, db, tmp_path,
                                                              monkeypatch, capsys):
     """What the platform-records issue will do: refuse a job whose keyword has expired. Added
     once, by replacing `lifecycle.prepare_job`, it must hold for both front ends."""
@@ -79,7 +71,7 @@ def test_a_step_added_to_prepare_job_reaches_make_and_batch(draft_settings, db, 
     assert len(failed) == 2 and all("已过期" in r["error"] for r in failed)
 
 
-def test_a_batch_plans_each_job_and_verifies_each_package_once(draft_settings, db, tmp_path,
+def test_a_batch_plans_each_job_and_verifies_each_package_once(batch_settings, db, tmp_path,
                                                                monkeypatch, capsys):
     from workbench.batch import runner
 
@@ -132,7 +124,7 @@ def test_template_voice_hints_fill_only_what_nobody_chose(settings, monkeypatch)
     assert (configured.voice, configured.rate, configured.pitch) == ("cmn+f4", "+5%", "+5Hz")
 
 
-def test_the_rendered_job_speaks_with_the_template_voice(draft_settings, db, home):
+def test_the_rendered_job_speaks_with_the_template_voice(batch_settings, db, home):
     folder = home.parent / "tpl"
     (folder / "tinyfemale.j2").write_text(
         TINY.replace("id: tiny\n", "id: tinyfemale\n")
@@ -141,14 +133,14 @@ def test_the_rendered_job_speaks_with_the_template_voice(draft_settings, db, hom
     material, _ = add_material(db, NOVEL)
     job = MakeJob(material_id=material["id"], chapter=2, template="tinyfemale",
                   keyword="夜渡迷局", bgm="none")
-    hinted = run_job(job, draft_settings, db)
+    hinted = run_job(job, batch_settings, db)
     assert (hinted.manifest["voice"]["voice"], hinted.manifest["voice"]["rate"]) == (
         "cmn+f3", "+30%")
-    timings = json.loads((draft_settings.outputs_dir / "jobs" / hinted.submission_id
+    timings = json.loads((batch_settings.outputs_dir / "jobs" / hinted.submission_id
                           / "timings.json").read_text("utf-8"))
     assert timings["voice"] == "cmn+f3"
     plain = run_job(MakeJob(material_id=material["id"], chapter=2, template="tiny",
-                            keyword="夜渡迷局", bgm="none"), draft_settings, db)
+                            keyword="夜渡迷局", bgm="none"), batch_settings, db)
     assert (plain.manifest["voice"]["voice"], plain.manifest["voice"]["rate"]) == ("cmn", "+0%")
     # a faster voice makes a shorter narration of the same text
     assert hinted.manifest["durations"]["narration"] < plain.manifest["durations"]["narration"]
