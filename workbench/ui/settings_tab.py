@@ -11,7 +11,13 @@ from workbench.config import Settings
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.openai_backend import check_connection
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
-from workbench.settings_file import delete_api_key, save_api_key, save_settings, settings_path
+from workbench.settings_file import (
+    EDITABLE,
+    delete_api_key,
+    save_api_key,
+    save_settings,
+    settings_path,
+)
 from workbench.ui import choices
 from workbench.ui.common import backend_badge, current_settings, handler, session
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
@@ -28,8 +34,6 @@ VOICE = [(_VOICE_LABELS.get(name, name), name) for name in VOICE_CHOICES]
 FALLBACK = [("edge 不可用时回退到离线 espeak", True), ("不回退，直接报错", False)]
 PROFILE = [(f"{_PROFILE_LABELS.get(p.name, p.name)} {p.width}×{p.height}", p.name)
            for p in PROFILES.values()]
-FIELDS = ("llm_base_url", "llm_model", "rewrite_backend", "voice_backend", "voice",
-          "voice_rate", "voice_fallback", "render_profile")
 
 
 def key_status(settings: Settings) -> str:
@@ -42,7 +46,7 @@ def key_status(settings: Settings) -> str:
 
 
 def overrides(settings: Settings) -> str:
-    env = [name for name in FIELDS if settings.sources.get(name, "").startswith("env:")]
+    env = [name for name in EDITABLE if settings.sources.get(name, "").startswith("env:")]
     if not env:
         return f"保存到 `{settings_path(settings)}`"
     names = "、".join(settings.sources[n].removeprefix("env:") for n in env)
