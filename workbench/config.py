@@ -6,138 +6,143 @@ file is `$WORKBENCH_CONFIG`, else `./workbench.toml`, else `$WORKBENCH_HOME/work
 `$WORKBENCH_HOME/secrets/llm_api_key` (0600) and is used when no other key is set.
 The LLM is chosen with the standard `OPENAI_API_KEY` and `OPENAI_BASE_URL` plus
 `WORKBENCH_LLM_MODEL`.
+
+Each setting is declared once, as a `Settings` field with `metadata=option(...)`: its default,
+`workbench.toml` key, environment variable and help. `OPTIONS` is derived from those fields;
+the README's settings table is checked against it (tests/test_docs.py). Backend and profile
+names are checked against their registries, so a new backend needs no edit here.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.render.profiles import PROFILES
+from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRET_FIELDS = {"llm_api_key"}
+KEY_FILE = Path("secrets") / "llm_api_key"  # under WORKBENCH_HOME; written by settings_file
+_OPTION = "workbench.option"  # the key of a field's metadata that makes it a setting
 
 
-@dataclass(frozen=True)
-class _Option:
-    name: str
-    toml_key: str  # dotted path inside workbench.toml
-    env: str
-    kind: type
-    default: Any
-    help: str
-
-
-OPTIONS: tuple[_Option, ...] = (
-    _Option("home", "home", "WORKBENCH_HOME", Path, None, "data folder (SQLite, caches, outputs)"),
-    _Option("llm_api_key", "llm.api_key", "OPENAI_API_KEY", str, None, "LLM API key"),
-    _Option("llm_base_url", "llm.base_url", "OPENAI_BASE_URL", str, None,
-            "OpenAI-compatible endpoint"),
-    _Option("llm_model", "llm.model", "WORKBENCH_LLM_MODEL", str, "gpt-4o-mini", "LLM model"),
-    _Option("llm_timeout", "llm.timeout", "WORKBENCH_LLM_TIMEOUT", float, 60.0,
-            "seconds per LLM request"),
-    _Option("llm_max_retries", "llm.max_retries", "WORKBENCH_LLM_MAX_RETRIES", int, 2,
-            "SDK retries on 429/5xx/timeouts"),
-    _Option("rewrite_backend", "rewrite.backend", "WORKBENCH_REWRITE_BACKEND", str, "auto",
-            "auto | rules | openai"),
-    _Option("app_name", "script.app", "WORKBENCH_APP", str, "番茄小说",
-            "reading app named in the call to action"),
-    _Option("chars_per_second", "script.chars_per_second", "WORKBENCH_CHARS_PER_SECOND", float,
-            4.5, "narration speed used to fit a script to its target seconds"),
-    _Option("voice_backend", "voice.backend", "WORKBENCH_VOICE_BACKEND", str, "auto",
-            "auto | espeak | edge"),
-    _Option("voice", "voice.voice", "WORKBENCH_VOICE", str, "zh-CN-XiaoxiaoNeural",
-            "voice id (an edge voice, or an espeak voice such as cmn)"),
-    _Option("offline_voice", "voice.offline_voice", "WORKBENCH_OFFLINE_VOICE", str, "cmn",
-            "espeak voice used offline and when auto falls back"),
-    _Option("voice_rate", "voice.rate", "WORKBENCH_VOICE_RATE", str, "+0%",
-            "speaking rate, e.g. +20%"),
-    _Option("voice_pitch", "voice.pitch", "WORKBENCH_VOICE_PITCH", str, "+0Hz",
-            "pitch, e.g. -5Hz"),
-    _Option("voice_volume", "voice.volume", "WORKBENCH_VOICE_VOLUME", str, "+0%",
-            "volume, e.g. +10%"),
-    _Option("voice_fallback", "voice.fallback", "WORKBENCH_VOICE_FALLBACK", bool, True,
-            "auto may fall back to offline espeak when edge fails (false: fail instead)"),
-    _Option("voice_pause", "voice.pause", "WORKBENCH_VOICE_PAUSE", float, 0.35,
-            "seconds of silence between script segments"),
-    _Option("edge_retries", "voice.edge_retries", "WORKBENCH_EDGE_RETRIES", int, 3,
-            "attempts per segment on network errors and 403s"),
-    _Option("edge_timeout", "voice.edge_timeout", "WORKBENCH_EDGE_TIMEOUT", float, 15.0,
-            "seconds to connect to / hear from edge-tts"),
-    _Option("subtitle_font_size", "subtitles.font_size", "WORKBENCH_SUBTITLE_FONT_SIZE", int,
-            84, "subtitle font size in px on a 1080x1920 frame"),
-    _Option("subtitle_max_chars", "subtitles.max_chars", "WORKBENCH_SUBTITLE_MAX_CHARS", int, 0,
-            "characters per subtitle line (0: what fits 1080 px at the font size)"),
-    _Option("render_profile", "render.profile", "WORKBENCH_RENDER_PROFILE", str, "final",
-            "final (1080x1920, veryfast) | draft (720x1280, ultrafast)"),
-    _Option("encoder", "render.encoder", "WORKBENCH_ENCODER", str, "libx264",
-            "libx264 | auto (try nvenc, qsv, vaapi, videotoolbox, then libx264) | an encoder name"),
-    _Option("banner", "render.banner", "WORKBENCH_BANNER", str, "{app}搜索【{keyword}】",
-            "keyword banner wording ({app}, {keyword})"),
-    _Option("ai_label", "render.ai_label", "WORKBENCH_AI_LABEL", str, "本视频含AI生成内容",
-            "visible AI-content label (must contain AI/人工智能 and 生成/合成)"),
-    _Option("ai_label_seconds", "render.ai_label_seconds", "WORKBENCH_AI_LABEL_SECONDS", float,
-            0.0, "seconds the AI label stays on screen from the first frame (0: whole video)"),
-    _Option("end_card_seconds", "render.end_card_seconds", "WORKBENCH_END_CARD_SECONDS", float,
-            3.0, "seconds of the keyword end card at the end of the video"),
-    _Option("bgm_volume", "render.bgm_volume", "WORKBENCH_BGM_VOLUME", float, 0.25,
-            "BGM level under the voice before ducking (0-1)"),
-    _Option("loudness", "render.loudness", "WORKBENCH_LOUDNESS", float, -14.0,
-            "integrated loudness target of the mix, LUFS"),
-    _Option("max_seconds", "render.max_seconds", "WORKBENCH_MAX_SECONDS", float, 0.0,
-            "longest allowed video in seconds when the task sets none (0: no limit)"),
-    _Option("aigc_producer", "compliance.producer", "WORKBENCH_AIGC_PRODUCER", str, "Workbench",
-            "ContentProducer written into the AIGC metadata"),
-    _Option("banned_words_file", "compliance.banned_words", "WORKBENCH_BANNED_WORDS", Path, None,
-            "your own banned-word list (TSV: word, warn|block, note), used instead of the bundled"),
-    _Option("templates_dir", "paths.templates", "WORKBENCH_TEMPLATES_DIR", Path, None,
-            "extra script templates (besides the bundled ones)"),
-    _Option("prompts_dir", "paths.prompts", "WORKBENCH_PROMPTS_DIR", Path, None,
-            "extra rewrite prompts (besides the bundled ones)"),
-)
+def option(*, toml: str, env: str, help: str, secret: bool = False,
+           choices: tuple[str, ...] = (), label: str = "") -> dict[str, Any]:
+    """Metadata that makes a `Settings` field a setting the user can set: in workbench.toml at
+    `toml` (dotted) or with the environment variable `env`. `choices` limits the value
+    (`label` names the setting in the error); a `secret` is masked wherever settings show."""
+    return {_OPTION: {"toml_key": toml, "env": env, "help": help, "secret": secret,
+                      "choices": choices, "label": label}}
 
 
 @dataclass(frozen=True)
 class Settings:
-    home: Path
-    llm_api_key: str | None = None
-    llm_base_url: str | None = None
-    llm_model: str = "gpt-4o-mini"
-    llm_timeout: float = 60.0
-    llm_max_retries: int = 2
-    rewrite_backend: str = "auto"
-    app_name: str = "番茄小说"
-    chars_per_second: float = 4.5
-    voice_backend: str = "auto"
-    voice: str = "zh-CN-XiaoxiaoNeural"
-    offline_voice: str = "cmn"
-    voice_rate: str = "+0%"
-    voice_pitch: str = "+0Hz"
-    voice_volume: str = "+0%"
-    voice_fallback: bool = True
-    voice_pause: float = 0.35
-    edge_retries: int = 3
-    edge_timeout: float = 15.0
-    subtitle_font_size: int = 84
-    subtitle_max_chars: int = 0
-    render_profile: str = "final"
-    encoder: str = "libx264"
-    banner: str = "{app}搜索【{keyword}】"
-    ai_label: str = "本视频含AI生成内容"
-    ai_label_seconds: float = 0.0
-    end_card_seconds: float = 3.0
-    bgm_volume: float = 0.25
-    loudness: float = -14.0
-    max_seconds: float = 0.0
-    aigc_producer: str = "Workbench"
-    banned_words_file: Path | None = None
-    templates_dir: Path | None = None
-    prompts_dir: Path | None = None
+    home: Path = field(default=Path(".workbench"), metadata=option(
+        toml="home", env="WORKBENCH_HOME",
+        help="data folder (SQLite, caches, outputs); relative: to the current directory, or to "
+             "the config file that sets it"))
+    llm_api_key: str | None = field(default=None, metadata=option(
+        toml="llm.api_key", env="OPENAI_API_KEY", help="LLM API key", secret=True))
+    llm_base_url: str | None = field(default=None, metadata=option(
+        toml="llm.base_url", env="OPENAI_BASE_URL",
+        help="OpenAI-compatible endpoint (unset: the SDK's default)"))
+    llm_model: str = field(default="gpt-4o-mini", metadata=option(
+        toml="llm.model", env="WORKBENCH_LLM_MODEL", help="LLM model"))
+    llm_timeout: float = field(default=60.0, metadata=option(
+        toml="llm.timeout", env="WORKBENCH_LLM_TIMEOUT", help="seconds per LLM request"))
+    llm_max_retries: int = field(default=2, metadata=option(
+        toml="llm.max_retries", env="WORKBENCH_LLM_MAX_RETRIES",
+        help="SDK retries on 429/5xx/timeouts"))
+    rewrite_backend: str = field(default="auto", metadata=option(
+        toml="rewrite.backend", env="WORKBENCH_REWRITE_BACKEND", help="rewrite backend",
+        choices=REWRITE_CHOICES, label="改写后端"))
+    app_name: str = field(default="番茄小说", metadata=option(
+        toml="script.app", env="WORKBENCH_APP", help="reading app named in the call to action"))
+    chars_per_second: float = field(default=4.5, metadata=option(
+        toml="script.chars_per_second", env="WORKBENCH_CHARS_PER_SECOND",
+        help="narration speed used to fit a script to its target seconds"))
+    voice_backend: str = field(default="auto", metadata=option(
+        toml="voice.backend", env="WORKBENCH_VOICE_BACKEND", help="voice backend",
+        choices=VOICE_CHOICES, label="配音后端"))
+    voice: str = field(default="zh-CN-XiaoxiaoNeural", metadata=option(
+        toml="voice.voice", env="WORKBENCH_VOICE",
+        help="voice id (an edge voice, or an espeak voice such as cmn)"))
+    offline_voice: str = field(default="cmn", metadata=option(
+        toml="voice.offline_voice", env="WORKBENCH_OFFLINE_VOICE",
+        help="espeak voice used offline and when auto falls back"))
+    voice_rate: str = field(default="+0%", metadata=option(
+        toml="voice.rate", env="WORKBENCH_VOICE_RATE", help="speaking rate, e.g. +20%"))
+    voice_pitch: str = field(default="+0Hz", metadata=option(
+        toml="voice.pitch", env="WORKBENCH_VOICE_PITCH", help="pitch, e.g. -5Hz"))
+    voice_volume: str = field(default="+0%", metadata=option(
+        toml="voice.volume", env="WORKBENCH_VOICE_VOLUME", help="volume, e.g. +10%"))
+    voice_fallback: bool = field(default=True, metadata=option(
+        toml="voice.fallback", env="WORKBENCH_VOICE_FALLBACK",
+        help="auto may fall back to offline espeak when edge fails (false: fail instead)"))
+    voice_pause: float = field(default=0.35, metadata=option(
+        toml="voice.pause", env="WORKBENCH_VOICE_PAUSE",
+        help="seconds of silence between script segments"))
+    edge_retries: int = field(default=3, metadata=option(
+        toml="voice.edge_retries", env="WORKBENCH_EDGE_RETRIES",
+        help="attempts per segment on network errors and 403s"))
+    edge_timeout: float = field(default=15.0, metadata=option(
+        toml="voice.edge_timeout", env="WORKBENCH_EDGE_TIMEOUT",
+        help="seconds to connect to / hear from edge-tts"))
+    subtitle_font_size: int = field(default=84, metadata=option(
+        toml="subtitles.font_size", env="WORKBENCH_SUBTITLE_FONT_SIZE",
+        help="subtitle font size in px on a 1080x1920 frame"))
+    subtitle_max_chars: int = field(default=0, metadata=option(
+        toml="subtitles.max_chars", env="WORKBENCH_SUBTITLE_MAX_CHARS",
+        help="characters per subtitle line (0: what fits 1080 px at the font size)"))
+    render_profile: str = field(default="final", metadata=option(
+        toml="render.profile", env="WORKBENCH_RENDER_PROFILE",
+        help="output size and encoder preset (render/profiles.py)",
+        choices=tuple(PROFILES), label="输出规格"))
+    encoder: str = field(default="libx264", metadata=option(
+        toml="render.encoder", env="WORKBENCH_ENCODER",
+        help="libx264 | auto (try nvenc, qsv, vaapi, videotoolbox, then libx264) | a name"))
+    banner: str = field(default="{app}搜索【{keyword}】", metadata=option(
+        toml="render.banner", env="WORKBENCH_BANNER",
+        help="keyword banner wording ({app}, {keyword})"))
+    ai_label: str = field(default="本视频含AI生成内容", metadata=option(
+        toml="render.ai_label", env="WORKBENCH_AI_LABEL",
+        help="visible AI-content label (must contain AI/人工智能 and 生成/合成)"))
+    ai_label_seconds: float = field(default=0.0, metadata=option(
+        toml="render.ai_label_seconds", env="WORKBENCH_AI_LABEL_SECONDS",
+        help="seconds the AI label stays on screen from the first frame (0: whole video)"))
+    end_card_seconds: float = field(default=3.0, metadata=option(
+        toml="render.end_card_seconds", env="WORKBENCH_END_CARD_SECONDS",
+        help="seconds of the keyword end card at the end of the video"))
+    bgm_volume: float = field(default=0.25, metadata=option(
+        toml="render.bgm_volume", env="WORKBENCH_BGM_VOLUME",
+        help="BGM level under the voice before ducking (0-1)"))
+    loudness: float = field(default=-14.0, metadata=option(
+        toml="render.loudness", env="WORKBENCH_LOUDNESS",
+        help="integrated loudness target of the mix, LUFS"))
+    max_seconds: float = field(default=0.0, metadata=option(
+        toml="render.max_seconds", env="WORKBENCH_MAX_SECONDS",
+        help="longest allowed video in seconds when the task sets none (0: no limit)"))
+    aigc_producer: str = field(default="Workbench", metadata=option(
+        toml="compliance.producer", env="WORKBENCH_AIGC_PRODUCER",
+        help="ContentProducer written into the AIGC metadata"))
+    banned_words_file: Path | None = field(default=None, metadata=option(
+        toml="compliance.banned_words", env="WORKBENCH_BANNED_WORDS",
+        help="your own banned-word list (TSV: word, warn|block, note), used instead of the "
+             "bundled one"))
+    templates_dir: Path | None = field(default=None, metadata=option(
+        toml="paths.templates", env="WORKBENCH_TEMPLATES_DIR",
+        help="extra script templates (besides the bundled ones)"))
+    prompts_dir: Path | None = field(default=None, metadata=option(
+        toml="paths.prompts", env="WORKBENCH_PROMPTS_DIR",
+        help="extra rewrite prompts (besides the bundled ones)"))
+    # Not settings: where they came from.
     config_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -204,11 +209,92 @@ class Settings:
         return out
 
 
+@dataclass(frozen=True)
+class Option:
+    """One setting as the user sees it, derived from a `Settings` field with `option` metadata."""
+
+    name: str
+    toml_key: str  # dotted path inside workbench.toml
+    env: str
+    kind: type  # str, int, float, bool or Path (from the field's annotation)
+    default: Any
+    help: str
+    secret: bool = False
+    choices: tuple[str, ...] = ()  # empty: any value
+    label: str = ""  # how errors name the setting (Chinese)
+
+    def convert(self, raw: Any, where: str) -> Any:
+        """`raw` (from TOML, the environment or the web app) as this option's kind."""
+        try:
+            if self.kind is bool:
+                if isinstance(raw, bool):
+                    return raw
+                word = str(raw).strip().lower()
+                if word in _TRUE or word in _FALSE:
+                    return word in _TRUE
+                raise ValueError(word)
+            if self.kind is Path:
+                return Path(str(raw)).expanduser()
+            if self.kind in (int, float):
+                return self.kind(raw)
+            return str(raw)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"设置 {self.name} 的值无效: {raw!r}（来自 {where}，应为 {self.kind.__name__}）"
+            ) from None
+
+    def check_choice(self, value: Any) -> None:
+        if self.choices and value not in self.choices:
+            raise InputError(f"未知的{self.label}: {value}（可选 {'、'.join(self.choices)}）")
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_KINDS = (str, int, float, bool, Path)
+
+
+def _kind(name: str, hint: Any) -> type:
+    """`float` → float, `Path | None` → Path; anything else is a mistake in `Settings`."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    if len(args) != 1 or args[0] not in _KINDS:
+        raise TypeError(f"Settings.{name}: a setting must be one of {_KINDS}, not {hint}")
+    return args[0]
+
+
+def _options() -> tuple[Option, ...]:
+    hints = typing.get_type_hints(Settings)
+    options = []
+    for f in fields(Settings):
+        if _OPTION in f.metadata:
+            if f.default is MISSING:
+                raise TypeError(f"Settings.{f.name}: a setting needs a plain default")
+            options.append(Option(name=f.name, kind=_kind(f.name, hints[f.name]),
+                                  default=f.default, **f.metadata[_OPTION]))
+    return tuple(options)
+
+
+OPTIONS: tuple[Option, ...] = _options()
+SECRET_FIELDS = frozenset(o.name for o in OPTIONS if o.secret)
+
+
 def mask_secret(value: str) -> str:
     """Show just enough of a key to tell two apart: 'sk-…a1b2'."""
     if len(value) <= 8:
         return "****"
     return f"{value[:3]}…{value[-4:]}"
+
+
+def key_file(home: Path) -> Path:
+    """Where the web app saves the API key (0600); see settings_file.save_api_key."""
+    return home / KEY_FILE
+
+
+def read_key_file(home: Path) -> str | None:
+    try:
+        value = key_file(home).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return value or None
 
 
 def _find_config_file(env: Mapping[str, str], cwd: Path) -> Path | None:
@@ -238,30 +324,6 @@ def _toml_get(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _convert(option: _Option, raw: Any, where: str) -> Any:
-    try:
-        if option.kind is bool:
-            if isinstance(raw, bool):
-                return raw
-            word = str(raw).strip().lower()
-            if word in _TRUE or word in _FALSE:
-                return word in _TRUE
-            raise ValueError(word)
-        if option.kind is Path:
-            return Path(str(raw)).expanduser()
-        if option.kind in (int, float):
-            return option.kind(raw)
-        return str(raw)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"设置 {option.name} 的值无效: {raw!r}（来自 {where}，应为 {option.kind.__name__}）"
-        ) from None
-
-
 def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
     env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
@@ -279,31 +341,23 @@ def load_settings(env: Mapping[str, str] | None = None, cwd: Path | None = None)
         value, source = option.default, "default"
         from_toml = _toml_get(data, option.toml_key)
         if from_toml not in (None, ""):
-            value, source = _convert(option, from_toml, str(config_file)), f"toml:{option.toml_key}"
+            value, source = option.convert(from_toml, str(config_file)), f"toml:{option.toml_key}"
         from_env = env.get(option.env)
         if from_env not in (None, ""):
-            value, source = _convert(option, from_env, option.env), f"env:{option.env}"
+            value, source = option.convert(from_env, option.env), f"env:{option.env}"
         values[option.name] = value
         sources[option.name] = source
 
-    home = values.pop("home") or (cwd / ".workbench")
-    if not home.is_absolute():
+    home = values.pop("home")
+    if sources["home"] == "default":
+        home = cwd / home
+    elif not home.is_absolute():
         base = config_file.parent if sources["home"].startswith("toml") and config_file else cwd
         home = (base / home).resolve()
     if not values["llm_api_key"]:  # saved from the web app's settings page (a 0600 file)
-        from workbench.settings_file import read_key_file
-
         values["llm_api_key"] = read_key_file(home)
         if values["llm_api_key"]:
-            sources["llm_api_key"] = "file:secrets/llm_api_key"
-    if values["rewrite_backend"] not in ("auto", "rules", "openai"):
-        raise InputError(
-            f"未知的改写后端: {values['rewrite_backend']}（可选 auto、rules、openai）"
-        )
-    if values["voice_backend"] not in ("auto", "espeak", "edge"):
-        raise InputError(
-            f"未知的配音后端: {values['voice_backend']}（可选 auto、espeak、edge）"
-        )
-    if values["render_profile"] not in ("final", "draft"):
-        raise InputError(f"未知的输出规格: {values['render_profile']}（可选 final、draft）")
+            sources["llm_api_key"] = f"file:{KEY_FILE.as_posix()}"
+    for option in OPTIONS:
+        option.check_choice(values.get(option.name))
     return Settings(home=home, config_file=config_file, sources=sources, **values)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.files import read_json
+
+if TYPE_CHECKING:  # config imports the rewrite registry, which imports this module
+    from workbench.config import Settings
 
 
 @dataclass(frozen=True)

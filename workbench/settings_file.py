@@ -1,7 +1,8 @@
 """Saving settings from the web app: workbench.toml for options, a 0600 file for the API key.
 
 The key never goes into workbench.toml, the database or a log; it is read back by
-`load_settings` only when neither OPENAI_API_KEY nor llm.api_key sets one.
+`load_settings` (config.read_key_file) only when neither OPENAI_API_KEY nor llm.api_key sets
+one. This module depends on config, never the other way round.
 """
 
 from __future__ import annotations
@@ -12,25 +13,11 @@ from typing import Any
 
 import tomlkit
 
-from workbench.config import OPTIONS, Settings, _convert
+from workbench.config import OPTIONS, Settings, key_file
 from workbench.errors import InputError
 
-KEY_FILE = Path("secrets") / "llm_api_key"
 EDITABLE = ("llm_base_url", "llm_model", "rewrite_backend", "voice_backend", "voice",
             "voice_rate", "voice_fallback", "render_profile")
-
-
-def key_file(home: Path) -> Path:
-    return home / KEY_FILE
-
-
-def read_key_file(home: Path) -> str | None:
-    path = key_file(home)
-    try:
-        value = path.read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    return value or None
 
 
 def save_api_key(home: Path, key: str) -> Path:
@@ -80,7 +67,8 @@ def save_settings(settings: Settings, values: dict[str, Any]) -> Path:
         if raw in (None, ""):
             table.pop(key, None)
             continue
-        value = _convert(option, raw, "设置页")
+        value = option.convert(raw, "设置页")
+        option.check_choice(value)
         table[key] = str(value) if isinstance(value, Path) else value
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.part")

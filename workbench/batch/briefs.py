@@ -19,6 +19,9 @@ from jsonschema import Draft202012Validator
 from workbench.batch.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
 from workbench.errors import InputError, TemplateError
 from workbench.frontmatter import split_front_matter
+from workbench.render.profiles import PROFILES
+from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
 DEFAULTS_FILE = "_defaults.yaml"
 BRIEF_SUFFIXES = (".md", ".yaml", ".yml")
@@ -54,8 +57,8 @@ SCHEMA: dict[str, Any] = {
         "variables": {"type": "object",
                       "additionalProperties": {"type": ["string", "number", "boolean"]},
                       "x-zh": "写成 名称: 值 的映射，值为文字或数字"},
-        "rewrite_backend": {"enum": ["auto", "rules", "openai"]},
-        "voice_backend": {"enum": ["auto", "espeak", "edge"]},
+        "rewrite_backend": {"enum": list(REWRITE_CHOICES)},
+        "voice_backend": {"enum": list(VOICE_CHOICES)},
         "voices": _STRS,
         "rate": {"type": "string", "pattern": r"^[+-]\d+%$", "x-zh": "语速写成 +20% 或 -10%"},
         "pitch": {"type": "string", "pattern": r"^[+-]\d+Hz$", "x-zh": "音调写成 +5Hz 或 -5Hz"},
@@ -63,7 +66,7 @@ SCHEMA: dict[str, Any] = {
         "backgrounds": _STRS,
         "bgms": _STRS,
         "hooks": _STRS,
-        "profile": {"enum": ["final", "draft"]},
+        "profile": {"enum": list(PROFILES)},
         "encoder": _STR,
         "variants": {"type": "integer", "minimum": 1, "maximum": MAX_VARIANTS},
         "matrix": {"type": "object", "minProperties": 1,

@@ -8,19 +8,32 @@ from typing import Any
 import gradio as gr
 
 from workbench.config import Settings
+from workbench.render.profiles import PROFILES
 from workbench.rewrite.openai_backend import check_connection
-from workbench.settings_file import delete_api_key, save_api_key, save_settings, settings_path
+from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.settings_file import (
+    EDITABLE,
+    delete_api_key,
+    save_api_key,
+    save_settings,
+    settings_path,
+)
 from workbench.ui import choices
 from workbench.ui.common import backend_badge, current_settings, handler, session
+from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
-REWRITE = [("自动（配置了 LLM 就用，否则规则改写）", "auto"), ("规则改写（离线）", "rules"),
-           ("LLM 改写（OpenAI 兼容接口）", "openai")]
-VOICE = [("自动（edge 在线音色，不可用时按回退策略）", "auto"), ("espeak（离线）", "espeak"),
-         ("edge-tts（在线）", "edge")]
+# The choices come from the registries (a backend added there shows up under its own name);
+# these only give the known ones a Chinese label.
+_REWRITE_LABELS = {"auto": "自动（配置了 LLM 就用，否则规则改写）", "rules": "规则改写（离线）",
+                   "openai": "LLM 改写（OpenAI 兼容接口）"}
+_VOICE_LABELS = {"auto": "自动（edge 在线音色，不可用时按回退策略）", "espeak": "espeak（离线）",
+                 "edge": "edge-tts（在线）"}
+_PROFILE_LABELS = {"final": "成片", "draft": "草稿"}
+REWRITE = [(_REWRITE_LABELS.get(name, name), name) for name in REWRITE_CHOICES]
+VOICE = [(_VOICE_LABELS.get(name, name), name) for name in VOICE_CHOICES]
 FALLBACK = [("edge 不可用时回退到离线 espeak", True), ("不回退，直接报错", False)]
-PROFILE = [("成片 1080×1920", "final"), ("草稿 720×1280", "draft")]
-FIELDS = ("llm_base_url", "llm_model", "rewrite_backend", "voice_backend", "voice",
-          "voice_rate", "voice_fallback", "render_profile")
+PROFILE = [(f"{_PROFILE_LABELS.get(p.name, p.name)} {p.width}×{p.height}", p.name)
+           for p in PROFILES.values()]
 
 
 def key_status(settings: Settings) -> str:
@@ -33,7 +46,7 @@ def key_status(settings: Settings) -> str:
 
 
 def overrides(settings: Settings) -> str:
-    env = [name for name in FIELDS if settings.sources.get(name, "").startswith("env:")]
+    env = [name for name in EDITABLE if settings.sources.get(name, "").startswith("env:")]
     if not env:
         return f"保存到 `{settings_path(settings)}`"
     names = "、".join(settings.sources[n].removeprefix("env:") for n in env)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.voice.base import VoiceBackend, VoiceHint, VoiceParams
+
+if TYPE_CHECKING:  # config validates names against this module
+    from workbench.config import Settings
 
 
 def _espeak(settings: Settings) -> VoiceBackend:
