@@ -14,12 +14,11 @@ from conftest import SAMPLES
 
 from workbench.errors import BackendUnavailable, InputError
 from workbench.ffmpeg import ffmpeg_exe
+from workbench.fonts import default_font_file, fonts_dir
 from workbench.subtitles import (
     SubtitleEvent,
     SubtitleStyle,
     build_events,
-    default_font_file,
-    fonts_dir,
     max_chars_for,
     to_ass,
     write_subtitles,

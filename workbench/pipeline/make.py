@@ -22,6 +22,7 @@ from workbench.compliance import (
 from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
+from workbench.fonts import default_font_file
 from workbench.models import MakeJob, Script
 from workbench.package import (
     MANIFEST,
@@ -51,9 +52,6 @@ from workbench.script.templates import ScriptTemplate, get_template
 from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
 from workbench.store.submissions import find_by_recipe, record_submission
-from workbench.subtitles import (
-    default_font_file,
-)
 
 log = logging.getLogger(__name__)
 

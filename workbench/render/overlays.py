@@ -15,7 +15,8 @@ from pathlib import Path
 import pysubs2
 
 from workbench.compliance import LabelPlan
-from workbench.subtitles import em_per_size, escape_ass
+from workbench.fonts import em_per_size
+from workbench.subtitles import escape_ass
 
 PLAY_W, PLAY_H = 1080, 1920
 YELLOW = pysubs2.Color(0xFF, 0xD4, 0x00)
