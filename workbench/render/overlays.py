@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pysubs2
 
-from workbench.compliance import LabelPlan
 from workbench.fonts import em_per_size
 from workbench.subtitles import escape_ass
 
@@ -26,6 +25,18 @@ LABEL_TOP = 80  # px from the top of the frame, above the platform's own top bar
 LABEL_MIN_HEIGHT = 0.05  # of the frame's shorter side (GB 45438-2025)
 LABEL_TARGET_HEIGHT = 0.056  # what we aim for: a margin above the legal minimum
 SIDE_MARGIN = 60
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """What the renderer planned for the visible AI label; compliance.check_ai_label checks it."""
+
+    text: str
+    start: float
+    end: float
+    text_height_px: float
+    frame_width: int
+    frame_height: int
 
 
 @dataclass(frozen=True)
