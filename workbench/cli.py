@@ -10,11 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from workbench.config import OPTIONS, Settings, load_settings
 from workbench.errors import WorkbenchError
@@ -515,13 +515,13 @@ def main(argv: list[str] | None = None) -> None:
     except WorkbenchError as exc:
         err.print(f"错误: {exc}", style="bold red")
         sys.exit(1)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("已取消")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except TyperException as exc:  # usage errors: typer ≥ 0.26 raises its own copy of click's
+        exc.show()  # type: ignore[attr-defined]  # every one raised is a ClickException
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
         if code == 130:  # typer turns Ctrl-C into Exit(130) without a word
