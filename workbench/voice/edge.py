@@ -60,7 +60,7 @@ VOICE_NAME = re.compile(r"^[a-z]{2,3}-[A-Za-z]{2,4}(-[A-Za-z]+)*-\w+Neural$")
 _LOOKAHEAD = 16  # chars a word may sit past the cursor (punctuation, quotes, skipped symbols)
 _PAUSE_MARKS = "，。！？；：、,.!?;:…—"
 _URL_QUERY = re.compile(r"((?:wss?|https?)://[^\s'\"?]+)\?[^\s'\"]*")
-_HINT_VOICES = "workbench voices --backend edge 可列出可用音色"
+_HINT_VOICES = "workbench voices --voice-backend edge 可列出可用音色"
 
 # Shown when the voice list cannot be fetched (offline).
 COMMON_VOICES: tuple[VoiceInfo, ...] = (
@@ -91,7 +91,7 @@ def _import_edge_tts() -> Any:
     except ImportError:
         raise BackendUnavailable(
             "edge 在线配音不可用：没有安装 edge-tts；请运行 pip install edge-tts，"
-            "或改用离线配音 --backend espeak"
+            "或改用离线配音 --voice-backend espeak"
         ) from None
     return edge_tts
 
@@ -125,7 +125,7 @@ async def collect(chunks: AsyncIterable[Mapping[str, Any]], text: str) -> Synthe
             boundaries.append(Boundary(kind, int(chunk["offset"]), int(chunk["duration"]),
                                        str(chunk.get("text", ""))))
     if not mp3:
-        raise BackendError("edge 没有返回音频（回答是空的）；可稍后重试或改用 --backend espeak")
+        raise BackendError("edge 没有返回音频（回答是空的）；可稍后重试或改用 --voice-backend espeak")
     try:
         pcm = await asyncio.to_thread(decode_to_pcm, bytes(mp3), SAMPLE_RATE, "edge 音频解码")
     except RenderError as exc:
@@ -133,7 +133,7 @@ async def collect(chunks: AsyncIterable[Mapping[str, Any]], text: str) -> Synthe
     if not has_gapless_header(mp3):
         pcm = pcm[MP3_DELAY_SAMPLES * 2:]
     if not pcm:
-        raise BackendError("edge 返回的音频是空的；可稍后重试或改用 --backend espeak")
+        raise BackendError("edge 返回的音频是空的；可稍后重试或改用 --voice-backend espeak")
     synthesis = Synthesis(pcm, SAMPLE_RATE)
     synthesis.words = word_timings(boundaries, text, synthesis.duration)
     return synthesis
@@ -396,12 +396,12 @@ def translate(exc: Exception, edge_tts: Any, *, what: str, attempts: int,
         return BackendUnavailable(
             f"{what}被微软拒绝（HTTP 403，已尝试 {attempts} 次）：常见原因是本机时间不准或 "
             "edge-tts 版本过旧（pip install -U edge-tts）；也可检查网络/代理，或改用离线配音 "
-            "--backend espeak"
+            "--voice-backend espeak"
         )
     if is_transient(exc, edge_tts):
         return BackendUnavailable(
             f"{what}失败：微软 edge 语音服务连不上或连接中断（{describe(exc)}，已尝试 {attempts} "
-            "次）；请检查网络或代理（HTTPS_PROXY），或改用离线配音 --backend espeak"
+            "次）；请检查网络或代理（HTTPS_PROXY），或改用离线配音 --voice-backend espeak"
         )
     if isinstance(exc, errors.NoAudioReceived):
         return BackendError(f"{what}没有返回音频：音色 {voice!r} 可能不存在或写错了"
@@ -410,7 +410,7 @@ def translate(exc: Exception, edge_tts: Any, *, what: str, attempts: int,
         return BackendError(f"{what}：音色名 {voice!r} 不是 edge 的格式（{_HINT_VOICES}）")
     if status is not None or isinstance(exc, errors.EdgeTTSException):
         return BackendError(f"{what}失败：服务的回答无法处理（{describe(exc)}）；可能需要升级 "
-                            "edge-tts（pip install -U edge-tts），或改用 --backend espeak")
+                            "edge-tts（pip install -U edge-tts），或改用 --voice-backend espeak")
     return BackendError(f"{what}失败（{describe(exc)}）")
 
 

@@ -148,7 +148,7 @@ class EspeakBackend:
         if not self.accepts(params.voice):
             raise InputError(
                 f"espeak 没有音色 {params.voice!r}（可用: {', '.join(OFFERED)}；"
-                "workbench voices --backend espeak 查看）"
+                "workbench voices --voice-backend espeak 查看）"
             )
         if not text.strip():
             raise InputError("配音文本为空")
