@@ -58,13 +58,6 @@ def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
         shutil.copyfile(plan.font_file, target)
 
 
-def remove_stale_partials(folder: Path) -> None:
-    """Leftovers of killed renders (never mistaken for output, but they take space)."""
-    if folder.is_dir():
-        for part in folder.glob(".*.part"):
-            part.unlink(missing_ok=True)
-
-
 def _reader(stream, lines: queue.Queue) -> None:
     for raw in stream:
         lines.put(raw.decode("utf-8", "replace").strip())

@@ -50,11 +50,6 @@ def read_wav(path: Path) -> tuple[bytes, int]:
         raise InputError(f"{path}: 不是有效的 WAV 文件（{exc}）") from None
 
 
-def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as src:
-        return src.getnframes() / src.getframerate()
-
-
 def write_m4a(path: Path, pcm: bytes, sample_rate: int, bitrate: str = "192k") -> None:
     """AAC in MP4 (high quality), written to a temporary name and renamed when complete. MP4
     needs a seekable output, hence a file rather than a pipe; ffmpeg writes the edit list that
