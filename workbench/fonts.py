@@ -7,6 +7,8 @@ import struct
 from functools import cache
 from pathlib import Path
 
+import pylopdf_fonts_zh_cn
+
 from workbench.errors import BackendUnavailable
 
 FONT_PACKAGE = "pylopdf-fonts-zh-cn"
@@ -31,12 +33,6 @@ def em_per_size(font_file: Path) -> float:
 
 def fonts_dir() -> Path:
     """The folder holding Noto Sans SC, from a pip package: renders need no system font."""
-    try:
-        import pylopdf_fonts_zh_cn
-    except ImportError:
-        raise BackendUnavailable(
-            f"缺少中文字幕字体：请安装 {FONT_PACKAGE}（pip install {FONT_PACKAGE}）"
-        ) from None
     return Path(pylopdf_fonts_zh_cn.__file__).resolve().parent
 
 

@@ -85,17 +85,6 @@ class Boundary:
     text: str
 
 
-def _import_edge_tts() -> Any:
-    try:
-        import edge_tts
-    except ImportError:
-        raise BackendUnavailable(
-            "edge 在线配音不可用：没有安装 edge-tts；请运行 pip install edge-tts，"
-            "或改用离线配音 --voice-backend espeak"
-        ) from None
-    return edge_tts
-
-
 def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine from sync code. Inside a running loop (Gradio, Jupyter) `asyncio.run`
     is not allowed, so the coroutine then gets its own loop in a worker thread."""
@@ -273,7 +262,7 @@ class EdgeBackend:
 
     @property
     def version(self) -> str:
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
         return f"edge-tts {getattr(edge_tts, '__version__', '') or package_version('edge-tts')}"
 
     def accepts(self, voice: str) -> bool:
@@ -282,7 +271,7 @@ class EdgeBackend:
     def synthesize(self, text: str, params: VoiceParams) -> Synthesis:
         if not any(ch.isalnum() for ch in text):
             raise InputError(f"配音文本没有可读的文字: {text[:20]!r}")
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
         whole = math.ceil(self._timeout)  # edge-tts wants whole seconds
 
         async def attempt() -> Synthesis:
@@ -296,7 +285,7 @@ class EdgeBackend:
 
     def list_voices(self) -> list[VoiceInfo]:
         """Edge's Chinese voices (zh-*), zh-CN first; deprecated ones are left out."""
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
 
         async def attempt() -> list[dict[str, Any]]:
             return await asyncio.wait_for(edge_tts.list_voices(), self._timeout)
@@ -318,7 +307,7 @@ class EdgeBackend:
     async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str,
                         voice: str | None) -> T:
         """`attempt` with backoff on transient failures; every failure becomes our error."""
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
         made = 0
 
         async def counted() -> T:

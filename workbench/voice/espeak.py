@@ -16,6 +16,8 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+import espeakng_loader
+
 from workbench.errors import BackendError, BackendUnavailable, InputError
 from workbench.text import jieba
 from workbench.voice.base import Synthesis, VoiceInfo, VoiceParams, WordTiming
@@ -84,12 +86,6 @@ def _load() -> _Engine:
 
 def _initialise() -> _Engine:
     global _engine
-    try:
-        import espeakng_loader
-    except ImportError:
-        raise BackendUnavailable(
-            "离线配音不可用：缺少 espeakng-loader（pip install espeakng-loader）"
-        ) from None
     try:
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         data_path = Path(espeakng_loader.get_data_path())
