@@ -29,3 +29,12 @@ def test_atomic_output_removes_the_partial_on_failure(tmp_path: Path) -> None:
 def test_write_text_atomic(tmp_path: Path) -> None:
     write_text_atomic(tmp_path / "a.txt", "你好")
     assert (tmp_path / "a.txt").read_text("utf-8") == "你好"
+
+
+def test_atomic_output_with_a_fixed_temp_name(tmp_path: Path) -> None:
+    target, temp = tmp_path / "video.mp4", tmp_path / ".video.mp4.part"
+    temp.write_bytes(b"stale")  # a killed run's leftover
+    with atomic_output(target, temp=temp) as tmp:
+        assert tmp == temp and not temp.exists()
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new" and not temp.exists()

@@ -15,15 +15,22 @@ from workbench.errors import InputError
 
 
 @contextmanager
-def atomic_output(path: Path, suffix: str = "") -> Iterator[Path]:
+def atomic_output(path: Path, suffix: str = "", *, temp: Path | None = None) -> Iterator[Path]:
     """A hidden temporary path beside `path` for the block (or a tool such as ffmpeg) to write;
     renamed over `path` when the block ends without error, removed when it fails. The name is
     unique, so two makers of the same file do not collide, and ends in `.part` + `suffix` (give
-    the real extension when a tool picks the format by it)."""
+    the real extension when a tool picks the format by it). `temp` fixes the name instead (a
+    render plan carries it in ffmpeg's arguments); a stale file there is removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{suffix}", dir=path.parent)
-    os.close(fd)
+    if temp is None:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{suffix}",
+                                    dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    else:
+        tmp = Path(temp)
+        tmp.unlink(missing_ok=True)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared/uploaded
