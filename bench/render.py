@@ -64,6 +64,7 @@ from rich.table import Table
 from workbench.compliance import aigc_metadata
 from workbench.errors import RenderError, WorkbenchError
 from workbench.ffmpeg import ffmpeg_exe, run_ffmpeg
+from workbench.fonts import default_font_file, em_per_size
 from workbench.render.backgrounds import Background, background_graph, resolve_background
 from workbench.render.bgm import generated_bgm
 from workbench.render.loudness import with_measured_loudness
@@ -82,8 +83,6 @@ from workbench.render.run import execute
 from workbench.subtitles import (
     SubtitleEvent,
     SubtitleStyle,
-    default_font_file,
-    em_per_size,
     to_ass,
 )
 from workbench.voice.audio import write_wav

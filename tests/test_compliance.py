@@ -8,7 +8,6 @@ from workbench.compliance import (
     BannedWord,
     ComplianceReport,
     Finding,
-    LabelPlan,
     aigc_metadata,
     bundled_banned_words_file,
     check_ai_label,
@@ -21,6 +20,7 @@ from workbench.compliance import (
 )
 from workbench.config import load_settings
 from workbench.errors import InputError
+from workbench.render.overlays import LabelPlan
 
 
 @pytest.fixture(scope="module")

@@ -195,7 +195,7 @@ def test_unreachable_service_is_unavailable_after_all_attempts(
     assert time.monotonic() - started < 3
     assert counting.made == 4
     message = str(caught.value)
-    assert "已尝试 4 次" in message and "网络" in message and "--backend espeak" in message
+    assert "已尝试 4 次" in message and "网络" in message and "--voice-backend espeak" in message
     assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert not any(tmp_path.iterdir())  # nothing written, not even a partial file
 
@@ -224,7 +224,7 @@ def test_unknown_voice_is_an_error_without_retries(edge_server: EdgeServer,
         backend(settings).synthesize(TEXT, VoiceParams("zh-CN-NoSuchVoiceNeural"))
     assert not isinstance(caught.value, BackendUnavailable)
     assert "zh-CN-NoSuchVoiceNeural" in str(caught.value)
-    assert "workbench voices --backend edge" in str(caught.value)
+    assert "workbench voices --voice-backend edge" in str(caught.value)
     assert edge_server.connections == 1
 
 

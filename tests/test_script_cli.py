@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 
-import click
 import pytest
 import typer
 from conftest import SAMPLES
@@ -28,10 +27,10 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 def test_every_command_has_help():
-    def walk(cmd: click.Command, path: str):
+    def walk(cmd, path: str):  # typer ≥ 0.26 builds on its own copy of click: no isinstance
         assert (cmd.help or "").strip(), f"{path} has no help text"
         for p in cmd.params:
-            if isinstance(p, click.Option) and p.name != "help":
+            if p.param_type_name == "option" and p.name != "help":
                 assert (p.help or "").strip(), f"{path} {p.opts} has no help text"
         for name, sub in getattr(cmd, "commands", {}).items():
             walk(sub, f"{path} {name}")
@@ -153,3 +152,38 @@ def test_template_lint_exit_codes(tmp_path):
     assert "mystery" in result.stderr
     good = run("template", "lint", *map(str, sorted((PROJECT_ROOT / "templates").glob("*.j2"))))
     assert good.returncode == 0, good.stderr + good.stdout
+
+
+def test_backend_options_mean_one_thing():
+    """`--rewrite-backend` and `--voice-backend` wherever a command takes them; the old
+    `--backend` only as a hidden alias."""
+    commands = typer.main.get_command(app).commands
+    shown = {name: {o for p in commands[name].params if not getattr(p, "hidden", False)
+                    for o in p.opts if "backend" in o}
+             for name in ("script", "make", "voice", "voices")}
+    assert shown == {"script": {"--rewrite-backend"},
+                     "make": {"--rewrite-backend", "--voice-backend"},
+                     "voice": {"--voice-backend"}, "voices": {"--voice-backend"}}
+    for name in shown:
+        assert any(p.opts == ["--backend"] and p.hidden for p in commands[name].params)
+
+
+def test_rewrite_backend_and_the_deprecated_backend_spelling(home):
+    assert run("material", "add", str(SAMPLE_GBK)).returncode == 0
+    args = ("script", "--material", "1", "--chapter", "2", "--template", "suspense",
+            "--keyword", "夜渡迷局")
+    new = run(*args, "--rewrite-backend", "rules")
+    assert new.returncode == 0, new.stderr
+    assert json.loads(new.stdout)["backend"] == "rules" and "弃用" not in new.stderr
+    old = run(*args, "--backend", "rules")
+    assert old.returncode == 0, old.stderr
+    assert json.loads(old.stdout)["segments"] == json.loads(new.stdout)["segments"]
+    assert "--backend 已弃用，请改用 --rewrite-backend" in old.stderr
+    both = run(*args, "--backend", "rules", "--rewrite-backend", "openai")
+    assert both.returncode == 2 and "矛盾" in both.stderr and "Traceback" not in both.stderr
+
+
+def test_usage_errors_are_short(home):
+    result = run("voice", "--no-such-option")
+    assert result.returncode == 2 and "No such option" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import sys
 from itertools import pairwise
 from pathlib import Path
 
@@ -12,14 +11,13 @@ import pysubs2
 import pytest
 from conftest import SAMPLES
 
-from workbench.errors import BackendUnavailable, InputError
+from workbench.errors import InputError
 from workbench.ffmpeg import ffmpeg_exe
+from workbench.fonts import default_font_file, fonts_dir
 from workbench.subtitles import (
     SubtitleEvent,
     SubtitleStyle,
     build_events,
-    default_font_file,
-    fonts_dir,
     max_chars_for,
     to_ass,
     write_subtitles,
@@ -343,12 +341,6 @@ def test_bundled_font_is_noto_sans_sc() -> None:
     font = default_font_file()
     assert font.parent == fonts_dir() and font.stat().st_size > 1_000_000
     assert _family_names(font) == {SubtitleStyle().font_name}
-
-
-def test_missing_font_package_is_backend_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pylopdf_fonts_zh_cn", None)
-    with pytest.raises(BackendUnavailable, match="pip install pylopdf-fonts-zh-cn"):
-        default_font_file()
 
 
 def test_libass_renders_chinese_with_a_yellow_keyword(tmp_path: Path) -> None:

@@ -85,3 +85,21 @@ def test_voices_lists_offline_voices(tmp_path):
     result = run("voices", "--backend", "espeak")
     assert result.returncode == 0, result.stderr
     assert "cmn+f3" in result.stdout and "yue" in result.stdout
+
+
+def test_voice_backend_option_and_the_deprecated_backend_spelling(tmp_path):
+    new = run("voices", "--voice-backend", "espeak")
+    assert new.returncode == 0, new.stderr
+    assert "cmn+f3" in new.stdout and "edge" not in new.stdout and "弃用" not in new.stderr
+    old = run("voices", "--backend", "espeak")
+    assert old.returncode == 0 and old.stdout == new.stdout
+    assert "--backend 已弃用，请改用 --voice-backend" in old.stderr
+
+    script = _script_file(tmp_path)
+    voiced = run("voice", "--script", str(script), "--out", str(tmp_path / "a"),
+                 "--voice-backend", "espeak")
+    assert voiced.returncode == 0 and "弃用" not in voiced.stderr, voiced.stderr
+    again = run("voice", "--script", str(script), "--out", str(tmp_path / "b"),
+                "--backend", "espeak")
+    assert again.returncode == 0 and "--voice-backend" in again.stderr, again.stderr
+    assert "来自缓存" in again.stdout

@@ -10,14 +10,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from workbench.config import OPTIONS, Settings, load_settings
 from workbench.errors import WorkbenchError
+from workbench.render.profiles import PROFILES
+from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
 app = typer.Typer(
     help="Workbench：小说推文 / 短剧推广视频工作台。",
@@ -68,6 +71,37 @@ def _parse_vars(pairs: list[str]) -> dict[str, str]:
             raise typer.BadParameter(f"--var 需要 名称=值 的形式，收到 {pair!r}")
         values[name.strip()] = value
     return values
+
+
+# Options that several commands take, declared once: the same name and help everywhere.
+MaterialOpt = Annotated[int, typer.Option(help="素材 ID（workbench material list）")]
+ChapterOpt = Annotated[int, typer.Option(help="章节序号（从 1 开始）")]
+TemplateOpt = Annotated[str, typer.Option(help="模板 ID 或 .j2 文件路径")]
+KeywordOpt = Annotated[str, typer.Option(help="口令（搜索词）")]
+AppOpt = Annotated[str | None, typer.Option("--app", help="阅读平台，如 番茄小说")]
+VarOpt = Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")]
+PromptOpt = Annotated[str, typer.Option(help="改写提示词 ID")]
+RewriteBackendOpt = Annotated[str | None, typer.Option(
+    help=f"改写后端 {'|'.join(REWRITE_CHOICES)}")]
+VoiceBackendOpt = Annotated[str | None, typer.Option(help=f"配音后端 {'|'.join(VOICE_CHOICES)}")]
+VoiceOpt = Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeural 或 cmn")]
+RateOpt = Annotated[str | None, typer.Option(help="语速，如 +20%")]
+ProfileOpt = Annotated[str | None, typer.Option(help=f"输出规格 {'|'.join(PROFILES)}")]
+LimitOpt = Annotated[int, typer.Option(help="显示条数")]
+# `--backend` meant the rewrite backend of `script`/`make` and the voice backend of
+# `voice`/`voices`; it still works there, hidden from help, with a note to use the clear name.
+OldBackendOpt = Annotated[str | None, typer.Option(
+    "--backend", hidden=True, help="已弃用：改用 --rewrite-backend 或 --voice-backend")]
+
+
+def _backend_alias(old: str | None, new: str | None, new_flag: str) -> str | None:
+    """The value of `new_flag`, or of the deprecated `--backend` standing for it."""
+    if old is None:
+        return new
+    err.print(f"注意: --backend 已弃用，请改用 {new_flag}", style="yellow")
+    if new is not None and new != old:
+        raise typer.BadParameter(f"--backend {old} 与 {new_flag} {new} 矛盾：只写 {new_flag}")
+    return old
 
 
 # config ----------------------------------------------------------------------------------
@@ -182,11 +216,11 @@ def template_lint(
 @template_app.command("render")
 def template_render(
     template: Annotated[str, typer.Argument(help="模板 ID 或 .j2 文件路径")],
-    material: Annotated[int, typer.Option(help="素材 ID")],
-    chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
-    keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
-    app_name: Annotated[str | None, typer.Option("--app", help="阅读平台")] = None,
-    var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
+    material: MaterialOpt,
+    chapter: ChapterOpt,
+    keyword: KeywordOpt,
+    app_name: AppOpt = None,
+    var: VarOpt = [],  # noqa: B006
 ) -> None:
     """只渲染模板（不改写），输出各片段。"""
     from workbench.materials.library import get_chapter, get_material
@@ -218,20 +252,22 @@ def prompts_cmd() -> None:
 # script ----------------------------------------------------------------------------------
 @app.command("script")
 def script_cmd(
-    material: Annotated[int, typer.Option(help="素材 ID")],
-    chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
-    template: Annotated[str, typer.Option(help="模板 ID 或 .j2 文件路径")],
-    keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
-    prompt: Annotated[str, typer.Option(help="改写提示词 ID")] = "narration",
-    app_name: Annotated[str | None, typer.Option("--app", help="阅读平台，如 番茄小说")] = None,
-    backend: Annotated[str | None, typer.Option(help="改写后端 auto|rules|openai")] = None,
+    material: MaterialOpt,
+    chapter: ChapterOpt,
+    template: TemplateOpt,
+    keyword: KeywordOpt,
+    prompt: PromptOpt = "narration",
+    app_name: AppOpt = None,
+    rewrite_backend: RewriteBackendOpt = None,
+    backend: OldBackendOpt = None,
     seed: Annotated[int, typer.Option(help="变体种子（同一种子结果相同）")] = 0,
-    var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
+    var: VarOpt = [],  # noqa: B006
     out_file: Annotated[Path | None, typer.Option("--out", help="写入 JSON 文件")] = None,
 ) -> None:
     """把一章小说写成带口令的口播脚本（JSON），并记录任务。"""
     from workbench.pipeline import ScriptJob, make_script
 
+    backend = _backend_alias(backend, rewrite_backend, "--rewrite-backend")
     settings = _settings()
     db = _db(settings)
     job = ScriptJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
@@ -254,12 +290,14 @@ def script_cmd(
 # voice -----------------------------------------------------------------------------------
 @app.command("voices")
 def voices_cmd(
-    backend: Annotated[str, typer.Option(help="auto|espeak|edge（auto: 能连上 edge 时含 edge 列表）")]
-    = "auto",
+    voice_backend: Annotated[str | None, typer.Option(
+        help=f"{'|'.join(VOICE_CHOICES)}（默认 auto: 能连上 edge 时含 edge 列表）")] = None,
+    backend: OldBackendOpt = None,
 ) -> None:
     """列出可用的配音音色（离线 espeak 音色，以及能联网时 edge 的中文音色）。"""
     from workbench.voice.catalog import list_all_voices
 
+    backend = _backend_alias(backend, voice_backend, "--voice-backend") or "auto"
     listing = list_all_voices(_settings(), backend)
     table = _table("音色", "后端", "语言", "性别", "说明")
     for v in listing.voices:
@@ -273,11 +311,12 @@ def voices_cmd(
 def voice_cmd(
     script: Annotated[Path, typer.Option(help="脚本 JSON（workbench script --out 的输出）")],
     out_dir: Annotated[Path, typer.Option("--out", help="输出文件夹")],
-    voice: Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeural 或 cmn")] = None,
-    rate: Annotated[str | None, typer.Option(help="语速，如 +20%")] = None,
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
     pitch: Annotated[str | None, typer.Option(help="音调，如 -5Hz")] = None,
     volume: Annotated[str | None, typer.Option(help="音量，如 +10%")] = None,
-    backend: Annotated[str | None, typer.Option(help="配音后端 auto|espeak|edge")] = None,
+    voice_backend: VoiceBackendOpt = None,
+    backend: OldBackendOpt = None,
     pause: Annotated[float | None, typer.Option(help="段落间停顿（秒）")] = None,
     audio_format: Annotated[str, typer.Option("--format", help="音频格式 wav|m4a")] = "wav",
     max_chars: Annotated[int | None, typer.Option(help="字幕每行最多字数")] = None,
@@ -286,6 +325,7 @@ def voice_cmd(
     from workbench.models import Script
     from workbench.pipeline import VoiceJob, make_voice
 
+    backend = _backend_alias(backend, voice_backend, "--voice-backend")
     settings = _settings()
     db = _db(settings)
     job = VoiceJob(script=Script.load(script), out_dir=out_dir, backend=backend, voice=voice,
@@ -305,7 +345,7 @@ def voice_cmd(
 
 
 @app.command("jobs")
-def jobs_cmd(limit: Annotated[int, typer.Option(help="显示条数")] = 20) -> None:
+def jobs_cmd(limit: LimitOpt = 20) -> None:
     """最近的任务记录。"""
     from workbench.store.jobs import list_jobs
 
@@ -343,26 +383,27 @@ def _print_outcome(outcome) -> None:
 
 @app.command("make")
 def make_cmd(
-    material: Annotated[int, typer.Option(help="素材 ID（workbench material list）")],
-    chapter: Annotated[int, typer.Option(help="章节序号（从 1 开始）")],
-    template: Annotated[str, typer.Option(help="模板 ID 或 .j2 文件路径")],
-    keyword: Annotated[str, typer.Option(help="口令（搜索词）")],
-    profile: Annotated[str | None, typer.Option(help="输出规格 final|draft")] = None,
+    material: MaterialOpt,
+    chapter: ChapterOpt,
+    template: TemplateOpt,
+    keyword: KeywordOpt,
+    profile: ProfileOpt = None,
     background: Annotated[str | None, typer.Option(
         help="背景：generated（默认，内置动画）、视频/图片文件或文件夹")] = None,
     bgm: Annotated[str | None, typer.Option(help="背景音乐：generated（默认）、none 或音频文件")]
     = None,
-    voice: Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeural 或 cmn")] = None,
-    rate: Annotated[str | None, typer.Option(help="语速，如 +20%")] = None,
-    voice_backend: Annotated[str | None, typer.Option(help="配音后端 auto|espeak|edge")] = None,
-    backend: Annotated[str | None, typer.Option(help="改写后端 auto|rules|openai")] = None,
-    prompt: Annotated[str, typer.Option(help="改写提示词 ID")] = "narration",
-    app_name: Annotated[str | None, typer.Option("--app", help="阅读平台，如 番茄小说")] = None,
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
+    voice_backend: VoiceBackendOpt = None,
+    rewrite_backend: RewriteBackendOpt = None,
+    backend: OldBackendOpt = None,
+    prompt: PromptOpt = "narration",
+    app_name: AppOpt = None,
     banner: Annotated[str | None, typer.Option(help="口令横幅文字，可用 {app} {keyword}")] = None,
     encoder: Annotated[str | None, typer.Option(help="libx264（默认）| auto（先试硬件编码）")]
     = None,
     seed: Annotated[int, typer.Option(help="变体种子：背景配色/片段/起点随之变化")] = 0,
-    var: Annotated[list[str], typer.Option(help="模板变量 名称=值，可重复")] = [],  # noqa: B006
+    var: VarOpt = [],  # noqa: B006
     task: Annotated[int | None, typer.Option(help="平台任务 ID（可选）")] = None,
     max_seconds: Annotated[float | None, typer.Option(help="任务限定的最长时长（秒）")] = None,
     cover_at: Annotated[float | None, typer.Option(help="封面取第几秒的画面")] = None,
@@ -371,10 +412,11 @@ def make_cmd(
     """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。"""
     from workbench.pipeline import MakeJob, run_job
 
+    rewrite_backend = _backend_alias(backend, rewrite_backend, "--rewrite-backend")
     settings = _settings()
     db = _db(settings)
     job = MakeJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
-                  app=app_name, prompt=prompt, rewrite_backend=backend,
+                  app=app_name, prompt=prompt, rewrite_backend=rewrite_backend,
                   variables=_parse_vars(var), seed=seed, voice_backend=voice_backend,
                   voice=voice, rate=rate, background=background, bgm=bgm, profile=profile,
                   encoder=encoder, banner=banner, task_id=task, max_seconds=max_seconds,
@@ -435,7 +477,7 @@ def batch_cmd(
 
 @submissions_app.command("list")
 def submissions_list(
-    limit: Annotated[int, typer.Option(help="显示条数")] = 20,
+    limit: LimitOpt = 20,
     keyword: Annotated[str | None, typer.Option(help="只看这个口令")] = None,
 ) -> None:
     """最近的成品包。"""
@@ -491,7 +533,7 @@ def submissions_publish(
 def demo_cmd(
     voice_backend: Annotated[str, typer.Option(help="配音后端（默认离线 espeak；edge 需联网）")]
     = "espeak",
-    profile: Annotated[str, typer.Option(help="输出规格 final|draft")] = "final",
+    profile: ProfileOpt = "final",
 ) -> None:
     """离线演示：导入示例小说，把一章做成可发布的成品包（视频、封面、文案、清单）。"""
     from workbench.demo import run_demo
@@ -517,13 +559,13 @@ def main(argv: list[str] | None = None) -> None:
     except WorkbenchError as exc:
         err.print(f"错误: {exc}", style="bold red")
         sys.exit(1)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("已取消")
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except TyperException as exc:  # usage errors: typer ≥ 0.26 raises its own copy of click's
+        exc.show()  # type: ignore[attr-defined]  # every one raised is a ClickException
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:  # typer.Exit(n) comes back as a return value here
         if code == 130:  # typer turns Ctrl-C into Exit(130) without a word

@@ -15,9 +15,12 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 from workbench.errors import InputError
+
+if TYPE_CHECKING:  # the renderer plans the label; the checks only read it
+    from workbench.render.overlays import LabelPlan
 
 Level = Literal["pass", "info", "warn", "block"]
 LEVELS: tuple[Level, ...] = get_args(Level)
@@ -231,18 +234,6 @@ def scan_banned_words(texts: Mapping[str, str | Sequence[str]],
 
 
 # --- visible AI label -----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LabelPlan:
-    """What the renderer planned for the visible AI label."""
-
-    text: str
-    start: float
-    end: float
-    text_height_px: float
-    frame_width: int
-    frame_height: int
-
 
 def label_text_ok(text: str) -> bool:
     norm = unicodedata.normalize("NFKC", text).upper()

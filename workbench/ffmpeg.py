@@ -6,17 +6,15 @@ import logging
 import subprocess
 from functools import lru_cache
 
-from workbench.errors import BackendUnavailable, RenderError
+import imageio_ffmpeg
+
+from workbench.errors import RenderError
 
 log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-    except ImportError:  # pragma: no cover - a core dependency
-        raise BackendUnavailable("缺少 ffmpeg：请安装 imageio-ffmpeg（pip install imageio-ffmpeg）")
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 

@@ -6,27 +6,46 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, fsync, then rename over it."""
+@contextmanager
+def atomic_output(path: Path, suffix: str = "", *, temp: Path | None = None) -> Iterator[Path]:
+    """A hidden temporary path beside `path` for the block (or a tool such as ffmpeg) to write;
+    renamed over `path` when the block ends without error, removed when it fails. The name is
+    unique, so two makers of the same file do not collide, and ends in `.part` + `suffix` (give
+    the real extension when a tool picks the format by it). `temp` fixes the name instead (a
+    render plan carries it in ffmpeg's arguments); a stale file there is removed first."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    if temp is None:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".part{suffix}",
+                                    dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+    else:
+        tmp = Path(temp)
+        tmp.unlink(missing_ok=True)
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; outputs are meant to be shared/uploaded
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared/uploaded
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, fsync, then rename over it."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from workbench.compliance import ComplianceReport, describe_where
 from workbench.errors import InputError
-from workbench.files import sha256_file, write_text_atomic
+from workbench.files import atomic_output, sha256_file, write_text_atomic
 from workbench.models import Script
 
 MANIFEST = "manifest.json"
@@ -65,13 +63,6 @@ def checklist_text(submission_id: str, script: Script, report: ComplianceReport)
     return "\n".join(lines)
 
 
-@dataclass
-class Package:
-    id: str
-    path: Path
-    manifest: dict[str, Any]
-
-
 def _staging_path(submissions_dir: Path, submission_id: str) -> Path:
     return submissions_dir / f".staging-{submission_id}"
 
@@ -88,16 +79,6 @@ def staging_dir(submissions_dir: Path, submission_id: str) -> Path:
 def discard_staging(submissions_dir: Path, submission_id: str) -> None:
     """Remove a half-assembled package (after a failure, a block or a cancel)."""
     shutil.rmtree(_staging_path(submissions_dir, submission_id), ignore_errors=True)
-
-
-def finish_package(staging: Path, final: Path, *, script: Script, banner: str,
-                   report: ComplianceReport, srt: Path, manifest: dict[str, Any]) -> Package:
-    """Add caption, subtitles, checklist and manifest to `staging` (which already holds
-    video.mp4 and cover.jpg), then move it to `final`, replacing an older package there."""
-    manifest = assemble_package(staging, final.name, script=script, banner=banner,
-                                report=report, srt=srt, manifest=manifest)
-    install_package(staging, final)
-    return Package(id=final.name, path=final, manifest=manifest)
 
 
 def assemble_package(staging: Path, submission_id: str, *, script: Script, banner: str,
@@ -135,11 +116,9 @@ def package_zip(package: Path, zips: Path) -> Path:
     concurrent callers each write their own temporary name."""
     out = zips / f"{package.name}.zip"
     if not out.is_file():
-        zips.mkdir(parents=True, exist_ok=True)
-        partial = zips / f".{package.name}.{uuid.uuid4().hex}.part"
-        made = Path(shutil.make_archive(str(partial), "zip", root_dir=package.parent,
-                                        base_dir=package.name))
-        made.replace(out)
+        with atomic_output(out, ".zip") as tmp:
+            shutil.make_archive(str(tmp.with_suffix("")), "zip", root_dir=package.parent,
+                                base_dir=package.name)
     return out
 
 

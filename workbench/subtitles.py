@@ -20,15 +20,14 @@ from __future__ import annotations
 import logging
 import math
 import re
-import struct
 from dataclasses import dataclass, replace
-from functools import cache
 from pathlib import Path
 
 import pysubs2
 
-from workbench.errors import BackendUnavailable, InputError
+from workbench.errors import InputError
 from workbench.files import write_text_atomic
+from workbench.fonts import default_font_file, em_per_size
 from workbench.text import (
     CLAUSE_MARKS,
     CLOSE_BRACKETS,
@@ -45,8 +44,6 @@ from workbench.voice.timing import TimedWord, TimingMap
 
 log = logging.getLogger(__name__)
 
-FONT_PACKAGE = "pylopdf-fonts-zh-cn"
-FONT_FILE = "NotoSansSC-Regular.otf"
 GAP_CLOSE = 0.3  # seconds: a shorter gap inside a segment is bridged (less flicker)
 _OPENERS = OPEN_QUOTES + "《（(【〈[「"
 _CLOSERS = CLOSE_QUOTES + CLOSE_BRACKETS + '"'
@@ -90,42 +87,6 @@ def max_chars_for(style: SubtitleStyle) -> int:
     the em `em_per_size` of the font size."""
     em = style.font_size * em_per_size(default_font_file())
     return math.floor((style.play_res_x - 2 * style.margin_lr) / em)
-
-
-@cache
-def em_per_size(font_file: Path) -> float:
-    """libass (like VSFilter) sizes a font so that winAscent + winDescent equals the font size;
-    the em is therefore `size * unitsPerEm / (winAscent + winDescent)` (0.69 for Noto Sans SC).
-    Read from the font's head and OS/2 tables."""
-    data = font_file.read_bytes()
-    num_tables = struct.unpack_from(">H", data, 4)[0]
-    tables = {}
-    for i in range(num_tables):
-        tag, _, offset, _ = struct.unpack_from(">4sLLL", data, 12 + 16 * i)
-        tables[tag] = offset
-    units_per_em = struct.unpack_from(">H", data, tables[b"head"] + 18)[0]
-    win_ascent, win_descent = struct.unpack_from(">HH", data, tables[b"OS/2"] + 74)
-    return units_per_em / (win_ascent + win_descent)
-
-
-def fonts_dir() -> Path:
-    """The folder holding Noto Sans SC, from a pip package: renders need no system font."""
-    try:
-        import pylopdf_fonts_zh_cn
-    except ImportError:
-        raise BackendUnavailable(
-            f"缺少中文字幕字体：请安装 {FONT_PACKAGE}（pip install {FONT_PACKAGE}）"
-        ) from None
-    return Path(pylopdf_fonts_zh_cn.__file__).resolve().parent
-
-
-def default_font_file() -> Path:
-    path = fonts_dir() / FONT_FILE
-    if not path.is_file():
-        raise BackendUnavailable(
-            f"{FONT_PACKAGE} 中找不到 {FONT_FILE}：请重新安装（pip install -U {FONT_PACKAGE}）"
-        )
-    return path
 
 
 # --- line breaking -------------------------------------------------------------------------

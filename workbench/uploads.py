@@ -14,6 +14,7 @@ from pathlib import Path
 
 from workbench.config import Settings
 from workbench.errors import InputError
+from workbench.files import atomic_output
 
 
 @dataclass(frozen=True)
@@ -71,10 +72,8 @@ def store_upload(settings: Settings, kind: str, source: Path, original_name: str
     if not target.is_relative_to(folder.resolve()):  # cannot happen with _safe_stem; checked
         raise InputError(f"文件名不安全: {name}")
     if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.part")
-        shutil.copyfile(source, partial)
-        partial.replace(target)
+        with atomic_output(target) as partial:
+            shutil.copyfile(source, partial)
     return target
 
 

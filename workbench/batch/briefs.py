@@ -16,12 +16,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from workbench.batch.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
 from workbench.errors import InputError, TemplateError
 from workbench.frontmatter import split_front_matter
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
+from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
 
 DEFAULTS_FILE = "_defaults.yaml"
 BRIEF_SUFFIXES = (".md", ".yaml", ".yml")

@@ -36,9 +36,9 @@ from typing import Any, Protocol
 import tenacity
 
 from workbench.errors import BackendUnavailable, InputError, WorkbenchError
+from workbench.fonts import default_font_file
 from workbench.package import CONTENT_FILES, MANIFEST
 from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
-from workbench.subtitles import default_font_file
 
 log = logging.getLogger(__name__)
 TRANSFERS = ("shared", "bytes")

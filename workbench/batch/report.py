@@ -15,7 +15,7 @@ from PIL import Image
 
 from workbench.batch.plan import BatchPlan
 from workbench.files import write_text_atomic
-from workbench.subtitles import default_font_file
+from workbench.fonts import default_font_file
 
 COLUMNS = ("brief", "variant", "chapter", "template", "hook", "voice", "background", "bgm",
            "seed", "recipe_hash", "status", "error", "duration", "package", "duplicate_of",

@@ -14,6 +14,7 @@ from workbench.compliance import aigc_metadata, load_banned_words, run_checks
 from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
+from workbench.fonts import default_font_file
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
 from workbench.pipeline.job_plan import JobPlan
@@ -34,7 +35,6 @@ from workbench.render.overlays import OverlaySpec
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.profiles import get_profile
 from workbench.script.edits import edited_script
-from workbench.subtitles import default_font_file
 
 DEFAULT_END_CARD = ("{app}搜索", "【{keyword}】", "看完整故事")
 

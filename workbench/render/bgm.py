@@ -3,12 +3,11 @@ needs no music file. Written once into the cache and looped under the voice by t
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from workbench.errors import InputError
 from workbench.ffmpeg import run_ffmpeg
+from workbench.files import atomic_output
 
 GENERATED = "generated"
 NONE = "none"
@@ -56,20 +55,13 @@ def generated_bgm(cache_dir: Path, variant: int = 0) -> Path:
     path = cache_dir / "bgm" / f"pad-v{_VERSION}{suffix}.m4a"
     if path.is_file() and path.stat().st_size > 0:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own: a render and a 背景音乐 preview may make the pad at the same time.
-    fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as partial:
         run_ffmpeg(["-y", "-f", "lavfi", "-i",
                     f"aevalsrc={_pad_expression(variant)}:s=48000:d=16",
                     "-af", "lowpass=f=1800,aformat=channel_layouts=stereo",
-                    "-c:a", "aac", "-b:a", "128k", "-f", "mp4", partial],
+                    "-c:a", "aac", "-b:a", "128k", "-f", "mp4", str(partial)],
                    what="生成内置背景音乐")
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
     return path
 
 

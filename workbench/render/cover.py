@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from workbench.errors import InputError, RenderError
 from workbench.files import write_bytes_atomic
-from workbench.subtitles import default_font_file
+from workbench.fonts import default_font_file
 
 WIDTH_SHARE = 0.86  # text spans at most this share of the width (7% margins)
 MAX_TITLE_LINES = 3

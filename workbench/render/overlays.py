@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pysubs2
 
-from workbench.compliance import LabelPlan
-from workbench.subtitles import em_per_size, escape_ass
+from workbench.fonts import em_per_size
+from workbench.subtitles import escape_ass
 
 PLAY_W, PLAY_H = 1080, 1920
 YELLOW = pysubs2.Color(0xFF, 0xD4, 0x00)
@@ -25,6 +25,18 @@ LABEL_TOP = 80  # px from the top of the frame, above the platform's own top bar
 LABEL_MIN_HEIGHT = 0.05  # of the frame's shorter side (GB 45438-2025)
 LABEL_TARGET_HEIGHT = 0.056  # what we aim for: a margin above the legal minimum
 SIDE_MARGIN = 60
+
+
+@dataclass(frozen=True)
+class LabelPlan:
+    """What the renderer planned for the visible AI label; compliance.check_ai_label checks it."""
+
+    text: str
+    start: float
+    end: float
+    text_height_px: float
+    frame_width: int
+    frame_height: int
 
 
 @dataclass(frozen=True)

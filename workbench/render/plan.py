@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.compliance import LabelPlan
 from workbench.render.backgrounds import Background, background_graph
-from workbench.render.overlays import OverlaySpec, build_overlay_ass
+from workbench.render.overlays import LabelPlan, OverlaySpec, build_overlay_ass
 from workbench.render.profiles import RenderProfile
 
 OVERLAY_FILE = "overlay.ass"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import queue
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from workbench.errors import Cancelled, RenderError
 from workbench.ffmpeg import ffmpeg_exe
+from workbench.files import atomic_output
 from workbench.render.plan import FONTS_DIR, RenderPlan
 
 log = logging.getLogger(__name__)
@@ -58,13 +58,6 @@ def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
         shutil.copyfile(plan.font_file, target)
 
 
-def remove_stale_partials(folder: Path) -> None:
-    """Leftovers of killed renders (never mistaken for output, but they take space)."""
-    if folder.is_dir():
-        for part in folder.glob(".*.part"):
-            part.unlink(missing_ok=True)
-
-
 def _reader(stream, lines: queue.Queue) -> None:
     for raw in stream:
         lines.put(raw.decode("utf-8", "replace").strip())
@@ -76,10 +69,9 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
             message: str = "渲染视频") -> RenderResult:
     """Run `plan`; `progress(fraction, message)` gets ffmpeg's own progress. Setting `cancel`
     (or an exception from `progress`, or Ctrl-C) stops ffmpeg and removes the partial file."""
-    plan.output.parent.mkdir(parents=True, exist_ok=True)
-    plan.partial.unlink(missing_ok=True)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="workbench-render-") as tmp:
+    with (atomic_output(plan.output, temp=plan.partial) as partial,
+          tempfile.TemporaryDirectory(prefix="workbench-render-") as tmp):
         workdir = Path(tmp)
         _prepare_workdir(plan, workdir)
         cmd = [*_tied_to_parent(), ffmpeg_exe(), "-hide_banner", "-nostdin",
@@ -96,17 +88,12 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
                 _follow(proc, plan, progress, cancel, timeout, started, message)
             except BaseException:
                 _stop(proc)
-                plan.partial.unlink(missing_ok=True)
                 raise
         code = proc.wait()
         if code != 0:
-            plan.partial.unlink(missing_ok=True)
-            tail = _tail(stderr_path)
-            raise RenderError(f"ffmpeg 渲染失败（exit {code}）: {tail or '没有输出'}")
-    if not plan.partial.is_file() or plan.partial.stat().st_size == 0:
-        raise RenderError(f"ffmpeg 没有写出视频: {plan.partial}")
-    os.chmod(plan.partial, 0o644)
-    os.replace(plan.partial, plan.output)
+            raise RenderError(f"ffmpeg 渲染失败（exit {code}）: {_tail(stderr_path) or '没有输出'}")
+        if not partial.is_file() or partial.stat().st_size == 0:
+            raise RenderError(f"ffmpeg 没有写出视频: {partial}")
     wall = time.monotonic() - started
     if progress:
         progress(1.0, f"{message}完成")

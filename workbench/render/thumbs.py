@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from workbench.ffmpeg import run_ffmpeg
+from workbench.files import atomic_output
 from workbench.render.backgrounds import background_graph, resolve_background
 from workbench.render.profiles import RenderProfile
 
@@ -25,17 +24,10 @@ def background_thumbnail(spec: str | None, seed: int, cache_dir: Path, at: float
     if out.is_file():
         return out
     inputs, chain = background_graph(background, THUMB, duration=at + 1.0, first_input=0)
-    out.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own: two page loads may draw the same thumbnail at the same time.
-    fd, partial = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part.jpg", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_output(out, ".jpg") as partial:
         run_ffmpeg([*inputs, "-filter_complex", chain, "-map", "[bg]", "-ss", f"{at:.2f}",
-                    "-frames:v", "1", "-q:v", "4", "-y", partial], what="背景预览图")
-        os.replace(partial, out)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+                    "-frames:v", "1", "-q:v", "4", "-y", str(partial)], what="背景预览图")
     return out
 
 

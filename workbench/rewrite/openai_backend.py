@@ -43,16 +43,6 @@ DEFAULT_PROMPT_ID = "narration"
 _KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
 
 
-def _import_openai() -> Any:
-    try:
-        import openai
-    except ImportError:
-        raise BackendUnavailable(
-            "openai 改写后端不可用：没有安装 openai 库；请运行 pip install openai，或改用 rules 后端"
-        ) from None
-    return openai
-
-
 class OpenAIBackend:
     """Narration rewrite by an LLM; one instance keeps one HTTP client (connection pool)."""
 
@@ -66,7 +56,9 @@ class OpenAIBackend:
                 "openai 改写后端不可用：未配置大模型；请设置 OPENAI_API_KEY（本地模型只需设置 "
                 "OPENAI_BASE_URL），或改用离线的 rules 后端"
             )
-        self._openai = _import_openai()
+        import openai  # here, not at start-up: the SDK takes ~0.4 s to import
+
+        self._openai = openai
         self._settings = settings
         self._prompt_fallback = prompt_fallback
         self._client: openai.OpenAI | None = None
@@ -184,7 +176,8 @@ class _JsonModeRejected(Exception):
 
 def make_client(settings: Settings, *, max_retries: int | None = None) -> openai.OpenAI:
     """An SDK client from our settings only (never the SDK's own env lookup for key/base URL)."""
-    openai_mod = _import_openai()
+    import openai as openai_mod
+
     return openai_mod.OpenAI(
         api_key=settings.llm_api_key or PLACEHOLDER_KEY,
         base_url=settings.llm_base_url or OPENAI_DEFAULT_BASE_URL,
@@ -317,7 +310,8 @@ def check_connection(settings: Settings) -> str:
     """
     if not settings.llm_configured:
         raise BackendUnavailable("未配置大模型：请设置 OPENAI_API_KEY 或 OPENAI_BASE_URL")
-    openai_mod = _import_openai()
+    import openai as openai_mod
+
     client = make_client(settings, max_retries=0)
     started = time.monotonic()
     try:

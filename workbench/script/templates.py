@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Template, TemplateSyntaxError, nodes
 from jsonschema import Draft202012Validator
 
@@ -32,6 +31,7 @@ from workbench.script.sandbox import (
     render_blocks,
 )
 from workbench.voice.base import GENDERS, VoiceHint
+from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
 
 logger = logging.getLogger(__name__)
 
@@ -169,21 +169,16 @@ class ParsedTemplate:
 
 def front_matter_line(header: str, loc: list[Any]) -> int:
     """File line of the YAML key at `loc` (or of its nearest existing parent)."""
+    located = _located_header(header)
+    return located.line(loc, default=2) if located else 2
+
+
+@functools.lru_cache(maxsize=16)
+def _located_header(header: str) -> LocatedYaml | None:
     try:
-        node = yaml.compose(header)
-    except yaml.YAMLError:
-        return 2
-    line = node.start_mark.line if node is not None else 0
-    for key in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if key_node.value == str(key):
-                line, node = key_node.start_mark.line, value_node
-                break
-        else:
-            break
-    return line + 2  # the header starts on line 2, after the opening ---
+        return load_located(header, first_line=2)  # the header starts after the opening ---
+    except YamlSyntaxError:
+        return None
 
 
 def _schema_issues(meta: dict[str, Any], header: str, path: Path) -> list[LintIssue]:

@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 
-from workbench.errors import InputError, WorkbenchError
+from workbench.errors import WorkbenchError
 from workbench.store import utcnow
 
 
@@ -57,13 +56,6 @@ def failure_recorded(db: Database, job_id: int) -> Iterator[None]:
     except Exception as exc:
         fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
         raise
-
-
-def get_job(db: Database, job_id: int) -> dict[str, Any]:
-    try:
-        return dict(db["jobs"].get(job_id))
-    except NotFoundError:
-        raise InputError(f"没有编号为 {job_id} 的任务记录（workbench jobs 查看全部）") from None
 
 
 def list_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import gradio as gr
 
 from workbench.config import Settings, load_settings
 from workbench.errors import InputError
-from workbench.subtitles import default_font_file
+from workbench.fonts import default_font_file
 from workbench.ui import create, materials, settings_tab, submissions
 from workbench.ui.common import backend_badge
 from workbench.uploads import MAX_UPLOAD_MB

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import wave
 from pathlib import Path
 
 from workbench.errors import InputError
 from workbench.ffmpeg import run_ffmpeg
-from workbench.files import write_bytes_atomic
+from workbench.files import atomic_output, write_bytes_atomic
 
 
 def decode_to_pcm(data: bytes, sample_rate: int, what: str = "音频解码") -> bytes:
@@ -52,24 +50,11 @@ def read_wav(path: Path) -> tuple[bytes, int]:
         raise InputError(f"{path}: 不是有效的 WAV 文件（{exc}）") from None
 
 
-def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as src:
-        return src.getnframes() / src.getframerate()
-
-
 def write_m4a(path: Path, pcm: bytes, sample_rate: int, bitrate: str = "192k") -> None:
     """AAC in MP4 (high quality), written to a temporary name and renamed when complete. MP4
     needs a seekable output, hence a file rather than a pipe; ffmpeg writes the edit list that
     keeps the encoder's priming samples from shifting the timings."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.m4a", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, ".m4a") as tmp:
         run_ffmpeg(["-y", "-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",
-                    "-c:a", "aac", "-b:a", bitrate, "-movflags", "+faststart", tmp],
+                    "-c:a", "aac", "-b:a", bitrate, "-movflags", "+faststart", str(tmp)],
                    input=pcm, what="AAC 编码")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -60,7 +60,7 @@ VOICE_NAME = re.compile(r"^[a-z]{2,3}-[A-Za-z]{2,4}(-[A-Za-z]+)*-\w+Neural$")
 _LOOKAHEAD = 16  # chars a word may sit past the cursor (punctuation, quotes, skipped symbols)
 _PAUSE_MARKS = "，。！？；：、,.!?;:…—"
 _URL_QUERY = re.compile(r"((?:wss?|https?)://[^\s'\"?]+)\?[^\s'\"]*")
-_HINT_VOICES = "workbench voices --backend edge 可列出可用音色"
+_HINT_VOICES = "workbench voices --voice-backend edge 可列出可用音色"
 
 # Shown when the voice list cannot be fetched (offline).
 COMMON_VOICES: tuple[VoiceInfo, ...] = (
@@ -83,17 +83,6 @@ class Boundary:
     offset: int  # 100-ns ticks from the start of the audio
     duration: int
     text: str
-
-
-def _import_edge_tts() -> Any:
-    try:
-        import edge_tts
-    except ImportError:
-        raise BackendUnavailable(
-            "edge 在线配音不可用：没有安装 edge-tts；请运行 pip install edge-tts，"
-            "或改用离线配音 --backend espeak"
-        ) from None
-    return edge_tts
 
 
 def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -125,7 +114,7 @@ async def collect(chunks: AsyncIterable[Mapping[str, Any]], text: str) -> Synthe
             boundaries.append(Boundary(kind, int(chunk["offset"]), int(chunk["duration"]),
                                        str(chunk.get("text", ""))))
     if not mp3:
-        raise BackendError("edge 没有返回音频（回答是空的）；可稍后重试或改用 --backend espeak")
+        raise BackendError("edge 没有返回音频（回答是空的）；可稍后重试或改用 --voice-backend espeak")
     try:
         pcm = await asyncio.to_thread(decode_to_pcm, bytes(mp3), SAMPLE_RATE, "edge 音频解码")
     except RenderError as exc:
@@ -133,7 +122,7 @@ async def collect(chunks: AsyncIterable[Mapping[str, Any]], text: str) -> Synthe
     if not has_gapless_header(mp3):
         pcm = pcm[MP3_DELAY_SAMPLES * 2:]
     if not pcm:
-        raise BackendError("edge 返回的音频是空的；可稍后重试或改用 --backend espeak")
+        raise BackendError("edge 返回的音频是空的；可稍后重试或改用 --voice-backend espeak")
     synthesis = Synthesis(pcm, SAMPLE_RATE)
     synthesis.words = word_timings(boundaries, text, synthesis.duration)
     return synthesis
@@ -275,7 +264,7 @@ class EdgeBackend:
 
     @property
     def version(self) -> str:
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
         return f"edge-tts {getattr(edge_tts, '__version__', '') or package_version('edge-tts')}"
 
     def accepts(self, voice: str) -> bool:
@@ -284,7 +273,7 @@ class EdgeBackend:
     def synthesize(self, text: str, params: VoiceParams) -> Synthesis:
         if not any(ch.isalnum() for ch in text):
             raise InputError(f"配音文本没有可读的文字: {text[:20]!r}")
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
         whole = math.ceil(self._timeout)  # edge-tts wants whole seconds
 
         async def attempt() -> Synthesis:
@@ -298,7 +287,7 @@ class EdgeBackend:
 
     def list_voices(self) -> list[VoiceInfo]:
         """Edge's Chinese voices (zh-*), zh-CN first; deprecated ones are left out."""
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
 
         async def attempt() -> list[dict[str, Any]]:
             return await asyncio.wait_for(edge_tts.list_voices(), self._timeout)
@@ -320,7 +309,7 @@ class EdgeBackend:
     async def _retrying(self, attempt: Callable[[], Awaitable[T]], what: str,
                         voice: str | None) -> T:
         """`attempt` with backoff on transient failures; every failure becomes our error."""
-        edge_tts = _import_edge_tts()
+        import edge_tts  # here, not at start-up: it pulls in aiohttp
         made = 0
 
         async def counted() -> T:
@@ -398,12 +387,12 @@ def translate(exc: Exception, edge_tts: Any, *, what: str, attempts: int,
         return BackendUnavailable(
             f"{what}被微软拒绝（HTTP 403，已尝试 {attempts} 次）：常见原因是本机时间不准或 "
             "edge-tts 版本过旧（pip install -U edge-tts）；也可检查网络/代理，或改用离线配音 "
-            "--backend espeak"
+            "--voice-backend espeak"
         )
     if is_transient(exc, edge_tts):
         return BackendUnavailable(
             f"{what}失败：微软 edge 语音服务连不上或连接中断（{describe(exc)}，已尝试 {attempts} "
-            "次）；请检查网络或代理（HTTPS_PROXY），或改用离线配音 --backend espeak"
+            "次）；请检查网络或代理（HTTPS_PROXY），或改用离线配音 --voice-backend espeak"
         )
     if isinstance(exc, errors.NoAudioReceived):
         return BackendError(f"{what}没有返回音频：音色 {voice!r} 可能不存在或写错了"
@@ -412,7 +401,7 @@ def translate(exc: Exception, edge_tts: Any, *, what: str, attempts: int,
         return BackendError(f"{what}：音色名 {voice!r} 不是 edge 的格式（{_HINT_VOICES}）")
     if status is not None or isinstance(exc, errors.EdgeTTSException):
         return BackendError(f"{what}失败：服务的回答无法处理（{describe(exc)}）；可能需要升级 "
-                            "edge-tts（pip install -U edge-tts），或改用 --backend espeak")
+                            "edge-tts（pip install -U edge-tts），或改用 --voice-backend espeak")
     return BackendError(f"{what}失败（{describe(exc)}）")
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import espeakng_loader
+
 from workbench.errors import BackendError, BackendUnavailable, InputError
 from workbench.text import jieba
 from workbench.voice.base import Synthesis, VoiceInfo, VoiceParams, WordTiming
@@ -86,12 +88,6 @@ def _load() -> _Engine:
 def _initialise() -> _Engine:
     global _engine
     try:
-        import espeakng_loader
-    except ImportError:
-        raise BackendUnavailable(
-            "离线配音不可用：缺少 espeakng-loader（pip install espeakng-loader）"
-        ) from None
-    try:
         lib = ctypes.CDLL(espeakng_loader.get_library_path())
         data_path = Path(espeakng_loader.get_data_path())
     except (OSError, RuntimeError) as exc:
@@ -151,7 +147,7 @@ class EspeakBackend:
         if not self.accepts(params.voice):
             raise InputError(
                 f"espeak 没有音色 {params.voice!r}（可用: {', '.join(OFFERED)}；"
-                "workbench voices --backend espeak 查看）"
+                "workbench voices --voice-backend espeak 查看）"
             )
         if not text.strip():
             raise InputError("配音文本为空")

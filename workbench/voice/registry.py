@@ -87,7 +87,7 @@ def plan_voice(
         if not wanted or not espeak.accepts(wanted):
             if voice:  # the user named a voice espeak does not have
                 raise InputError(
-                    f"espeak 没有音色 {voice!r}（workbench voices --backend espeak 查看可用音色）"
+                    f"espeak 没有音色 {voice!r}（workbench voices --voice-backend espeak 查看可用音色）"
                 )
             wanted = offline_voice
         choice = Choice(espeak, VoiceParams(wanted, **prosody))
@@ -97,7 +97,7 @@ def plan_voice(
     if not edge.accepts(wanted):
         raise InputError(
             f"{wanted!r} 不是 edge 音色（例如 zh-CN-XiaoxiaoNeural；"
-            "workbench voices --backend edge 查看）"
+            "workbench voices --voice-backend edge 查看）"
         )
     primary = Choice(edge, VoiceParams(wanted, **prosody))
     if name == "edge":

@@ -1,4 +1,5 @@
-"""YAML with line numbers: PyYAML's composed node tree keeps every key's and item's mark."""
+"""YAML with line numbers: PyYAML's composed node tree keeps every key's and item's mark.
+Used wherever an error has to name the line of a YAML key (batch briefs, template front matter)."""
 
 from __future__ import annotations
 
