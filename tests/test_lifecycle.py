@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import pytest
 from batch_fixtures import NOVEL, batch_settings, write_folder  # noqa: F401
@@ -139,6 +140,9 @@ def test_the_rendered_job_speaks_with_the_template_voice(batch_settings, db, hom
     timings = json.loads((batch_settings.outputs_dir / "jobs" / hinted.submission_id
                           / "timings.json").read_text("utf-8"))
     assert timings["voice"] == "cmn+f3"
+    chosen = run_job(replace(job, voice="cmn+m3"), batch_settings, db)  # the user's choice wins
+    assert (chosen.manifest["voice"]["voice"], chosen.manifest["voice"]["rate"]) == (
+        "cmn+m3", "+30%")
     plain = run_job(MakeJob(material_id=material["id"], chapter=2, template="tiny",
                             keyword="夜渡迷局", bgm="none"), batch_settings, db)
     assert (plain.manifest["voice"]["voice"], plain.manifest["voice"]["rate"]) == ("cmn", "+0%")
