@@ -100,7 +100,11 @@ def test_create_renders_a_draft_and_a_reload_restores_it(app: AppServer, page) -
     pick(page, "#chapter", re.compile(r"^2\. "))
     expect(page.locator("#chapter input")).to_have_value(re.compile(r"^2\. "))
 
-    # 2 · template and keyword → 3 · the script
+    # 2 · template and keyword → 3 · the script. A template that asks for a voice (悬疑钩子:
+    # male, +20%) sets the 配音 controls; one that asks for nothing (tiny) leaves them.
+    pick(page, "#template", re.compile(r"（suspense，"))
+    expect(page.locator("#voice input")).to_have_value(re.compile(r"（cmn，离线）"))
+    expect(page.locator("#rate input[type=number]")).to_have_value("20")
     pick(page, "#template", re.compile(r"（tiny，"))
     page.locator("#keyword textarea").fill(KEYWORD)
     page.locator("#generate").click()

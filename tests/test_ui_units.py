@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import gradio as gr
 import pytest
-from conftest import SAMPLES
+from conftest import PROJECT_ROOT, SAMPLES
 
 from workbench.config import load_settings
 from workbench.errors import InputError, RenderError
@@ -259,3 +259,8 @@ def test_picking_a_template_sets_the_voice_it_asks_for(settings):
     assert choices.template_voice(settings, "suspense") == ("cmn", 20)  # male, +20%
     assert choices.template_voice(settings, "emotional") == ("cmn+f3", 10)  # female, +10%
     assert choices.template_voice(settings, "comeback") == ("cmn", 25)
+    (settings.home / "templates").mkdir(parents=True)
+    plain = (PROJECT_ROOT / "templates" / "suspense.j2").read_text("utf-8").replace(
+        "voice:\n  rate: \"+20%\"\n  gender: male\n", "").replace("id: suspense", "id: plain")
+    (settings.home / "templates" / "plain.j2").write_text(plain, "utf-8")
+    assert choices.template_voice(settings, "plain") == (None, None)  # controls left alone

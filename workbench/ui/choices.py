@@ -56,12 +56,15 @@ def default_voice(settings: Settings) -> str:
         return settings.voice
 
 
-def template_voice(settings: Settings, template: str) -> tuple[str, int]:
-    """The voice and rate (percent) a template asks for, as the 配音 controls show them; the
-    user's own settings still win (see `plan_voice`)."""
+def template_voice(settings: Settings, template: str) -> tuple[str | None, int | None]:
+    """The voice and rate (percent) a template asks for, as the 配音 controls show them, None
+    for what it does not ask for; the user's own settings still win (see `plan_voice`)."""
     hint = get_template(template, settings.template_dirs).voice_hint
+    if not hint:
+        return None, None
     params = plan_voice(settings, hint=hint).primary.params
-    return params.voice, params.rate_percent
+    return (params.voice if hint.gender else None,
+            params.rate_percent if hint.rate else None)
 
 
 def backgrounds(settings: Settings) -> Choices:

@@ -144,12 +144,13 @@ def generate_script(material: Any, chapter: Any, template: str, prompt: str, key
 @handler
 def pick_template(template: str) -> tuple[Any, Any]:
     """A template that asks for a voice (front matter `voice:`) sets the 配音 controls to it;
-    the user can still change them before rendering."""
+    the user can still change them before rendering. Other templates leave them alone."""
     if not template:
         return gr.skip(), gr.skip()
     with session() as (settings, _):
         voice, rate = choices.template_voice(settings, template)
-    return gr.Dropdown(value=voice), rate
+    return (gr.skip() if voice is None else gr.Dropdown(value=voice),
+            gr.skip() if rate is None else rate)
 
 
 @handler
