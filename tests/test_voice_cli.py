@@ -1,4 +1,5 @@
-"""`workbench voice` / `workbench voices` end to end: real subprocesses, real espeak, real files."""
+"""`workbench voice` / `workbench voices` end to end: the real entry point (in this process, and
+in a subprocess for the AAC test), real espeak, real files."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import json
 import wave
 
 import pysubs2
+from cli_runner import run_cli, run_subprocess
 from sqlite_utils import Database
-from test_script_cli import run
 from test_voice import SCRIPT
 
 from workbench.voice.timing import TimingMap
@@ -21,7 +22,7 @@ def _script_file(tmp_path):
 
 def test_voice_writes_audio_timings_and_subtitles(tmp_path, home):
     out_dir = tmp_path / "out"
-    result = run("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
+    result = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
                  "--voice", "cmn+f3", "--rate", "+20%")
     assert result.returncode == 0, result.stderr
     assert "espeak" in result.stderr and "cmn+f3" in result.stdout
@@ -42,15 +43,16 @@ def test_voice_writes_audio_timings_and_subtitles(tmp_path, home):
     job = db.execute("select kind, status, backend, model, cache_hit from jobs").fetchone()
     assert job == ("voice", "done", "espeak", "cmn+f3", 0)
 
-    again = run("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
+    again = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
                 "--voice", "cmn+f3", "--rate", "+20%")
     assert again.returncode == 0 and "3 段来自缓存" in again.stdout
     assert db.execute("select cache_hit from jobs order by id desc").fetchone() == (1,)
 
 
 def test_voice_writes_aac_when_asked(tmp_path):
+    """Subprocess smoke test of `voice`: espeak and the AAC encode in a fresh process."""
     out_dir = tmp_path / "out"
-    result = run("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
+    result = run_subprocess("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
                  "--format", "m4a")
     assert result.returncode == 0, result.stderr
     audio = out_dir / "narration.m4a"
@@ -66,22 +68,22 @@ def test_voice_writes_aac_when_asked(tmp_path):
 def test_bad_script_file_gets_a_clear_error(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"segments": [\n  {"name": "hook", "text": "x"},\n]}', "utf-8")
-    result = run("voice", "--script", str(broken), "--out", str(tmp_path / "o"))
+    result = run_cli("voice", "--script", str(broken), "--out", str(tmp_path / "o"))
     assert result.returncode == 1
     assert f"{broken}:3" in result.stderr and "格式错误" in result.stderr
-    missing = run("voice", "--script", str(tmp_path / "nope.json"), "--out", str(tmp_path / "o"))
+    missing = run_cli("voice", "--script", str(tmp_path / "nope.json"), "--out", str(tmp_path / "o"))
     assert missing.returncode == 1 and "找不到脚本文件" in missing.stderr
     wrong = tmp_path / "wrong.json"
     wrong.write_text('{"title": "x"}', "utf-8")
-    result = run("voice", "--script", str(wrong), "--out", str(tmp_path / "o"))
+    result = run_cli("voice", "--script", str(wrong), "--out", str(tmp_path / "o"))
     assert result.returncode == 1 and "segments" in result.stderr
-    bad_rate = run("voice", "--script", str(_script_file(tmp_path)), "--out",
+    bad_rate = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out",
                    str(tmp_path / "o"), "--rate", "fast")
     assert bad_rate.returncode == 1 and "语速" in bad_rate.stderr
     assert not (tmp_path / "o").exists()
 
 
 def test_voices_lists_offline_voices(tmp_path):
-    result = run("voices", "--backend", "espeak")
+    result = run_cli("voices", "--backend", "espeak")
     assert result.returncode == 0, result.stderr
     assert "cmn+f3" in result.stdout and "yue" in result.stdout
