@@ -51,6 +51,7 @@ def test_three_jobs_on_a_local_ray(tmp_path, batch_settings, db, monkeypatch):
     assert result.report_csv.is_file() and db["submissions"].count == 3
 
 
+@pytest.mark.timeout(360)  # ~50 s idle; starts and stops a whole cluster
 def test_a_job_through_ray_client_on_a_started_cluster(tmp_path, batch_settings, db):
     """`ray start --head` as a studio would, then `ray://127.0.0.1:PORT` from the driver: the
     Ray Client path, with token authentication on and the inputs sent as bytes."""
