@@ -43,7 +43,7 @@ def test_offline_script_end_to_end(home):
     assert shown.returncode == 0 and "第一章" in shown.stdout
 
     first = run_cli("script", "--material", "1", "--chapter", "2", "--template", "suspense",
-                "--keyword", "夜渡迷局")
+                    "--keyword", "夜渡迷局")
     assert first.returncode == 0, first.stderr
     script = json.loads(first.stdout)
     assert [s["name"] for s in script["segments"]][:1] == ["hook"]
@@ -54,7 +54,7 @@ def test_offline_script_end_to_end(home):
 
     out_file = home.parent / "script.json"
     second = run_cli("script", "--material", "1", "--chapter", "2", "--template", "suspense",
-                 "--keyword", "夜渡迷局", "--out", str(out_file))
+                     "--keyword", "夜渡迷局", "--out", str(out_file))
     assert second.returncode == 0 and "缓存" in second.stderr
     saved = json.loads(out_file.read_text(encoding="utf-8"))
     assert saved["segments"] == script["segments"] and saved["cached"] is True
@@ -85,7 +85,7 @@ def test_llm_script_is_cached_with_zero_backend_calls(home, llm_server):  # noqa
 
     # a different keyword is a different input: one more call
     assert run_cli(*args[:-4], "--keyword", "另一个口令", "--app", "七猫小说",
-               env=env).returncode == 0
+                   env=env).returncode == 0
     assert len(llm_server.chat_requests) == 2
 
     for text in (first.stdout, first.stderr, second.stdout, second.stderr):
@@ -103,8 +103,8 @@ def test_errors_are_one_clear_line_and_store_nothing(home, tmp_path):
     assert result.stderr.startswith("错误:") and "empty.txt" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
 
-    missing = run_subprocess("script", "--material", "7", "--chapter", "1", "--template", "suspense",
-                  "--keyword", "k")
+    missing = run_subprocess("script", "--material", "7", "--chapter", "1", "--template",
+                             "suspense", "--keyword", "k")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "7" in missing.stderr
     db = Database(home / "workbench.db")
@@ -124,7 +124,7 @@ def test_config_masks_the_key(home):
 def test_template_render_cli(home, name):
     assert run_cli("material", "add", str(SAMPLE_GBK)).returncode == 0
     result = run_cli("template", "render", name, "--material", "1", "--chapter", "2",
-                 "--keyword", "夜渡迷局")
+                     "--keyword", "夜渡迷局")
     assert result.returncode == 0, result.stderr
     segments = json.loads(result.stdout)["segments"]
     assert segments[0]["name"] == "hook"
@@ -146,5 +146,6 @@ def test_template_lint_exit_codes(tmp_path):
     assert result.returncode == 1
     assert f"{bad}:9:" in result.stderr and "__class__" in result.stderr
     assert "mystery" in result.stderr
-    good = run_subprocess("template", "lint", *map(str, sorted((PROJECT_ROOT / "templates").glob("*.j2"))))
+    templates = sorted((PROJECT_ROOT / "templates").glob("*.j2"))
+    good = run_subprocess("template", "lint", *map(str, templates))
     assert good.returncode == 0, good.stderr + good.stdout

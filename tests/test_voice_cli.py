@@ -23,7 +23,7 @@ def _script_file(tmp_path):
 def test_voice_writes_audio_timings_and_subtitles(tmp_path, home):
     out_dir = tmp_path / "out"
     result = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
-                 "--voice", "cmn+f3", "--rate", "+20%")
+                     "--voice", "cmn+f3", "--rate", "+20%")
     assert result.returncode == 0, result.stderr
     assert "espeak" in result.stderr and "cmn+f3" in result.stdout
     names = sorted(p.name for p in out_dir.iterdir())
@@ -44,7 +44,7 @@ def test_voice_writes_audio_timings_and_subtitles(tmp_path, home):
     assert job == ("voice", "done", "espeak", "cmn+f3", 0)
 
     again = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
-                "--voice", "cmn+f3", "--rate", "+20%")
+                    "--voice", "cmn+f3", "--rate", "+20%")
     assert again.returncode == 0 and "3 段来自缓存" in again.stdout
     assert db.execute("select cache_hit from jobs order by id desc").fetchone() == (1,)
 
@@ -53,7 +53,7 @@ def test_voice_writes_aac_when_asked(tmp_path):
     """Subprocess smoke test of `voice`: espeak and the AAC encode in a fresh process."""
     out_dir = tmp_path / "out"
     result = run_subprocess("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
-                 "--format", "m4a")
+                            "--format", "m4a")
     assert result.returncode == 0, result.stderr
     audio = out_dir / "narration.m4a"
     assert audio.stat().st_size > 10_000
@@ -71,14 +71,15 @@ def test_bad_script_file_gets_a_clear_error(tmp_path):
     result = run_cli("voice", "--script", str(broken), "--out", str(tmp_path / "o"))
     assert result.returncode == 1
     assert f"{broken}:3" in result.stderr and "格式错误" in result.stderr
-    missing = run_cli("voice", "--script", str(tmp_path / "nope.json"), "--out", str(tmp_path / "o"))
+    missing = run_cli("voice", "--script", str(tmp_path / "nope.json"), "--out",
+                      str(tmp_path / "o"))
     assert missing.returncode == 1 and "找不到脚本文件" in missing.stderr
     wrong = tmp_path / "wrong.json"
     wrong.write_text('{"title": "x"}', "utf-8")
     result = run_cli("voice", "--script", str(wrong), "--out", str(tmp_path / "o"))
     assert result.returncode == 1 and "segments" in result.stderr
     bad_rate = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out",
-                   str(tmp_path / "o"), "--rate", "fast")
+                       str(tmp_path / "o"), "--rate", "fast")
     assert bad_rate.returncode == 1 and "语速" in bad_rate.stderr
     assert not (tmp_path / "o").exists()
 
