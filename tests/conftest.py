@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,23 +17,30 @@ SAMPLES = PROJECT_ROOT / "assets" / "samples"
 _ENV_VARS = ("WORKBENCH_CONFIG", *(o.env for o in OPTIONS))
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private WORKBENCH_HOME; the test runs in tmp_path so no workbench.toml leaks in.
+def isolate(monkeypatch: pytest.MonkeyPatch, root: Path) -> Path:
+    """Point Workbench at a private home under `root` and run in `root`, so no workbench.toml
+    or setting from the environment leaks in; returns the home. Used by `home` for every test,
+    and by module-scoped fixtures with their own `pytest.MonkeyPatch.context()`.
 
     Voice defaults to offline espeak so that no test reaches for the internet by accident;
     tests of `auto` and `edge` ask for them explicitly (and point edge at a local server).
     """
     for var in _ENV_VARS:
         monkeypatch.delenv(var, raising=False)
-    home = tmp_path / "wbhome"
+    home = root / "wbhome"
     monkeypatch.setenv("WORKBENCH_HOME", str(home))
     monkeypatch.setenv("WORKBENCH_VOICE_BACKEND", "espeak")
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(root)
     from workbench.voice import service
 
     service._down.clear()  # "edge was down a minute ago" must not leak between tests
     return home
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private WORKBENCH_HOME in tmp_path (see `isolate`)."""
+    return isolate(monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -44,3 +53,28 @@ def db(settings: Settings):
     database = open_db(settings.db_path)
     yield database
     database.close()
+
+
+@dataclass(frozen=True)
+class PreparedHome:
+    """A home made once per module (renders are the slow part of the suite) and put back
+    exactly before each test that uses it, so tests may change it and still run in any order.
+
+    It is restored at the same path: the database and the packages refer to each other by
+    absolute path.
+    """
+
+    root: Path  # what `isolate` was given: holds wbhome/ and whatever the fixture wrote
+    pristine: Path
+
+    @classmethod
+    def freeze(cls, root: Path) -> PreparedHome:
+        pristine = root.with_name(f"{root.name}-pristine")
+        shutil.copytree(root, pristine, symlinks=True)
+        return cls(root, pristine)
+
+    def restore(self, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """Put the home back as frozen and point this test at it; returns the home."""
+        shutil.rmtree(self.root)
+        shutil.copytree(self.pristine, self.root, symlinks=True)
+        return isolate(monkeypatch, self.root)

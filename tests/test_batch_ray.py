@@ -51,6 +51,7 @@ def test_three_jobs_on_a_local_ray(tmp_path, batch_settings, db, monkeypatch):
     assert result.report_csv.is_file() and db["submissions"].count == 3
 
 
+@pytest.mark.timeout(360)  # ~50 s idle; starts and stops a whole cluster
 def test_a_job_through_ray_client_on_a_started_cluster(tmp_path, batch_settings, db):
     """`ray start --head` as a studio would, then `ray://127.0.0.1:PORT` from the driver: the
     Ray Client path, with token authentication on and the inputs sent as bytes."""
@@ -115,28 +116,31 @@ def test_a_client_server_that_dies_at_start_is_retried(caplog):
     from workbench.batch.executors import _init_ray
 
     cluster = _FlakyClientCluster(deaths=2)
-    _init_ray(cluster, {"address": "ray://head:10001"})
+    waited: list[float] = []  # the backoff, recorded instead of slept
+    _init_ray(cluster, {"address": "ray://head:10001"}, sleep=waited.append)
     assert cluster.calls == 3 and cluster.connected
+    assert waited == [1, 2]
     assert "attempt 2/4" in caplog.text
     # The same death, seen by the proxy as a zombie child instead (both happened in CI).
     zombie = _FlakyClientCluster(deaths=1, error=ConnectionAbortedError(
         "Initialization failure from server:\nTraceback (most recent call last):\n"
         "psutil.ZombieProcess: PID still exists but it's a zombie (pid=1958)"))
-    _init_ray(zombie, {"address": "ray://head:10001"})
+    _init_ray(zombie, {"address": "ray://head:10001"}, sleep=waited.append)
     assert zombie.calls == 2 and zombie.connected
 
 
 def test_other_connection_failures_are_not_retried_and_read_in_one_line():
     from workbench.batch.executors import RAY_CLIENT_ATTEMPTS, _init_ray, _last_line
 
+    waited: list[float] = []
     refused = _FlakyClientCluster(deaths=9, error=ConnectionError("ray client connection timeout"))
     with pytest.raises(ConnectionError):
-        _init_ray(refused, {"address": "ray://head:10001"})
-    assert refused.calls == 1
+        _init_ray(refused, {"address": "ray://head:10001"}, sleep=waited.append)
+    assert refused.calls == 1 and waited == []
     dying = _FlakyClientCluster(deaths=9)
     with pytest.raises(ConnectionAbortedError) as raised:
-        _init_ray(dying, {"address": "ray://head:10001"})
-    assert dying.calls == RAY_CLIENT_ATTEMPTS
+        _init_ray(dying, {"address": "ray://head:10001"}, sleep=waited.append)
+    assert dying.calls == RAY_CLIENT_ATTEMPTS and waited == [1, 2, 4]
     assert _last_line(raised.value).startswith("RuntimeError: Starting Ray client server failed")
     assert _last_line(ConnectionError("no cluster\nhint")) == "no cluster\nhint"
 

@@ -1,5 +1,8 @@
 """`workbench batch` end to end on the local process pool: real espeak, ffmpeg, SQLite, worker
-processes and a real SIGKILL. The tiny template keeps each draft render to a few seconds."""
+processes and a real SIGKILL. The tiny template keeps each draft render to a few seconds.
+
+The command runs in-process (`cli_runner.run_cli`) except in the kill test, whose batch is a
+real `python -m workbench batch` process: that is the subprocess smoke test of `batch`."""
 # The fixtures are imported by name, so test parameters "redefine" them:
 # ruff: noqa: F811
 
@@ -16,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from batch_fixtures import batch_settings, write_folder  # noqa: F401
+from cli_runner import run_cli
 from llm_server import LLMServer, llm_server  # noqa: F401
 
 from workbench.batch import load_plan, run_batch
@@ -23,11 +27,6 @@ from workbench.batch.fingerprint import DUPLICATE_BITS
 from workbench.batch.records import INTERRUPTED
 from workbench.config import load_settings
 from workbench.package import verify_package
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                          text=True, env={**os.environ}, timeout=600, check=False)
 
 
 def _packages(settings) -> list[Path]:
@@ -39,12 +38,12 @@ def test_cli_batch_runs_reports_failures_and_a_rerun_adds_nothing(tmp_path, batc
         "good.yaml": {"variants": 2},
         "blocked.md": "---\nbanner: 全网最好看：{app}搜索【{keyword}】\n---\n",
     })
-    dry = _cli("batch", str(folder), "--dry-run")
+    dry = run_cli("batch", str(folder), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "共 3 个任务：0 个已有成品（跳过），3 个待生成，预计用时约" in dry.stdout
     assert db["materials"].count == 0 and db["batches"].count == 0  # a dry run writes nothing
 
-    first = _cli("batch", str(folder), "--workers", "2")
+    first = run_cli("batch", str(folder), "--workers", "2")
     assert first.returncode == 1, first.stderr  # one job failed: non-zero, the others done
     assert "完成 2，复用 0，失败 1" in first.stdout
     assert "失败  blocked.md #1：合规检查未通过" in first.stdout and "最好" in first.stdout
@@ -64,7 +63,7 @@ def test_cli_batch_runs_reports_failures_and_a_rerun_adds_nothing(tmp_path, batc
 
     makes_before = db["jobs"].count_where("kind = 'make'")
     videos = {p.name: (p / "video.mp4").stat().st_mtime_ns for p in _packages(batch_settings)}
-    again = _cli("batch", str(folder), "--workers", "2")
+    again = run_cli("batch", str(folder), "--workers", "2")
     assert again.returncode == 1 and "2 个已有成品（跳过），1 个待生成" in again.stdout
     assert "完成 2，复用 0，失败 1" in again.stdout  # rendered by this batch earlier: still "done"
     assert {p.name: (p / "video.mp4").stat().st_mtime_ns
@@ -189,7 +188,7 @@ def test_killed_mid_render_resumes_without_duplicates(tmp_path, batch_settings, 
     finished = [p for p in _packages(batch_settings)]
     before = {p.name: (p / "video.mp4").stat().st_mtime_ns for p in finished}
 
-    resumed = _cli("batch", str(folder), "--workers", "1")
+    resumed = run_cli("batch", str(folder), "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert f"{len(before)} 个已有成品（跳过）" in resumed.stdout
     packages = _packages(batch_settings)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import replace
+from dataclasses import astuple, replace
 
-import pytest
 from batch_fixtures import NOVEL, batch_settings, write_folder  # noqa: F401
+from cli_runner import run_cli
 from tiny_templates import TINY
 
-from workbench import cli
 from workbench.config import load_settings
 from workbench.errors import InputError
 from workbench.materials.library import add_material
@@ -28,19 +27,8 @@ from workbench.voice.base import VoiceHint
 from workbench.voice.registry import plan_voice
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """The real entry point in this process: (exit code, stdout, stderr)."""
-    try:
-        cli.main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def test_a_step_added_to_prepare_job_reaches_make_and_batch(batch_settings, db, tmp_path,
-                                                             monkeypatch, capsys):
+                                                             monkeypatch):
     """What the platform-records issue will do: refuse a job whose keyword has expired. Added
     once, by replacing `lifecycle.prepare_job`, it must hold for both front ends."""
     seen: list[str] = []
@@ -53,18 +41,18 @@ def test_a_step_added_to_prepare_job_reaches_make_and_batch(batch_settings, db, 
         return original(plan, make_id, settings, db, progress)
 
     monkeypatch.setattr(lifecycle, "prepare_job", with_keyword_check)
-    code, out, err = run_cli(capsys, "material", "add", str(NOVEL))
+    code, out, err = astuple(run_cli("material", "add", str(NOVEL)))
     assert code == 0, err
     make = ["make", "--material", "1", "--chapter", "2", "--template", "tiny"]
-    code, out, err = run_cli(capsys, *make, "--keyword", "过期口令")
+    code, out, err = astuple(run_cli(*make, "--keyword", "过期口令"))
     assert code == 1 and "口令「过期口令」已过期" in err and "Traceback" not in err
-    code, out, err = run_cli(capsys, *make, "--keyword", "夜渡迷局")
+    code, out, err = astuple(run_cli(*make, "--keyword", "夜渡迷局"))
     assert code == 0 and "成品包: " in out, err
     assert seen == ["过期口令", "夜渡迷局"]
 
     folder = write_folder(tmp_path / "briefs", {"ok.yaml": {"keyword": "夜渡迷局新"},
                                                 "stale.yaml": {"keyword": "过期口令"}})
-    code, out, err = run_cli(capsys, "batch", str(folder), "--workers", "1")
+    code, out, err = astuple(run_cli("batch", str(folder), "--workers", "1"))
     assert code == 1 and "失败  stale.yaml #1：口令「过期口令」已过期" in out, out + err
     assert "完成 1，复用 0，失败 1" in out
     assert sorted(seen[2:]) == ["夜渡迷局新", "过期口令"]
@@ -73,7 +61,7 @@ def test_a_step_added_to_prepare_job_reaches_make_and_batch(batch_settings, db, 
 
 
 def test_a_batch_plans_each_job_and_verifies_each_package_once(batch_settings, db, tmp_path,
-                                                               monkeypatch, capsys):
+                                                               monkeypatch):
     from workbench.batch import runner
 
     calls = {"plan": 0, "verify": 0}
@@ -90,12 +78,12 @@ def test_a_batch_plans_each_job_and_verifies_each_package_once(batch_settings, d
     monkeypatch.setattr(runner, "plan_job", counting_plan)
     monkeypatch.setattr(lifecycle, "verify_package", counting_verify)
     folder = write_folder(tmp_path / "briefs", {"two.yaml": {"variants": 2}})
-    code, out, err = run_cli(capsys, "batch", str(folder), "--workers", "2")
+    code, out, err = astuple(run_cli("batch", str(folder), "--workers", "2"))
     assert code == 0 and "完成 2" in out, out + err
     assert calls == {"plan": 2, "verify": 0}  # nothing to reuse yet: no package is hashed
 
     calls.update(plan=0, verify=0)
-    code, out, err = run_cli(capsys, "batch", str(folder))
+    code, out, err = astuple(run_cli("batch", str(folder)))
     assert code == 0 and "2 个已有成品（跳过），0 个待生成" in out, out + err
     assert calls == {"plan": 2, "verify": 2}  # the plan table and the run share one survey
     rows = list(csv.DictReader((folder / "output" / "report.csv").read_text("utf-8-sig")

@@ -1,52 +1,91 @@
 """`run_job` / `workbench make` end to end: real script, espeak, ffmpeg, SQLite and package files.
 
-A short template keeps each render to a few seconds of draft video.
+A short template keeps each render to a few seconds of draft video; the tests of one finished
+package share a single render (`made_once`), each on its own fresh copy of it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli, run_subprocess
+from conftest import PreparedHome, isolate
+from sqlite_utils import Database
 from tiny_templates import write_templates
 
 from workbench.compliance import check_aigc_metadata
-from workbench.config import load_settings
+from workbench.config import Settings, load_settings
 from workbench.errors import Cancelled, ComplianceBlocked, InputError
 from workbench.materials.library import add_material
 from workbench.models import MakeJob
 from workbench.package import CONTENT_FILES, verify_package
-from workbench.pipeline import run_job
+from workbench.pipeline import MakeOutcome, run_job
 from workbench.render.probe import probe, read_tags
+from workbench.store import open_db
 from workbench.store.submissions import get_submission, list_submissions, mark_published
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
 
+def _use_tiny_templates(monkeypatch: pytest.MonkeyPatch, templates: Path) -> None:
+    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(templates))
+    monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
+
+
 @pytest.fixture
 def tiny_settings(home: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(home.parent / "tpl")))
-    monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
+    _use_tiny_templates(monkeypatch, write_templates(home.parent / "tpl"))
     return load_settings()
 
 
+@dataclass(frozen=True)
+class Made:
+    job: MakeJob
+    outcome: MakeOutcome
+    seen: list[tuple[float, str]]
+    settings: Settings
+    db: Database
+
+
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory: pytest.TempPathFactory):
+    """One package for the module: the same job rendered once, not once per test."""
+    root = tmp_path_factory.mktemp("made")
+    with pytest.MonkeyPatch.context() as mp:  # undone before any test runs
+        isolate(mp, root)
+        _use_tiny_templates(mp, write_templates(root / "tpl"))
+        settings = load_settings()
+        db = open_db(settings.db_path)
+        try:
+            material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+            job = MakeJob(material_id=material["id"], chapter=2, template="tiny",
+                          keyword="夜渡迷局", rewrite_backend="rules")
+            seen: list[tuple[float, str]] = []
+            outcome = run_job(job, settings, db, lambda f, m: seen.append((f, m)))
+        finally:
+            db.close()
+    return PreparedHome.freeze(root), job, outcome, seen
+
+
 @pytest.fixture
-def made(tiny_settings, db):
-    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
-    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
-                  rewrite_backend="rules")
-    seen: list[tuple[float, str]] = []
-    outcome = run_job(job, tiny_settings, db, lambda f, m: seen.append((f, m)))
-    return job, outcome, seen
+def made(made_once, monkeypatch: pytest.MonkeyPatch) -> Iterator[Made]:
+    """This test's own copy of `made_once`'s home, as it was right after the render."""
+    prepared, job, outcome, seen = made_once
+    prepared.restore(monkeypatch)
+    _use_tiny_templates(monkeypatch, prepared.root / "tpl")
+    settings = load_settings()
+    db = open_db(settings.db_path)
+    yield Made(job, outcome, list(seen), settings, db)
+    db.close()
 
 
-def test_package_has_every_file_and_a_verified_manifest(made, tiny_settings, db):
-    _, outcome, seen = made
+def test_package_has_every_file_and_a_verified_manifest(made):
+    outcome, seen, tiny_settings, db = made.outcome, made.seen, made.settings, made.db
     folder = outcome.package
     assert folder == tiny_settings.submissions_dir / outcome.submission_id
     assert sorted(p.name for p in folder.iterdir()) == sorted([*CONTENT_FILES, "manifest.json"])
@@ -94,8 +133,8 @@ def test_package_has_every_file_and_a_verified_manifest(made, tiny_settings, db)
     assert any("caption.txt" in p for p in verify_package(folder))
 
 
-def test_same_job_reuses_the_package_and_force_remakes(made, tiny_settings, db):
-    job, outcome, _ = made
+def test_same_job_reuses_the_package_and_force_remakes(made):
+    job, outcome, tiny_settings, db = made.job, made.outcome, made.settings, made.db
     video = outcome.package / "video.mp4"
     before = video.stat().st_mtime_ns
     again = run_job(job, tiny_settings, db)
@@ -149,29 +188,23 @@ def test_too_long_for_the_task_is_blocked(tiny_settings, db):
     assert list_submissions(db) == []
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True,
-                          check=False,
-                          text=True, env=env, timeout=300)
-
-
 def test_cli_make_prints_the_package_and_lists_it(tiny_settings, home, tmp_path):
-    env = {**os.environ}
-    added = _cli("material", "add", str(SAMPLES / "night-ferry.gbk.txt"), env=env)
+    """Subprocess smoke test of `make` and `submissions show`; the other calls run in-process."""
+    added = run_cli("material", "add", str(SAMPLES / "night-ferry.gbk.txt"))
     assert added.returncode == 0, added.stderr
-    made = _cli("make", "--material", "1", "--chapter", "2", "--template", "tiny",
-                "--keyword", "夜渡迷局", "--backend", "rules", "--profile", "draft", env=env)
+    made = run_subprocess("make", "--material", "1", "--chapter", "2", "--template", "tiny",
+                          "--keyword", "夜渡迷局", "--backend", "rules", "--profile", "draft")
     assert made.returncode == 0, made.stderr
     line = next(x for x in made.stdout.splitlines() if x.startswith("成品包: "))
     package = Path(line.removeprefix("成品包: "))
     assert (package / "video.mp4").is_file() and verify_package(package) == []
-    listed = _cli("submissions", "list", env=env)
+    listed = run_cli("submissions", "list")
     assert package.name[:6] in listed.stdout
-    shown = _cli("submissions", "show", package.name, env=env)
+    shown = run_subprocess("submissions", "show", package.name)
     assert "文件校验: 全部与清单一致" in shown.stdout and "AIGC" in shown.stdout
-    missing = _cli("submissions", "show", "nope", env=env)
+    missing = run_cli("submissions", "show", "nope")
     assert missing.returncode == 1 and "没有编号为 nope 的提交记录" in missing.stderr
-    bad = _cli("make", "--material", "1", "--chapter", "2", "--template", "tiny",
-               "--keyword", "夜渡迷局", "--background", str(tmp_path / "nowhere"), env=env)
+    bad = run_cli("make", "--material", "1", "--chapter", "2", "--template", "tiny",
+                  "--keyword", "夜渡迷局", "--background", str(tmp_path / "nowhere"))
     assert bad.returncode == 1 and "背景不存在" in bad.stderr
     assert "Traceback" not in bad.stderr

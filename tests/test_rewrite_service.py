@@ -50,10 +50,12 @@ def test_cache_key_covers_input_prompt_backend_and_params(settings):
 
 
 class CountingBackend(RulesBackend):
-    calls = 0
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0  # per instance: a class counter would carry over into a second run
 
     def rewrite(self, request):
-        CountingBackend.calls += 1
+        self.calls += 1
         return RewriteResult(segments=[Segment("hook", "嗯。"), Segment("body", "正文。"),
                                        Segment("cta", "去搜吧。")],
                              title="t", caption="c", hashtags=["a", "b", "c"])
@@ -61,9 +63,10 @@ class CountingBackend(RulesBackend):
 
 def test_cached_rewrite_calls_backend_once_and_keeps_keyword(db):
     cache = StageCache(db)
-    first, hit1 = rewrite_cached(REQ, CountingBackend(), cache)
-    second, hit2 = rewrite_cached(REQ, CountingBackend(), cache)
-    assert (hit1, hit2, CountingBackend.calls) == (False, True, 1)
+    backend = CountingBackend()
+    first, hit1 = rewrite_cached(REQ, backend, cache)
+    second, hit2 = rewrite_cached(REQ, CountingBackend(), cache)  # a fresh backend, same key
+    assert (hit1, hit2, backend.calls) == (False, True, 1)
     # the backend dropped the keyword from the cta: the template's cta is restored
     assert first.segments[2].text == "番茄小说搜索【夜渡】。" == second.segments[2].text
 

@@ -1,15 +1,14 @@
-"""The `workbench` command end to end: real subprocesses, a real SQLite file, a real local
-OpenAI-compatible server for the LLM path."""
+"""The `workbench` command end to end: the real entry point (in this process through
+`cli_runner.run_cli`, and in a real subprocess for one test per command group), a real SQLite
+file, a real local OpenAI-compatible server for the LLM path."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import typer
+from cli_runner import run_cli, run_subprocess
 from conftest import SAMPLES
 from llm_server import llm_server  # noqa: F401  (fixture)
 from sqlite_utils import Database
@@ -18,12 +17,6 @@ from workbench.cli import app
 
 SAMPLE_GBK = SAMPLES / "night-ferry.gbk.txt"
 KEY = "sk-test-NEVERSHOWN-0123456789"
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "workbench", *args], capture_output=True, check=False,
-                          text=True, env=full_env, timeout=120)
 
 
 def test_every_command_has_help():
@@ -39,17 +32,17 @@ def test_every_command_has_help():
 
 
 def test_offline_script_end_to_end(home):
-    added = run("material", "add", str(SAMPLE_GBK))
+    added = run_cli("material", "add", str(SAMPLE_GBK))
     assert added.returncode == 0, added.stderr
     assert "gb18030" in added.stdout.lower() or "gbk" in added.stdout.lower()
-    again = run("material", "add", str(SAMPLE_GBK))
+    again = run_cli("material", "add", str(SAMPLE_GBK))
     assert "已存在" in again.stdout
 
-    shown = run("material", "show", "1", "--chapter", "2")
+    shown = run_cli("material", "show", "1", "--chapter", "2")
     assert shown.returncode == 0 and "第一章" in shown.stdout
 
-    first = run("script", "--material", "1", "--chapter", "2", "--template", "suspense",
-                "--keyword", "夜渡迷局")
+    first = run_cli("script", "--material", "1", "--chapter", "2", "--template", "suspense",
+                    "--keyword", "夜渡迷局")
     assert first.returncode == 0, first.stderr
     script = json.loads(first.stdout)
     assert [s["name"] for s in script["segments"]][:1] == ["hook"]
@@ -59,8 +52,8 @@ def test_offline_script_end_to_end(home):
     assert 0 < len(script["title"]) <= 30 and 3 <= len(script["hashtags"]) <= 6
 
     out_file = home.parent / "script.json"
-    second = run("script", "--material", "1", "--chapter", "2", "--template", "suspense",
-                 "--keyword", "夜渡迷局", "--out", str(out_file))
+    second = run_cli("script", "--material", "1", "--chapter", "2", "--template", "suspense",
+                     "--keyword", "夜渡迷局", "--out", str(out_file))
     assert second.returncode == 0 and "缓存" in second.stderr
     saved = json.loads(out_file.read_text(encoding="utf-8"))
     assert saved["segments"] == script["segments"] and saved["cached"] is True
@@ -72,26 +65,26 @@ def test_offline_script_end_to_end(home):
 
 
 def test_llm_script_is_cached_with_zero_backend_calls(home, llm_server):  # noqa: F811
-    assert run("material", "add", str(SAMPLE_GBK)).returncode == 0
+    assert run_cli("material", "add", str(SAMPLE_GBK)).returncode == 0
     env = {"OPENAI_BASE_URL": llm_server.base_url, "OPENAI_API_KEY": KEY,
            "WORKBENCH_LLM_MODEL": "test-model"}
     args = ("script", "--material", "1", "--chapter", "3", "--template", "emotional",
             "--keyword", "夜渡迷局", "--app", "七猫小说")
-    first = run(*args, env=env)
+    first = run_cli(*args, env=env)
     assert first.returncode == 0, first.stderr
     assert "openai" in first.stderr and len(llm_server.chat_requests) == 1
     sent = llm_server.chat_requests[0]
     assert sent.headers["authorization"] == f"Bearer {KEY}"
     assert "夜渡迷局" in sent.text() and "七猫小说" in sent.text()
 
-    second = run(*args, env=env)
+    second = run_cli(*args, env=env)
     assert second.returncode == 0 and "缓存" in second.stderr
     assert len(llm_server.chat_requests) == 1, "the second identical run must not call the LLM"
     assert json.loads(second.stdout)["segments"] == json.loads(first.stdout)["segments"]
 
     # a different keyword is a different input: one more call
-    assert run(*args[:-4], "--keyword", "另一个口令", "--app", "七猫小说",
-               env=env).returncode == 0
+    assert run_cli(*args[:-4], "--keyword", "另一个口令", "--app", "七猫小说",
+                   env=env).returncode == 0
     assert len(llm_server.chat_requests) == 2
 
     for text in (first.stdout, first.stderr, second.stdout, second.stderr):
@@ -101,15 +94,16 @@ def test_llm_script_is_cached_with_zero_backend_calls(home, llm_server):  # noqa
 
 
 def test_errors_are_one_clear_line_and_store_nothing(home, tmp_path):
+    """Subprocess smoke test of `material` and `script`: main()'s error line in a real process."""
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    result = run("material", "add", str(empty))
+    result = run_subprocess("material", "add", str(empty))
     assert result.returncode == 1
     assert result.stderr.startswith("错误:") and "empty.txt" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
 
-    missing = run("script", "--material", "7", "--chapter", "1", "--template", "suspense",
-                  "--keyword", "k")
+    missing = run_subprocess("script", "--material", "7", "--chapter", "1", "--template",
+                             "suspense", "--keyword", "k")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "7" in missing.stderr
     db = Database(home / "workbench.db")
@@ -117,7 +111,8 @@ def test_errors_are_one_clear_line_and_store_nothing(home, tmp_path):
 
 
 def test_config_masks_the_key(home):
-    result = run("config", "--json", env={"OPENAI_API_KEY": KEY})
+    """Subprocess smoke test of `config`."""
+    result = run_subprocess("config", "--json", env={"OPENAI_API_KEY": KEY})
     assert result.returncode == 0
     shown = json.loads(result.stdout)
     assert KEY not in result.stdout and shown["llm_api_key"].endswith("6789")
@@ -126,9 +121,9 @@ def test_config_masks_the_key(home):
 
 @pytest.mark.parametrize("name", ["suspense", "emotional", "comeback"])
 def test_template_render_cli(home, name):
-    assert run("material", "add", str(SAMPLE_GBK)).returncode == 0
-    result = run("template", "render", name, "--material", "1", "--chapter", "2",
-                 "--keyword", "夜渡迷局")
+    assert run_cli("material", "add", str(SAMPLE_GBK)).returncode == 0
+    result = run_cli("template", "render", name, "--material", "1", "--chapter", "2",
+                     "--keyword", "夜渡迷局")
     assert result.returncode == 0, result.stderr
     segments = json.loads(result.stdout)["segments"]
     assert segments[0]["name"] == "hook"
@@ -146,11 +141,12 @@ def test_template_lint_exit_codes(tmp_path):
         "{% block cta %}{{ app }}搜索【{{ keyword }}】{% endblock %}\n",
         encoding="utf-8",
     )
-    result = run("template", "lint", str(bad))
+    result = run_subprocess("template", "lint", str(bad))  # smoke test of `template`
     assert result.returncode == 1
     assert f"{bad}:9:" in result.stderr and "__class__" in result.stderr
     assert "mystery" in result.stderr
-    good = run("template", "lint", *map(str, sorted((PROJECT_ROOT / "templates").glob("*.j2"))))
+    templates = sorted((PROJECT_ROOT / "templates").glob("*.j2"))
+    good = run_subprocess("template", "lint", *map(str, templates))
     assert good.returncode == 0, good.stderr + good.stdout
 
 
@@ -169,21 +165,21 @@ def test_backend_options_mean_one_thing():
 
 
 def test_rewrite_backend_and_the_deprecated_backend_spelling(home):
-    assert run("material", "add", str(SAMPLE_GBK)).returncode == 0
+    assert run_cli("material", "add", str(SAMPLE_GBK)).returncode == 0
     args = ("script", "--material", "1", "--chapter", "2", "--template", "suspense",
             "--keyword", "夜渡迷局")
-    new = run(*args, "--rewrite-backend", "rules")
+    new = run_cli(*args, "--rewrite-backend", "rules")
     assert new.returncode == 0, new.stderr
     assert json.loads(new.stdout)["backend"] == "rules" and "弃用" not in new.stderr
-    old = run(*args, "--backend", "rules")
+    old = run_cli(*args, "--backend", "rules")
     assert old.returncode == 0, old.stderr
     assert json.loads(old.stdout)["segments"] == json.loads(new.stdout)["segments"]
     assert "--backend 已弃用，请改用 --rewrite-backend" in old.stderr
-    both = run(*args, "--backend", "rules", "--rewrite-backend", "openai")
+    both = run_cli(*args, "--backend", "rules", "--rewrite-backend", "openai")
     assert both.returncode == 2 and "矛盾" in both.stderr and "Traceback" not in both.stderr
 
 
 def test_usage_errors_are_short(home):
-    result = run("voice", "--no-such-option")
+    result = run_cli("voice", "--no-such-option")
     assert result.returncode == 2 and "No such option" in result.stderr
     assert "Traceback" not in result.stderr

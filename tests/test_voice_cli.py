@@ -1,4 +1,5 @@
-"""`workbench voice` / `workbench voices` end to end: real subprocesses, real espeak, real files."""
+"""`workbench voice` / `workbench voices` end to end: the real entry point (in this process, and
+in a subprocess for the AAC test), real espeak, real files."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import json
 import wave
 
 import pysubs2
+from cli_runner import run_cli, run_subprocess
 from sqlite_utils import Database
-from test_script_cli import run
 from test_voice import SCRIPT
 
 from workbench.voice.timing import TimingMap
@@ -21,8 +22,8 @@ def _script_file(tmp_path):
 
 def test_voice_writes_audio_timings_and_subtitles(tmp_path, home):
     out_dir = tmp_path / "out"
-    result = run("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
-                 "--voice", "cmn+f3", "--rate", "+20%")
+    result = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
+                     "--voice", "cmn+f3", "--rate", "+20%")
     assert result.returncode == 0, result.stderr
     assert "espeak" in result.stderr and "cmn+f3" in result.stdout
     names = sorted(p.name for p in out_dir.iterdir())
@@ -42,16 +43,17 @@ def test_voice_writes_audio_timings_and_subtitles(tmp_path, home):
     job = db.execute("select kind, status, backend, model, cache_hit from jobs").fetchone()
     assert job == ("voice", "done", "espeak", "cmn+f3", 0)
 
-    again = run("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
-                "--voice", "cmn+f3", "--rate", "+20%")
+    again = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
+                    "--voice", "cmn+f3", "--rate", "+20%")
     assert again.returncode == 0 and "3 段来自缓存" in again.stdout
     assert db.execute("select cache_hit from jobs order by id desc").fetchone() == (1,)
 
 
 def test_voice_writes_aac_when_asked(tmp_path):
+    """Subprocess smoke test of `voice`: espeak and the AAC encode in a fresh process."""
     out_dir = tmp_path / "out"
-    result = run("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
-                 "--format", "m4a")
+    result = run_subprocess("voice", "--script", str(_script_file(tmp_path)), "--out", str(out_dir),
+                            "--format", "m4a")
     assert result.returncode == 0, result.stderr
     audio = out_dir / "narration.m4a"
     assert audio.stat().st_size > 10_000
@@ -66,40 +68,41 @@ def test_voice_writes_aac_when_asked(tmp_path):
 def test_bad_script_file_gets_a_clear_error(tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text('{"segments": [\n  {"name": "hook", "text": "x"},\n]}', "utf-8")
-    result = run("voice", "--script", str(broken), "--out", str(tmp_path / "o"))
+    result = run_cli("voice", "--script", str(broken), "--out", str(tmp_path / "o"))
     assert result.returncode == 1
     assert f"{broken}:3" in result.stderr and "格式错误" in result.stderr
-    missing = run("voice", "--script", str(tmp_path / "nope.json"), "--out", str(tmp_path / "o"))
+    missing = run_cli("voice", "--script", str(tmp_path / "nope.json"), "--out",
+                      str(tmp_path / "o"))
     assert missing.returncode == 1 and "找不到脚本文件" in missing.stderr
     wrong = tmp_path / "wrong.json"
     wrong.write_text('{"title": "x"}', "utf-8")
-    result = run("voice", "--script", str(wrong), "--out", str(tmp_path / "o"))
+    result = run_cli("voice", "--script", str(wrong), "--out", str(tmp_path / "o"))
     assert result.returncode == 1 and "segments" in result.stderr
-    bad_rate = run("voice", "--script", str(_script_file(tmp_path)), "--out",
-                   str(tmp_path / "o"), "--rate", "fast")
+    bad_rate = run_cli("voice", "--script", str(_script_file(tmp_path)), "--out",
+                       str(tmp_path / "o"), "--rate", "fast")
     assert bad_rate.returncode == 1 and "语速" in bad_rate.stderr
     assert not (tmp_path / "o").exists()
 
 
 def test_voices_lists_offline_voices(tmp_path):
-    result = run("voices", "--backend", "espeak")
+    result = run_cli("voices", "--backend", "espeak")
     assert result.returncode == 0, result.stderr
     assert "cmn+f3" in result.stdout and "yue" in result.stdout
 
 
 def test_voice_backend_option_and_the_deprecated_backend_spelling(tmp_path):
-    new = run("voices", "--voice-backend", "espeak")
+    new = run_cli("voices", "--voice-backend", "espeak")
     assert new.returncode == 0, new.stderr
     assert "cmn+f3" in new.stdout and "edge" not in new.stdout and "弃用" not in new.stderr
-    old = run("voices", "--backend", "espeak")
+    old = run_cli("voices", "--backend", "espeak")
     assert old.returncode == 0 and old.stdout == new.stdout
     assert "--backend 已弃用，请改用 --voice-backend" in old.stderr
 
     script = _script_file(tmp_path)
-    voiced = run("voice", "--script", str(script), "--out", str(tmp_path / "a"),
+    voiced = run_cli("voice", "--script", str(script), "--out", str(tmp_path / "a"),
                  "--voice-backend", "espeak")
     assert voiced.returncode == 0 and "弃用" not in voiced.stderr, voiced.stderr
-    again = run("voice", "--script", str(script), "--out", str(tmp_path / "b"),
+    again = run_cli("voice", "--script", str(script), "--out", str(tmp_path / "b"),
                 "--backend", "espeak")
     assert again.returncode == 0 and "--voice-backend" in again.stderr, again.stderr
     assert "来自缓存" in again.stdout

@@ -333,7 +333,9 @@ def _client_server_died(exc: BaseException) -> bool:
             and str(exc).startswith("Initialization failure from server"))
 
 
-def _init_ray(ray: Any, options: dict[str, Any]) -> None:
+def _init_ray(ray: Any, options: dict[str, Any], *,
+              sleep: Callable[[float], None] = time.sleep) -> None:
+    """`ray.init(**options)`, retried after 1, 2, 4 s; tests pass `sleep` to skip the waits."""
     def warn(state: tenacity.RetryCallState) -> None:
         log.warning("Ray Client: the cluster's per-connection server died at start "
                     "(attempt %d/%d); connecting again", state.attempt_number,
@@ -345,7 +347,7 @@ def _init_ray(ray: Any, options: dict[str, Any]) -> None:
         stop=tenacity.stop_after_attempt(RAY_CLIENT_ATTEMPTS),
         wait=tenacity.wait_exponential(multiplier=1, max=4),
         retry=tenacity.retry_if_exception(_client_server_died), before_sleep=warn,
-        reraise=True)
+        sleep=sleep, reraise=True)
     retrying(ray.init, **options)
 
 
