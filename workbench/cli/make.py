@@ -1,0 +1,98 @@
+"""`workbench make` (one video, the whole job) and `workbench demo` (the bundled sample)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from workbench.cli.common import (
+    AppOpt,
+    ChapterOpt,
+    KeywordOpt,
+    MaterialOpt,
+    OldBackendOpt,
+    ProfileOpt,
+    PromptOpt,
+    RateOpt,
+    RewriteBackendOpt,
+    TemplateOpt,
+    VarOpt,
+    VoiceBackendOpt,
+    VoiceOpt,
+    app,
+    backend_alias,
+    current_settings,
+    open_store,
+    out,
+    parse_vars,
+    print_outcome,
+    progress_bar,
+)
+
+
+@app.command("make")
+def make_cmd(
+    material: MaterialOpt,
+    chapter: ChapterOpt,
+    template: TemplateOpt,
+    keyword: KeywordOpt,
+    profile: ProfileOpt = None,
+    background: Annotated[str | None, typer.Option(
+        help="背景：generated（默认，内置动画）、视频/图片文件或文件夹")] = None,
+    bgm: Annotated[str | None, typer.Option(help="背景音乐：generated（默认）、none 或音频文件")]
+    = None,
+    voice: VoiceOpt = None,
+    rate: RateOpt = None,
+    voice_backend: VoiceBackendOpt = None,
+    rewrite_backend: RewriteBackendOpt = None,
+    backend: OldBackendOpt = None,
+    prompt: PromptOpt = "narration",
+    app_name: AppOpt = None,
+    banner: Annotated[str | None, typer.Option(help="口令横幅文字，可用 {app} {keyword}")] = None,
+    encoder: Annotated[str | None, typer.Option(help="libx264（默认）| auto（先试硬件编码）")]
+    = None,
+    seed: Annotated[int, typer.Option(help="变体种子：背景配色/片段/起点随之变化")] = 0,
+    var: VarOpt = [],  # noqa: B006
+    task: Annotated[int | None, typer.Option(help="平台任务 ID（可选）")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="任务限定的最长时长（秒）")] = None,
+    cover_at: Annotated[float | None, typer.Option(help="封面取第几秒的画面")] = None,
+    force: Annotated[bool, typer.Option("--force", help="即使已有相同成品也重新生成")] = False,
+) -> None:
+    """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。"""
+    from workbench.pipeline import MakeJob, run_job
+
+    rewrite_backend = backend_alias(backend, rewrite_backend, "--rewrite-backend")
+    settings = current_settings()
+    db = open_store(settings)
+    job = MakeJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
+                  app=app_name, prompt=prompt, rewrite_backend=rewrite_backend,
+                  variables=parse_vars(var), seed=seed, voice_backend=voice_backend,
+                  voice=voice, rate=rate, background=background, bgm=bgm, profile=profile,
+                  encoder=encoder, banner=banner, task_id=task, max_seconds=max_seconds,
+                  cover_at=cover_at)
+    with progress_bar() as progress:
+        outcome = run_job(job, settings, db, progress, force=force)
+    print_outcome(outcome)
+
+
+@app.command("demo")
+def demo_cmd(
+    voice_backend: Annotated[str, typer.Option(help="配音后端（默认离线 espeak；edge 需联网）")]
+    = "espeak",
+    profile: ProfileOpt = "final",
+) -> None:
+    """离线演示：导入示例小说，把一章做成可发布的成品包（视频、封面、文案、清单）。"""
+    from workbench.demo import run_demo
+
+    settings = current_settings()
+    db = open_store(settings)
+    with progress_bar() as progress:
+        result = run_demo(settings, db, progress, voice_backend=voice_backend, profile=profile)
+    out.print(f"素材: #{result.material['id']} 《{result.material['title']}》"
+              f" 编码 {result.material['encoding']}")
+    script = json.loads((result.outcome.package / "manifest.json").read_text("utf-8"))
+    out.print(f"标题: {script['title']}")
+    out.print(f"用时 {result.seconds:.1f} 秒")
+    print_outcome(result.outcome)
