@@ -63,6 +63,12 @@ def test_offline_script_end_to_end(home):
     assert [(j["status"], j["cache_hit"]) for j in jobs] == [("done", 0), ("done", 1)]
     assert db["materials"].count == 1
 
+    listed = run_cli("jobs")  # both runs recorded, the cached one marked
+    assert listed.returncode == 0 and listed.stdout.count("script") == 2
+    assert "是" in listed.stdout  # 缓存: 是
+    prompts = run_cli("prompts")
+    assert prompts.returncode == 0 and "narration" in prompts.stdout
+
 
 def test_llm_script_is_cached_with_zero_backend_calls(home, llm_server):  # noqa: F811
     assert run_cli("material", "add", str(SAMPLE_GBK)).returncode == 0
