@@ -136,3 +136,76 @@ def test_the_rendered_job_speaks_with_the_template_voice(batch_settings, db, hom
     assert (plain.manifest["voice"]["voice"], plain.manifest["voice"]["rate"]) == ("cmn", "+0%")
     # a faster voice makes a shorter narration of the same text
     assert hinted.manifest["durations"]["narration"] < plain.manifest["durations"]["narration"]
+
+
+# Published packages and concurrent makers ------------------------------------------------------
+def test_a_published_package_is_never_overwritten(batch_settings, db):
+    from workbench.store.submissions import get_submission, mark_published
+
+    material, _ = add_material(db, NOVEL)
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
+                  bgm="none")
+    first = run_job(job, batch_settings, db)
+    mark_published(db, first.submission_id, "https://www.douyin.com/video/1", "2026-11-29")
+    video = first.package / "video.mp4"
+    before = (video.stat().st_mtime_ns, video.read_bytes())
+
+    forced = run_job(job, batch_settings, db, force=True)  # a remake makes a new take
+    assert forced.submission_id != first.submission_id and not forced.reused
+    assert any("已发布，不会被覆盖" in n for n in forced.notes)
+    assert (video.stat().st_mtime_ns, video.read_bytes()) == before
+    row = get_submission(db, first.submission_id)
+    assert (row["status"], row["publish_url"]) == ("published", "https://www.douyin.com/video/1")
+    assert run_job(job, batch_settings, db).submission_id == forced.submission_id  # reused
+
+    # a damaged published package is reported and kept as it is, never silently replaced
+    cover = first.package / "cover.jpg"
+    cover.write_bytes(b"damaged")
+    (forced.package / "caption.txt").write_text("改坏了", encoding="utf-8")
+    again = run_job(job, batch_settings, db)
+    assert not again.reused and again.submission_id == forced.submission_id  # the take, remade
+    assert any(f"已发布的成品包 {first.submission_id} 有问题" in n for n in again.notes)
+    assert cover.read_bytes() == b"damaged"
+    assert get_submission(db, first.submission_id)["status"] == "published"
+
+
+def test_two_makes_of_the_same_job_make_one_package(batch_settings, db):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    add_material(db, NOVEL)
+    args = [sys.executable, "-m", "workbench", "make", "--material", "1", "--chapter", "2",
+            "--template", "tiny", "--keyword", "夜渡迷局", "--bgm", "none"]
+    env = {**os.environ}
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    time.sleep(1.0)  # the second starts while the first is working on the same job
+    second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env)
+    outs = [p.communicate(timeout=120) for p in (first, second)]
+    assert [p.returncode for p in (first, second)] == [0, 0], outs
+    assert sum("复用已有成品" in out for out, _ in outs) == 1  # one made it, the other reused it
+    assert db["submissions"].count == 1
+    packages = [p for p in batch_settings.submissions_dir.iterdir()]
+    assert len(packages) == 1  # and no staging folder was left behind
+
+
+def test_a_batch_leaves_a_job_another_process_is_making(batch_settings, db, tmp_path):
+    from workbench.batch import load_plan
+    from workbench.batch.runner import survey
+    from workbench.locks import FileLock
+    from workbench.pipeline.lifecycle import job_lock
+
+    folder = write_folder(tmp_path / "briefs", {"one.yaml": {}})
+    plan = load_plan(folder, batch_settings, db, import_materials=True)
+    held = job_lock(survey(plan, batch_settings, db)[0].plan, batch_settings)
+    assert isinstance(held, FileLock) and held.acquire()  # as a `workbench make` would
+    try:
+        code, out, err = astuple(run_cli("batch", str(folder)))
+    finally:
+        held.release()
+    assert code == 1 and "同一个视频正在另一个进程里生成" in out, out + err
+    code, out, err = astuple(run_cli("batch", str(folder)))  # once it is free: made
+    assert code == 0 and "完成 1" in out, out + err

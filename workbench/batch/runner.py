@@ -34,6 +34,7 @@ from workbench.batch.report import write_reports
 from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.files import write_bytes_atomic
+from workbench.locks import FileLock, lock_path
 from workbench.package import discard_staging, staging_dir
 from workbench.pipeline import lifecycle
 from workbench.pipeline.job_plan import JobPlan, plan_job
@@ -104,6 +105,7 @@ class _Running:
     prepared: PreparedJob
     started: float
     staging: Path | None
+    lock: FileLock  # this job's lock (lifecycle.job_lock), held until it is recorded
 
 
 def title_of(planned: PlannedJob) -> str:
@@ -122,7 +124,7 @@ def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: st
     transfer = transfer or ("bytes" if executor == "ray" else "shared")
     display = display or NoDisplay()
     settings.ensure_dirs()
-    with _only_runner(settings.home / "locks" / f"batch-{plan.batch_id}.lock"):
+    with _only_runner(lock_path(settings.home, f"batch-{plan.batch_id}")):
         if surveyed is None:
             surveyed = survey(plan, settings, db, force=force)
         return _run(plan, surveyed, settings, db, executor, workers, ray_address, transfer,
@@ -133,19 +135,14 @@ def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: st
 def _only_runner(path: Path) -> Iterator[None]:
     """One process per batch at a time (two would render the same jobs into the same staging
     folders). The lock dies with its process, so a killed batch never blocks its rerun."""
+    lock = FileLock(path)
+    if not lock.acquire():
+        raise InputError("这个批次已经在另一个 workbench batch 进程里运行；"
+                         "等它结束，或先停止它再重新运行")
     try:
-        import fcntl
-    except ImportError:  # not on Linux/macOS: no guard
         yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise InputError("这个批次已经在另一个 workbench batch 进程里运行；"
-                             "等它结束，或先停止它再重新运行") from None
-        yield
+    finally:
+        lock.release()
 
 
 def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Database,
@@ -200,6 +197,7 @@ def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Data
             fail_job(db, entry.prepared.make_id, reason)
             discard_staging(settings.submissions_dir, entry.prepared.submission_id)
             records.update_job(db, entry.row_id, status="failed", error=reason)
+            entry.lock.release()
         raise
     finally:
         if pool is not None:
@@ -219,27 +217,44 @@ def _prepare(planned: PlannedJob, job_plan: JobPlan, row_id: int, settings: Sett
              db: Database, display: Display, transfer: str) -> _Running | None:
     key, started = planned.key, time.monotonic()
     display.job_started(key, title_of(planned))
+
+    def failed(message: str) -> None:
+        records.update_job(db, row_id, status="failed", error=message,
+                           duration=round(time.monotonic() - started, 2),
+                           finished_at=utcnow())
+        display.job_finished(key, "failed", message)
+
+    lock = lifecycle.job_lock(job_plan, settings)
+    if not lock.acquire():  # a `workbench make` or another batch is making this very job
+        failed("同一个视频正在另一个进程里生成；它完成后重新运行本批次即可复用")
+        return None
+    job_plan = lifecycle.claim(job_plan, settings, db)
     make_id = lifecycle.start(job_plan, db)
     records.update_job(db, row_id, status="running", make_job_id=make_id, error=None,
-                       started_at=utcnow(), finished_at=None, duplicate_of=None,
-                       distance=None)
+                       submission_id=job_plan.submission_id, started_at=utcnow(),
+                       finished_at=None, duplicate_of=None, distance=None)
     try:
         prepared = lifecycle.prepare(job_plan, make_id, settings, db,
                                      lambda f, m: display.job_progress(key, PREPARE_SHARE * f, m))
         staging = (staging_dir(settings.submissions_dir, job_plan.submission_id)
                    if transfer == "shared" else None)
     except Exception as exc:  # noqa: BLE001 - this job failed (blocked, bad footage …): others go on
-        message = str(exc) or type(exc).__name__
-        records.update_job(db, row_id, status="failed", error=message,
-                           duration=round(time.monotonic() - started, 2),
-                           finished_at=utcnow())
-        display.job_finished(key, "failed", message)
+        lock.release()
+        failed(str(exc) or type(exc).__name__)
         return None
-    return _Running(planned, row_id, prepared, started, staging)
+    return _Running(planned, row_id, prepared, started, staging, lock)
 
 
 def _record(entry: _Running, outcome: RenderOutcome, settings: Settings, db: Database,
             display: Display) -> None:
+    try:
+        _record_locked(entry, outcome, settings, db, display)
+    finally:
+        entry.lock.release()
+
+
+def _record_locked(entry: _Running, outcome: RenderOutcome, settings: Settings, db: Database,
+                   display: Display) -> None:
     prepared, key = entry.prepared, entry.planned.key
     submission_id = prepared.submission_id
     if outcome.error is None:

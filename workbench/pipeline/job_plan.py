@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.config import Settings
@@ -20,10 +20,14 @@ class JobPlan:
     template: ScriptTemplate
     recipe: dict[str, Any]
     recipe_hash: str
+    # Where the package goes: the recipe's own id, or a new take of it when a published package
+    # holds that id (lifecycle.claim); published packages are never overwritten.
+    submission_id: str = ""
+    notes: tuple[str, ...] = field(default=())  # for the user, carried into the outcome
 
-    @property
-    def submission_id(self) -> str:
-        return self.recipe_hash[:12]
+    def __post_init__(self) -> None:
+        if not self.submission_id:
+            object.__setattr__(self, "submission_id", self.recipe_hash[:12])
 
 
 def plan_job(job: MakeJob, settings: Settings) -> JobPlan:

@@ -1,4 +1,4 @@
-"""The one job lifecycle: plan → reuse check → start → prepare → render → complete.
+"""The one job lifecycle: plan → reuse check → claim → start → prepare → render → complete.
 
 `workbench make`, the app and `workbench batch` all go through these functions; they differ
 only in where `render_package` runs (in process, or on a worker) and how progress is shown.
@@ -8,6 +8,9 @@ A step every job needs (a task and keyword check, drama segments) goes into `pre
 - `plan_job` is pure (no database): the job's recipe, with template and prompt hashes.
 - `find_reusable` is the one reuse path: an identical job's package, when it is recorded and
   every file verifies (sha256). It hashes the whole package, so callers run it once per job.
+- `claim` picks the package id this run writes: the recipe's own, or a new take when a
+  published package holds it (a published package is never overwritten).
+- `job_lock` keeps two processes from making the same job at once.
 - `start` writes the `make` job row; `prepare` runs the cheap, cache-backed half on the driver.
 - `render_package` (render_phase.py) is the CPU-heavy half and never opens the database.
 - `complete` moves the package into place, writes its submission row and finishes the job; a
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ from sqlite_utils import Database
 
 from workbench.compliance import ComplianceReport, Finding
 from workbench.config import Settings
+from workbench.errors import InputError
+from workbench.locks import FileLock, lock_path
 from workbench.models import MakeJob
 from workbench.package import (
     MANIFEST,
@@ -39,10 +44,12 @@ from workbench.pipeline.job_plan import JobPlan, plan_job
 from workbench.pipeline.prepare import prepare_job
 from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
 from workbench.pipeline.stages import Progress, no_progress, within
+from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
-from workbench.store.submissions import find_by_recipe, record_submission
+from workbench.store.submissions import find_by_recipe, find_submission, record_submission
 
 log = logging.getLogger(__name__)
+LOCK_WAIT_SECONDS = 3600  # how long a second maker of the same job waits for the first
 
 
 @dataclass
@@ -58,13 +65,40 @@ class MakeOutcome:
 
 # reuse check → start ----------------------------------------------------------------------
 def find_reusable(plan: JobPlan, settings: Settings, db: Database) -> MakeOutcome | None:
-    """The package of an identical job when it is recorded and every file verifies."""
-    final = settings.submissions_dir / plan.submission_id
-    if not (find_by_recipe(db, plan.recipe_hash) and final.is_dir()) or verify_package(final):
-        return None
-    manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-    report = ComplianceReport([Finding(**f) for f in manifest["compliance"]["findings"]])
-    return MakeOutcome(final, plan.submission_id, None, manifest, report, True, [])
+    """The package of an identical job (its own id or a later take) when it is recorded and
+    every file verifies; the newest such package."""
+    for row in find_by_recipe(db, plan.recipe_hash):
+        final = settings.submissions_dir / row["id"]
+        if final.is_dir() and not verify_package(final):
+            manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
+            report = ComplianceReport([Finding(**f) for f in manifest["compliance"]["findings"]])
+            return MakeOutcome(final, row["id"], None, manifest, report, True, [])
+    return None
+
+
+def claim(plan: JobPlan, settings: Settings, db: Database) -> JobPlan:
+    """The plan with the submission id this run writes. A published package is never
+    overwritten: remaking its job (`--force`, or a package found damaged) makes a new take
+    with its own id, and the notes say so."""
+    notes, take, submission_id = [], 1, plan.recipe_hash[:12]
+    while (row := find_submission(db, submission_id)) and row["status"] == "published":
+        folder = settings.submissions_dir / submission_id
+        problems = verify_package(folder) if folder.is_dir() else ["成品包文件夹不存在"]
+        if problems:
+            notes.append(f"已发布的成品包 {submission_id} 有问题（{'；'.join(problems)}），"
+                         "保留原样没有覆盖，请核对已发布的作品")
+        take += 1
+        submission_id = content_hash(plan.recipe_hash, take)[:12]
+    if take > 1:
+        notes.append(f"成品包 {plan.recipe_hash[:12]} 已发布，不会被覆盖；"
+                     f"这次生成新的成品包 {submission_id}")
+    return replace(plan, submission_id=submission_id, notes=(*plan.notes, *notes))
+
+
+def job_lock(plan: JobPlan, settings: Settings) -> FileLock:
+    """One maker per job across processes (`make`, the app, batches): they would share a
+    staging folder. Held from the reuse check to `complete`."""
+    return FileLock(lock_path(settings.home, f"job-{plan.recipe_hash[:16]}"))
 
 
 def start(plan: JobPlan, db: Database) -> int:
@@ -135,13 +169,28 @@ def record_package(prepared: PreparedJob, rendered: RenderedPackage, staging: Pa
 def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress = no_progress,
             *, cancel: threading.Event | None = None, force: bool = False) -> MakeOutcome:
     """Material → script → voice + subtitles → video → checked submission package, in this
-    process. An identical job's verified package is reused unless `force`."""
+    process. An identical job's verified package is reused unless `force`. When another
+    process is making the same job, this one waits for it (and then reuses its package)."""
     settings.ensure_dirs()
     plan = plan_job(job, settings)
+    lock = job_lock(plan, settings)
+    if not lock.acquire(wait=LOCK_WAIT_SECONDS, on_wait=lambda: progress(
+            0.0, "同一个视频正在另一个进程里生成，等它完成后复用")):
+        raise InputError(f"同一个视频在另一个进程里已经生成了 {LOCK_WAIT_SECONDS // 60:.0f} 分钟"
+                         "还没有结束；等它结束，或停止它后重试")
+    try:
+        return _run_locked(plan, settings, db, progress, cancel, force)
+    finally:
+        lock.release()
+
+
+def _run_locked(plan: JobPlan, settings: Settings, db: Database, progress: Progress,
+                cancel: threading.Event | None, force: bool) -> MakeOutcome:
     reused = None if force else find_reusable(plan, settings, db)
     if reused is not None:
         progress(1.0, "已有相同的成品，直接复用")
         return record_reuse(plan, reused, db)
+    plan = claim(plan, settings, db)
     make_id = start(plan, db)
     prepared = prepare(plan, make_id, settings, db, within(progress, 0.0, 0.3))
     staging = staging_dir(settings.submissions_dir, plan.submission_id)

@@ -118,7 +118,8 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         raise ComplianceBlocked(pre.block_message())
     timing = voice.timing
     hook_end = timing.segments[0].end if timing.segments else 1.0
-    notes = (*voice.notes, *([encoder.reason] if recipe["encoder"] == "auto" else []))
+    notes = (*plan.notes, *voice.notes,
+             *([encoder.reason] if recipe["encoder"] == "auto" else []))
     progress(1.0, "准备渲染")
     return PreparedJob(
         job=job, recipe=recipe, recipe_hash=recipe_hash, make_id=make_id, script=script,
@@ -129,4 +130,4 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         notes=tuple(notes), srt=voice.srt_path, render_job=render_job, checks=checks,
         banner=banner, encoder=encoder,
         cover_at=job.cover_at if job.cover_at is not None else min(hook_end, 1.5),
-        words=tuple(words))
+        words=tuple(words), submission_id=submission_id)

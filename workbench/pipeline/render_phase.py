@@ -50,10 +50,11 @@ class PreparedJob:
     encoder: EncoderChoice
     cover_at: float
     words: tuple[BannedWord, ...] = field(default=())
+    submission_id: str = ""  # "": the recipe's own id (recipe_hash[:12])
 
-    @property
-    def submission_id(self) -> str:
-        return self.recipe_hash[:12]
+    def __post_init__(self) -> None:
+        if not self.submission_id:
+            object.__setattr__(self, "submission_id", self.recipe_hash[:12])
 
     def input_files(self) -> list[Path]:
         """Files the render reads (besides the bundled font), for shipping them to a worker

@@ -33,8 +33,15 @@ def get_submission(db: Database, submission_id: str) -> dict[str, Any]:
         ) from None
 
 
-def find_by_recipe(db: Database, recipe_hash: str) -> dict[str, Any] | None:
-    rows = list(db["submissions"].rows_where("recipe_hash = ?", [recipe_hash], limit=1))
+def find_by_recipe(db: Database, recipe_hash: str) -> list[dict[str, Any]]:
+    """Every package made from this recipe (a published one and later takes), newest first."""
+    return [dict(r) for r in db["submissions"].rows_where(
+        "recipe_hash = ?", [recipe_hash], order_by="created_at desc, id")]
+
+
+def find_submission(db: Database, submission_id: str) -> dict[str, Any] | None:
+    """The row with exactly this id, or None."""
+    rows = list(db["submissions"].rows_where("id = ?", [submission_id], limit=1))
     return dict(rows[0]) if rows else None
 
 
