@@ -16,7 +16,7 @@ EXPECTED_COLUMNS = {
     "jobs": [
         "id", "kind", "status", "recipe_hash", "material_id", "chapter", "template_id",
         "prompt_id", "keyword", "app", "backend", "model", "params", "result", "cache_hit",
-        "error", "created_at", "finished_at", "notes", "parent_id",
+        "error", "created_at", "finished_at", "notes", "parent_id", "pid", "host",
     ],
     "submissions": [
         "id", "job_id", "recipe_hash", "material_id", "chapter", "keyword", "task_id", "title",
@@ -49,14 +49,15 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert set(db.table_names()) == {*EXPECTED_COLUMNS, "_sqlite_migrations"}
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
-        "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches"]
+        "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches",
+        "m006_job_owner"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 5
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 6
     assert migrations.pending(db) == []
 
 

@@ -50,3 +50,64 @@ def test_drafts_saved_at_the_same_moment_keep_every_update(tmp_path):
     assert _together(save, 6) == []
     saved = load_draft(open_db(path), "alice")["material"]
     assert sorted(saved) == sorted(f"tab{i}_{j}" for i in range(6) for j in range(5))
+
+
+# Another process holding the database, and processes that died --------------------------------
+HOLD_WRITE_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")  # the write lock, as a long import in another process holds it
+db.execute("INSERT INTO jobs (kind, status, recipe_hash) VALUES ('other', 'running', 'x')")
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_busy_database_is_a_clear_error_after_waiting(settings, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    from cli_runner import run_cli
+    from conftest import SAMPLES
+
+    import workbench.store
+
+    open_db(settings.db_path).close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(settings.db_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        monkeypatch.setattr(workbench.store, "BUSY_TIMEOUT_MS", 500)
+        started = time.monotonic()
+        result = run_cli("material", "add", str(SAMPLES / "night-ferry.txt"))
+        assert result.returncode == 1 and "数据库正忙" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and "OperationalError" not in result.stderr
+        assert 0.45 <= time.monotonic() - started < 10  # waited the set time, then said so
+    finally:
+        holder.kill()
+        holder.wait()
+    db = open_db(settings.db_path)
+    assert db["materials"].count == 0  # nothing half-written
+    assert run_cli("material", "add", str(SAMPLES / "night-ferry.txt")).returncode == 0
+
+
+def test_jobs_left_running_by_a_dead_process_are_marked_interrupted(tmp_path):
+    import subprocess
+    import sys
+
+    from workbench.store import INTERRUPTED
+    from workbench.store.jobs import start_job
+
+    path = tmp_path / "wb.db"
+    db = open_db(path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    orphan = start_job(db, "make", "r1")
+    db["jobs"].update(orphan, {"pid": int(dead.stdout)})  # its process is gone (kill -9)
+    mine = start_job(db, "make", "r2")  # this process is alive: its job stays running
+    db.close()
+    db = open_db(path)
+    assert (db["jobs"].get(orphan)["status"], db["jobs"].get(orphan)["error"]) == (
+        "failed", INTERRUPTED)
+    assert db["jobs"].get(mine)["status"] == "running"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 import sys
 
 import typer
@@ -15,6 +16,7 @@ from typer.exceptions import TyperException
 
 from workbench.cli.common import app, err, out
 from workbench.errors import WorkbenchError
+from workbench.store import busy_error
 
 # Importing a group's module registers its commands on `app`; `--help` lists them in this order.
 GROUPS = ("settings_cmd", "materials", "templates", "stages", "make", "batch", "submissions")
@@ -30,8 +32,11 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="workbench", standalone_mode=False)
-    except WorkbenchError as exc:
-        err.print(f"错误: {exc}", style="bold red")
+    except (WorkbenchError, sqlite3.OperationalError) as exc:
+        shown = exc if isinstance(exc, WorkbenchError) else busy_error(exc)
+        if shown is None:  # not a busy database: a bug, shown as one
+            raise
+        err.print(f"错误: {shown}", style="bold red")
         sys.exit(1)
     except typer.Abort:
         err.print("已取消")

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from workbench.errors import InputError
 from workbench.materials.novel import parse_novel, read_file_bytes
 from workbench.models import Chapter
-from workbench.store import utcnow
+from workbench.store import utcnow, write_transaction
 
 _LISTED_IN_ERRORS = 10
 
@@ -47,7 +47,7 @@ def add_material(db: Database, path: Path, title: str | None = None) -> tuple[di
         "created_at": utcnow(),
     }
     try:
-        with db.atomic():
+        with write_transaction(db):
             material_id = db["materials"].insert(row).last_pk
             db["chapters"].insert_all(
                 {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +14,9 @@ from sqlite_utils import Database
 
 from workbench.errors import StoreError
 from workbench.store.migrations import migrations
+
+BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's write to finish
+INTERRUPTED = "已中断：运行它的进程已不在（被杀死、崩溃或断电），结果没有保存；重新运行即可"
 
 
 def utcnow() -> str:
@@ -36,19 +41,76 @@ def _migration_lock(path: Path) -> Iterator[None]:
 
 
 def open_db(path: Path | str) -> Database:
-    """Open (creating if needed) the database at `path` and apply pending migrations."""
+    """Open (creating if needed) the database at `path`, apply pending migrations, and mark
+    jobs whose process has died as interrupted."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = Database(path)
-        db.execute("PRAGMA busy_timeout = 10000")
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
         db.execute("PRAGMA foreign_keys = ON")
         db.enable_wal()
         if migrations.pending(db):
             with _migration_lock(path):  # several processes or threads opening a new home
                 migrations.apply(db)
+        close_orphaned_jobs(db)
+    except sqlite3.OperationalError as exc:
+        if (busy := busy_error(exc)) is not None:
+            raise busy from None
+        raise StoreError(f"无法打开数据库 {path}: {exc}（文件损坏或不是 SQLite 数据库）") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"无法打开数据库 {path}: {exc}（文件损坏或不是 SQLite 数据库）") from None
     except OSError as exc:
         raise StoreError(f"无法创建数据库 {path}: {exc.strerror}") from None
     return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """Several statements as one write. BEGIN IMMEDIATE takes the write lock first, waiting for
+    another writer up to BUSY_TIMEOUT_MS; a deferred BEGIN that reads first fails at once
+    with "database is locked" when another process is writing."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.conn.commit()
+    except BaseException:
+        db.conn.rollback()
+        raise
+
+
+def busy_error(exc: BaseException) -> StoreError | None:
+    """The user's error for SQLite's "database is locked" (another process kept writing for
+    longer than BUSY_TIMEOUT_MS), or None when `exc` is something else."""
+    if isinstance(exc, sqlite3.OperationalError) and any(
+            word in str(exc).lower() for word in ("locked", "busy")):
+        return StoreError(f"数据库正忙：另一个 Workbench 进程正在写入，等了 "
+                          f"{BUSY_TIMEOUT_MS / 1000:g} 秒仍未结束。请稍后重试")
+    return None
+
+
+def job_owner() -> dict[str, object]:
+    """Who runs a job: recorded on its row so a dead owner's row can be told apart."""
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def close_orphaned_jobs(db: Database) -> int:
+    """Rows left `running` by a process of this machine that no longer exists (kill -9, a
+    crash) are marked failed as interrupted; returns how many."""
+    rows = list(db.query("SELECT id, pid FROM jobs WHERE status = 'running' AND host = ? "
+                         "AND pid IS NOT NULL", [socket.gethostname()]))
+    dead = [r["id"] for r in rows if not _alive(int(r["pid"]))]
+    for job_id in dead:
+        db["jobs"].update(job_id, {"status": "failed", "error": INTERRUPTED,
+                                   "finished_at": utcnow()})
+    return len(dead)

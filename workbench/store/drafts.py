@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import NotFoundError
 
-from workbench.store import utcnow
+from workbench.store import utcnow, write_transaction
 
 STEPS = ("material", "script", "voice", "background", "render")
 
@@ -35,8 +35,7 @@ def save_draft(db: Database, owner: str, step: str, **values: Any) -> dict[str, 
     if step not in STEPS:
         raise ValueError(f"unknown step {step!r}")
     # Read and write in one write transaction: two tabs saving at once never lose an update.
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         state = {k: v for k, v in load_draft(db, owner).items() if k != "step"}
         for name in STEPS[STEPS.index(step) + 1:]:
             state.pop(name, None)
@@ -46,10 +45,6 @@ def save_draft(db: Database, owner: str, step: str, **values: Any) -> dict[str, 
             "ON CONFLICT(owner) DO UPDATE SET step = excluded.step, state = excluded.state, "
             "updated_at = excluded.updated_at",
             [owner, step, json.dumps(state, ensure_ascii=False), utcnow()])
-        db.conn.commit()
-    except BaseException:
-        db.conn.rollback()
-        raise
     return {**state, "step": step}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
-from workbench.store import utcnow
+from workbench.store import busy_error, job_owner, utcnow
 
 
 def start_job(db: Database, kind: str, recipe_hash: str, **fields: Any) -> int:
     row = {
+        **job_owner(),
         "kind": kind,
         "status": "running",
         "recipe_hash": recipe_hash,
@@ -44,18 +46,31 @@ def fail_job(db: Database, job_id: int, error: str) -> None:
 @contextmanager
 def failure_recorded(db: Database, job_id: int) -> Iterator[None]:
     """Any exception inside marks the job failed (with a message a user can read), then
-    propagates; Ctrl-C is recorded as cancelled."""
+    propagates; Ctrl-C is recorded as cancelled; a database kept busy by another process
+    becomes StoreError("数据库正忙…"). When even the failure cannot be written (the database
+    is still busy), the row stays `running` and is marked interrupted by the next open."""
     try:
         yield
     except WorkbenchError as exc:
-        fail_job(db, job_id, str(exc))
+        _record_failure(db, job_id, str(exc))
         raise
     except KeyboardInterrupt:
-        fail_job(db, job_id, "已取消")
+        _record_failure(db, job_id, "已取消")
         raise
     except Exception as exc:
-        fail_job(db, job_id, f"{type(exc).__name__}: {exc}")
+        busy = busy_error(exc)
+        _record_failure(db, job_id, str(busy) if busy else f"{type(exc).__name__}: {exc}")
+        if busy is not None:
+            raise busy from None
         raise
+
+
+def _record_failure(db: Database, job_id: int, error: str) -> None:
+    try:
+        fail_job(db, job_id, error)
+    except sqlite3.OperationalError as exc:
+        if busy_error(exc) is None:
+            raise
 
 
 def list_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:

@@ -190,3 +190,11 @@ def m005_batches(db: Database) -> None:
         foreign_keys=[("submission_id", "submissions", "id")],
     )
     db["fingerprints"].create_index(["keyword"])
+
+
+@migrations()
+def m006_job_owner(db: Database) -> None:
+    # Which process runs a job: a row left `running` by a process that no longer exists is
+    # marked interrupted when the store is next opened.
+    db["jobs"].add_column("pid", int)
+    db["jobs"].add_column("host", str)
