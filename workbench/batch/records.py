@@ -14,10 +14,8 @@ from sqlite_utils import Database
 
 from workbench.batch.expand import PlannedJob
 from workbench.batch.plan import DEFAULT_SECONDS, BatchPlan
-from workbench.store import utcnow
+from workbench.store import INTERRUPTED, utcnow
 from workbench.store.jobs import fail_job
-
-INTERRUPTED = "已中断：上次批量运行在这一步被终止（进程被杀或断电），本次重新生成"
 
 
 def start_batch(db: Database, plan: BatchPlan, executor: str, workers: int) -> None:

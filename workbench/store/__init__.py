@@ -16,7 +16,7 @@ from workbench.errors import StoreError
 from workbench.store.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's write to finish
-INTERRUPTED = "已中断：运行它的进程已不在（被杀死、崩溃或断电），结果没有保存；重新运行即可"
+INTERRUPTED = "已中断：运行它的进程被终止（被杀死、崩溃或断电），没有留下结果；重新运行即可"
 
 
 def utcnow() -> str:
