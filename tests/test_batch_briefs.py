@@ -15,6 +15,7 @@ from PIL import Image
 
 from workbench.batch import BriefErrors, load_plan
 from workbench.batch.expand import ESPEAK_ROTATION, differences
+from workbench.yamlnodes import YamlTooLarge, load_located
 
 
 def problems_of(folder: Path, settings, db) -> list[str]:
@@ -235,3 +236,13 @@ def test_a_huge_brief_file_is_not_read_whole(tmp_path, batch_settings, db):
         found = problems_of(folder, batch_settings, db)
     assert any(p.startswith(f"{folder / 'huge.yaml'}:1: 文件太大") for p in found), found
     assert used["peak_mb"] < 10, used
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[" * 5000 + "]" * 5000, "YAML 嵌套层数过多"),
+    ("a: &a {b: *a}\n", "YAML 别名引用了包含它自己的锚点"),
+    ("a: " + "x" * 1_000_001 + "\n", "YAML 内容太长"),
+])
+def test_other_unbounded_yaml_is_refused(text, message):
+    with pytest.raises(YamlTooLarge, match=message):
+        load_located(text)

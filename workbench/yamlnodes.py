@@ -62,6 +62,7 @@ class _BoundedLoader(yaml.SafeLoader):
         super().__init__(text)
         self._sizes: dict[int, int] = {}
         self._keep: list[yaml.Node] = []  # ids in _sizes stay valid while the nodes live
+        self._aliases = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
         alias_mark = self.peek_event().start_mark if self.check_event(yaml.AliasEvent) else None
@@ -71,6 +72,7 @@ class _BoundedLoader(yaml.SafeLoader):
             if size is None:  # the anchor's node is still being composed: `&a [*a]`
                 raise YamlTooLarge(alias_mark.line, "YAML 别名引用了包含它自己的锚点（无限展开）；"
                                                     "请删掉这个循环引用")
+            self._aliases += 1
             return node
         if isinstance(node, yaml.MappingNode):
             children = [n for pair in node.value for n in pair]
@@ -79,10 +81,14 @@ class _BoundedLoader(yaml.SafeLoader):
         else:
             children = []
         size = 1 + sum(self._sizes[id(child)] for child in children)
-        if size > MAX_YAML_NODES:
+        if size > MAX_YAML_NODES and self._aliases:
             raise YamlTooLarge(node.start_mark.line,
                                f"YAML 别名展开过多：展开后超过 {MAX_YAML_NODES:,} 个节点"
                                "（锚点 & 和别名 * 层层引用）；请直接写出要用的值")
+        if size > MAX_YAML_NODES:
+            raise YamlTooLarge(node.start_mark.line,
+                               f"YAML 内容太多：超过 {MAX_YAML_NODES:,} 个键和值；"
+                               "简报和 front matter 只写参数")
         self._sizes[id(node)] = size
         self._keep.append(node)
         return node
