@@ -86,7 +86,7 @@ class PreparedHome:
 
 
 def anchor_bomb(levels: int = 9, width: int = 9) -> str:
-    """A "billion laughs" YAML mapping of about 1 KB: each level is a list of `width` aliases of
+    """A "billion laughs" YAML mapping of ~400 bytes: each level is a list of `width` aliases of
     the level before, so as a tree it has width**levels leaves (9**9 ≈ 387 million)."""
     names = [chr(ord("a") + i) for i in range(levels)]
     lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * width)}]"]
