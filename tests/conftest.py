@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
+import time
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +83,27 @@ class PreparedHome:
         shutil.rmtree(self.root)
         shutil.copytree(self.pristine, self.root, symlinks=True)
         return isolate(monkeypatch, self.root)
+
+
+def anchor_bomb(levels: int = 9, width: int = 9) -> str:
+    """A "billion laughs" YAML mapping of ~400 bytes: each level is a list of `width` aliases of
+    the level before, so as a tree it has width**levels leaves (9**9 ≈ 387 million)."""
+    names = [chr(ord("a") + i) for i in range(levels)]
+    lines = [f"{names[0]}: &{names[0]} [{', '.join(['lol'] * width)}]"]
+    for prev, name in itertools.pairwise(names):
+        lines.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def bounded_work() -> Iterator[dict[str, float]]:
+    """Measure the block: `seconds` it took and `peak_mb` of Python memory it allocated."""
+    tracemalloc.start()
+    started = time.monotonic()
+    measured: dict[str, float] = {}
+    try:
+        yield measured
+    finally:
+        measured["seconds"] = time.monotonic() - started
+        measured["peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()

@@ -15,6 +15,11 @@ Each request consumes the next planned response, whatever its path. When the que
 the segment names and keyword found in the request's prompt), `GET /v1/models` lists
 `server.models`, and anything else is a 404. Every request is recorded before it is answered,
 so even one the client gave up on (timeout) is counted.
+
+Hostile answers, for the limits on a call: `Planned(drip=2)` sends its body one byte every two
+seconds, `Planned(huge=50_000_000)` streams a 50 MB answer (made as it is sent, so the server
+holds none of it), `bytes` bodies with a JSON content type are garbage, and any dict is sent
+as is, whatever its shape. `server.bytes_sent` counts the body bytes that left the server.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class Planned:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (provokes client timeouts)
+    drip: float = 0.0  # send the body one byte every `drip` seconds (a per-read timeout never fires)
+    huge: int = 0  # instead of `body`: a JSON-looking body of this many bytes, made as it is sent
 
 
 @dataclass
@@ -153,6 +160,7 @@ class LLMServer:
         self.models: list[str] = ["test-model"]
         self.default: Responder = echo_valid_answer
         self.requests: list[RecordedRequest] = []
+        self.bytes_sent = 0  # body bytes written to clients, over all requests
         self._queue: deque[Planned] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -271,6 +279,8 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
             self._send(planned)
 
         def _send(self, planned: Planned) -> None:
+            if planned.huge:
+                return self._send_huge(planned)
             if isinstance(planned.body, (dict, list)):
                 payload = json.dumps(planned.body, ensure_ascii=False).encode()
                 content_type = "application/json"
@@ -286,9 +296,39 @@ def _make_handler(server: LLMServer) -> type[BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                self.wfile.write(payload)
+                if planned.drip:
+                    for i in range(len(payload)):
+                        self._write(payload[i:i + 1])
+                        if server._stopping.wait(planned.drip):
+                            return
+                else:
+                    self._write(payload)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (timeout) before we answered
+
+        def _send_huge(self, planned: Planned) -> None:
+            """A chat completion whose content never ends, `planned.huge` bytes in all; no
+            Content-Length (HTTP/1.0: the body ends when the connection closes), so only
+            counting what arrives can stop it."""
+            head = b'{"choices": [{"index": 0, "message": {"role": "assistant", "content": "'
+            chunk = "啊".encode() * 21_000  # 63 KB
+            try:
+                self.send_response(planned.status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self._write(head)
+                left = planned.huge - len(head)
+                while left > 0 and not server._stopping.is_set():
+                    self._write(chunk[:left])
+                    left -= len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client stopped reading: what we want
+
+        def _write(self, data: bytes) -> None:
+            self.wfile.write(data)
+            self.wfile.flush()
+            with server._lock:
+                server.bytes_sent += len(data)
 
     return Handler
 

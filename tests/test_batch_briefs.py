@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 from batch_fixtures import NOVEL, batch_settings, write_folder  # noqa: F401
+from cli_runner import run_cli
+from conftest import anchor_bomb, bounded_work
 from PIL import Image
 
 from workbench.batch import BriefErrors, load_plan
 from workbench.batch.expand import ESPEAK_ROTATION, differences
+from workbench.yamlnodes import YamlTooLarge, load_located
 
 
 def problems_of(folder: Path, settings, db) -> list[str]:
@@ -177,3 +180,69 @@ def test_an_empty_folder_and_a_missing_one_say_what_to_do(tmp_path, batch_settin
     assert "文件夹里没有简报" in "\n".join(problems_of(tmp_path / "empty", batch_settings, db))
     with pytest.raises(Exception, match="提示词文件夹不存在"):
         load_plan(tmp_path / "nowhere", batch_settings, db, import_materials=False)
+
+
+# --- hostile input: bounded work -----------------------------------------------------------
+
+def test_an_anchor_bomb_in_a_brief_is_refused_fast_with_file_and_line(tmp_path, batch_settings,
+                                                                      db):
+    bomb = anchor_bomb()
+    assert len(bomb.encode()) < 1024
+    folder = write_folder(tmp_path / "briefs", {
+        "bomb.yaml": "chapters: 1\n" + bomb,
+        "bomb-md.md": "---\nchapters: 1\n" + bomb + "---\n正文\n",
+        "loop.yaml": "chapters: 1\nx: &x [1, *x]\n",
+    })
+    with bounded_work() as used:
+        found = problems_of(folder, batch_settings, db)
+    text = "\n".join(found)
+    assert f"{folder / 'bomb.yaml'}:" in text and f"{folder / 'bomb-md.md'}:" in text, text
+    # the line of the level whose expansion passes the limit (e: 9**5 nodes), not line 1
+    bomb_line = next(p for p in found if "bomb.yaml" in p).split(":")[1]
+    assert int(bomb_line) == 1 + bomb.splitlines().index(next(
+        line for line in bomb.splitlines() if line.startswith("f:"))) + 1
+    assert sum("YAML 别名展开过多" in p for p in found) == 2, text
+    assert f"{folder / 'loop.yaml'}:2: YAML 别名引用了包含它自己的锚点" in text
+    assert used["seconds"] < 1.0, used
+    assert used["peak_mb"] < 50, used
+
+
+def test_an_anchor_bomb_is_refused_by_batch_dry_run(tmp_path, batch_settings):
+    folder = write_folder(tmp_path / "briefs", {"bomb.yaml": "chapters: 1\n" + anchor_bomb()})
+    with bounded_work() as used:
+        result = run_cli("batch", str(folder), "--dry-run")
+    assert result.returncode != 0
+    assert "bomb.yaml:" in result.stdout + result.stderr
+    assert "YAML 别名展开过多" in result.stdout + result.stderr
+    assert used["seconds"] < 5.0 and used["peak_mb"] < 100, used
+
+
+def test_anchors_and_merge_keys_still_work(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {
+        "merged.yaml": ("<<: &base {chapters: 1, template: tinyhook}\n"
+                        "matrix: {voices: &v [cmn, cmn+f3]}\n"),
+        "listed.yaml": "<<: [&one {chapters: 1}, {variants: 2}]\nhooks: [&h 开头一, *h]\n",
+    })
+    plan = load_plan(folder, batch_settings, db, import_materials=True)
+    assert len(plan.jobs) == 2 + 2  # two voices; two variants
+
+
+def test_a_huge_brief_file_is_not_read_whole(tmp_path, batch_settings, db):
+    folder = write_folder(tmp_path / "briefs", {"ok.yaml": "chapters: 1\n"})
+    with (folder / "huge.yaml").open("w") as handle:
+        handle.write("chapters: 1\n")
+        handle.write("# padding\n" * 1_000_000)  # 10 MB
+    with bounded_work() as used:
+        found = problems_of(folder, batch_settings, db)
+    assert any(p.startswith(f"{folder / 'huge.yaml'}:1: 文件太大") for p in found), found
+    assert used["peak_mb"] < 10, used
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[" * 5000 + "]" * 5000, "YAML 嵌套层数过多"),
+    ("a: &a {b: *a}\n", "YAML 别名引用了包含它自己的锚点"),
+    ("a: " + "x" * 1_000_001 + "\n", "YAML 内容太长"),
+])
+def test_other_unbounded_yaml_is_refused(text, message):
+    with pytest.raises(YamlTooLarge, match=message):
+        load_located(text)

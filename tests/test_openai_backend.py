@@ -7,15 +7,26 @@ Only 127.0.0.1 is contacted; the real SDK does the HTTP, retries and timeouts.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import threading
 import time
 import traceback
+import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_server import LLMServer, Planned, error_body, llm_server, valid_answer  # noqa: F401
+from llm_server import (  # noqa: F401
+    LLMServer,
+    Planned,
+    chat_completion,
+    error_body,
+    llm_server,
+    valid_answer,
+)
 
 from workbench.config import Settings
 from workbench.errors import BackendError, BackendUnavailable
@@ -301,3 +312,123 @@ def test_parse_reasons_are_short_and_do_not_echo_the_answer() -> None:
     assert len(info.value.reason) < 120 and "xxxx" not in info.value.reason
     with pytest.raises(InvalidAnswer, match="完整"):
         parse_rewrite_answer(valid_answer(NAMES)[:-40], NAMES)  # cut off mid-answer
+
+
+# Hostile answers: a total deadline, a size cap, garbage ------------------------------------
+def _llm_call_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "llm-call" and t.is_alive()]
+
+
+@pytest.mark.timeout(60)
+def test_a_dripping_server_meets_the_total_deadline(llm_server: LLMServer, settings_for) -> None:
+    # one byte every 2 s: no single read ever waits 5 s, so only the deadline can stop it
+    llm_server.plan(*[Planned(body=chat_completion(valid_answer(NAMES, KEYWORD)), drip=2.0)] * 3)
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="总时限") as info:
+        OpenAIBackend(settings_for(llm_timeout=5.0, llm_deadline=3.0, llm_max_retries=2)
+                      ).rewrite(make_request())
+    elapsed = time.monotonic() - started
+    assert 2.9 < elapsed < 4.5, elapsed
+    assert "3 秒" in str(info.value) and "WORKBENCH_LLM_DEADLINE" in str(info.value)
+    assert len(llm_server.chat_requests) == 1  # not retried
+    # the abandoned request stops at its next byte, it does not drip on in the background
+    stop_by = time.monotonic() + 5
+    while _llm_call_threads() and time.monotonic() < stop_by:
+        time.sleep(0.1)
+    assert not _llm_call_threads()
+
+
+@pytest.mark.timeout(60)
+def test_retry_waits_count_against_the_deadline(llm_server: LLMServer, settings_for) -> None:
+    # the SDK honours Retry-After up to 60 s per retry; the deadline still ends the call
+    llm_server.plan(*[Planned(status=503, body=error_body("busy"),
+                              headers={"Retry-After": "30"})] * 3)
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="总时限"):
+        OpenAIBackend(settings_for(llm_deadline=2.0, llm_max_retries=2)).rewrite(make_request())
+    assert time.monotonic() - started < 3.0
+
+
+@pytest.mark.timeout(60)
+def test_a_huge_answer_is_cut_off_early_and_memory_stays_small(llm_server: LLMServer,
+                                                                 settings_for) -> None:
+    llm_server.plan(Planned(huge=50_000_000))
+    backend = OpenAIBackend(settings_for(llm_max_retries=2))
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(BackendError, match="超过 4 MB，已停止读取"):
+            backend.rewrite(make_request())
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 10
+    assert peak_mb < 40, peak_mb  # the cap, its chunks, and no 50 MB answer
+    assert len(llm_server.chat_requests) == 1  # not retried
+    assert llm_server.bytes_sent < 20_000_000, llm_server.bytes_sent
+
+
+@pytest.mark.timeout(60)
+def test_a_compressed_bomb_is_counted_decompressed(llm_server: LLMServer, settings_for) -> None:
+    packer = zlib.compressobj(wbits=31)  # gzip
+    bomb = packer.compress(b'{"choices": [{"message": {"content": "')
+    bomb += b"".join(packer.compress(b"a" * 1_000_000) for _ in range(50)) + packer.flush()
+    assert len(bomb) < 200_000  # 50 MB once inflated
+    llm_server.plan(Planned(body=bomb, headers={"Content-Type": "application/json",
+                                                 "Content-Encoding": "gzip"}))
+    tracemalloc.start()
+    try:
+        with pytest.raises(BackendError, match="超过 4 MB"):
+            OpenAIBackend(settings_for()).rewrite(make_request())
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert peak_mb < 40, peak_mb
+
+
+def test_a_gzipped_answer_still_works(llm_server: LLMServer, settings_for) -> None:
+    body = json.dumps(chat_completion(valid_answer(NAMES, KEYWORD)), ensure_ascii=False)
+    llm_server.plan(Planned(body=gzip.compress(body.encode()),
+                            headers={"Content-Type": "application/json",
+                                     "Content-Encoding": "gzip"}))
+    result = OpenAIBackend(settings_for()).rewrite(make_request())
+    assert [s.name for s in result.segments] == NAMES
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (bytes(range(256)) * 4, "不是 UTF-8 文本"),
+    (b"<html><body>502 Bad Gateway</body></html>", "不是 JSON（开头是：'<html><body>502"),
+    (b"", "不是 JSON"),
+])
+def test_garbage_is_a_clear_error(llm_server: LLMServer, settings_for, body: bytes,
+                                  message: str) -> None:
+    llm_server.plan(Planned(body=body, headers={"Content-Type": "application/json"}))
+    with pytest.raises(BackendError) as info:
+        OpenAIBackend(settings_for()).rewrite(make_request())
+    assert message in str(info.value) and "OPENAI_BASE_URL" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ([1, 2, 3], "没有 choices"),
+    ({"choices": "nope"}, "没有 choices"),
+    ({"choices": []}, "没有 choices"),
+    ({"choices": ["text"]}, "没有 message 对象"),
+    ({"choices": [{"message": "hi"}]}, "没有 message 对象"),
+    ({"choices": [{"message": {"content": {"segments": []}}}]}, "message.content 应为文本"),
+])
+def test_a_wrongly_shaped_answer_is_a_clear_error(llm_server: LLMServer, settings_for,
+                                                  body: Any, message: str) -> None:
+    llm_server.plan(Planned(body=body))
+    with pytest.raises(BackendError, match="格式不对") as info:
+        OpenAIBackend(settings_for()).rewrite(make_request())
+    assert message in str(info.value)
+
+
+@pytest.mark.timeout(60)
+def test_check_connection_has_the_deadline_too(llm_server: LLMServer, settings_for) -> None:
+    llm_server.plan(Planned(body=chat_completion("OK"), drip=2.0))
+    started = time.monotonic()
+    with pytest.raises(BackendError, match="总时限"):
+        check_connection(settings_for(llm_deadline=1.0))
+    assert time.monotonic() - started < 2.5

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import anchor_bomb, bounded_work
 
 from workbench.config import PROJECT_ROOT
 from workbench.errors import InputError, TemplateError
@@ -459,3 +460,23 @@ def test_readme_example_lints_clean(tmp_path: Path) -> None:
     path = write(tmp_path, example, "example.j2")
     assert lint_template(path) == []
     assert load_template(path).segments == ["hook", "body", "cliffhanger", "cta"]
+
+
+# --- hostile input: bounded work -------------------------------------------------------------
+
+def test_an_anchor_bomb_in_front_matter_is_refused_fast(tmp_path: Path) -> None:
+    text = make().replace("---\n", "---\n" + anchor_bomb(), 1)
+    path = write(tmp_path, text)
+    with bounded_work() as used:
+        with pytest.raises(TemplateError, match=r"t\.j2:7: front matter YAML 别名展开过多"):
+            load_template(path)
+        issues = issues_of(path, "error")
+    assert any(i.line == 7 and "YAML 别名展开过多" in i.message for i in issues), issues
+    assert used["seconds"] < 1.0 and used["peak_mb"] < 50, used
+
+
+def test_a_huge_template_file_is_not_read_whole(tmp_path: Path) -> None:
+    path = write(tmp_path, make(GOOD_BLOCKS + "{# padding #}\n" * 300_000))  # 4 MB
+    with bounded_work() as used, pytest.raises(TemplateError, match="t\\.j2:1: 文件太大"):
+        load_template(path)
+    assert used["peak_mb"] < 10, used

@@ -57,6 +57,9 @@ class Settings:
         toml="llm.model", env="WORKBENCH_LLM_MODEL", help="LLM model"))
     llm_timeout: float = field(default=60.0, metadata=option(
         toml="llm.timeout", env="WORKBENCH_LLM_TIMEOUT", help="seconds per LLM request"))
+    llm_deadline: float = field(default=60.0, metadata=option(
+        toml="llm.deadline", env="WORKBENCH_LLM_DEADLINE",
+        help="seconds for a whole LLM call, retries included"))
     llm_max_retries: int = field(default=2, metadata=option(
         toml="llm.max_retries", env="WORKBENCH_LLM_MAX_RETRIES",
         help="SDK retries on 429/5xx/timeouts"))

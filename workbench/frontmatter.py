@@ -6,9 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from workbench.errors import TemplateError
+from workbench.yamlnodes import YamlSyntaxError, YamlTooLarge, load_data
+
+MAX_FILE_BYTES = 2_000_000  # a template, prompt or brief is a few KB; never read a huge file whole
+
+
+class FileTooLarge(ValueError):
+    """A text file over `MAX_FILE_BYTES`; the message is for the user."""
 
 
 @dataclass(frozen=True)
@@ -38,22 +43,35 @@ def parse_front_matter(text: str, path: Path | None = None) -> FrontMatterDoc:
     where = str(path) if path else "<text>"
     header, body, body_first_line = split_front_matter(text, path)
     try:
-        meta = yaml.safe_load(header) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line_no = mark.line + 2 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TemplateError(f"{where}:{line_no}: front matter 不是有效的 YAML: {problem}") from None
+        meta = load_data(header, first_line=2) or {}  # the header starts after the opening ---
+    except YamlTooLarge as exc:
+        raise TemplateError(f"{where}:{exc.line}: front matter {exc.problem}") from None
+    except YamlSyntaxError as exc:
+        raise TemplateError(f"{where}:{exc.line}: front matter 不是有效的 YAML: {exc.problem}"
+                            ) from None
     if not isinstance(meta, dict):
         raise TemplateError(f"{where}:2: front matter 应为键值映射（key: value）")
     return FrontMatterDoc(meta=meta, body=body, body_first_line=body_first_line, path=path,
                           header=header)
 
 
+def read_limited(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """A UTF-8 file's text, reading at most `limit` + 1 bytes. Raises FileTooLarge,
+    UnicodeDecodeError or OSError."""
+    with path.open("rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(f"文件太大（超过 {limit // 1_000_000} MB），不像是模板、提示词或简报；"
+                           "请检查是否选错了文件")
+    return data.decode("utf-8")
+
+
 def read_utf8(path: Path) -> str:
     """A template or prompt file's text, with a clear error for the usual failures."""
     try:
-        return path.read_text(encoding="utf-8")
+        return read_limited(path)
+    except FileTooLarge as exc:
+        raise TemplateError(f"{path}:1: {exc}") from None
     except UnicodeDecodeError:
         raise TemplateError(f"{path}:1: 不是 UTF-8 文本") from None
     except OSError as exc:

@@ -17,11 +17,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from workbench.errors import InputError, TemplateError
-from workbench.frontmatter import split_front_matter
+from workbench.frontmatter import FileTooLarge, read_limited, split_front_matter
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
-from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
+from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, YamlTooLarge, load_located
 
 DEFAULTS_FILE = "_defaults.yaml"
 BRIEF_SUFFIXES = (".md", ".yaml", ".yml")
@@ -179,7 +179,9 @@ def read_folder(folder: Path) -> tuple[Source | None, list[Brief], list[Problem]
 
 def _read_text(path: Path, name: str, problems: list[Problem]) -> str | None:
     try:
-        return path.read_text(encoding="utf-8").lstrip("\ufeff")
+        return read_limited(path).lstrip("\ufeff")
+    except FileTooLarge as exc:
+        problems.append(Problem(name, 1, str(exc)))
     except UnicodeDecodeError:
         problems.append(Problem(name, 1, "不是 UTF-8 文本，请用 UTF-8 保存"))
     except OSError as exc:
@@ -209,6 +211,9 @@ def _read_source(path: Path, name: str, problems: list[Problem]) -> Source | Non
 def _parse(text: str, name: str, first_line: int, problems: list[Problem]) -> Source | None:
     try:
         located = load_located(text, first_line)
+    except YamlTooLarge as exc:
+        problems.append(Problem(name, exc.line, exc.problem))
+        return None
     except YamlSyntaxError as exc:
         problems.append(Problem(name, exc.line, f"YAML 格式错误：{exc.problem}"
                                                 "（检查缩进、冒号后的空格和引号是否成对）"))

@@ -8,6 +8,10 @@ What this module adds on top of the SDK, and why:
   backend remembers not to ask again.
 - One repair round: a schema-invalid answer is sent back with the reason and the model gets
   exactly one chance to correct it; two bad answers in a row are an error, not a loop.
+- Bounded calls (bounded_http.py): a total deadline per call (`WORKBENCH_LLM_DEADLINE`, SDK
+  retries and their waits included; the SDK's own timeout is per read) and a cap on the
+  answer's size, counted as it arrives. The answer is read raw and checked here (UTF-8, JSON,
+  `choices[0].message.content`), so garbage or a wrongly shaped answer is a clear error.
 - Errors the user can act on: every SDK error becomes a one-line Chinese `BackendError` that
   names the setting to check. Retries on 429/5xx/timeouts are left to the SDK
   (`WORKBENCH_LLM_MAX_RETRIES`, honouring `Retry-After`).
@@ -19,9 +23,11 @@ What this module adds on top of the SDK, and why:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -150,24 +156,53 @@ class OpenAIBackend:
             response = _create(self._openai, self._get_client(), self._settings, kwargs)
         elapsed = time.monotonic() - started
 
-        usage = getattr(response, "usage", None)
         log.info(
             "openai chat completion: model=%s host=%s latency=%.2fs tokens=%s+%s json_mode=%s",
             self.model, _host(self._settings), elapsed,
-            getattr(usage, "prompt_tokens", "?"), getattr(usage, "completion_tokens", "?"),
+            response.usage.get("prompt_tokens", "?"), response.usage.get("completion_tokens", "?"),
             self._json_mode,
         )
-        choices = getattr(response, "choices", None)
-        if not choices:
-            raise BackendError(
-                f"大模型服务（{_host(self._settings)}）的回答格式不对：没有 choices；"
-                "请确认 OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾）"
-            )
-        choice = choices[0]
-        if choice.finish_reason == "length":
+        if response.finish_reason == "length":
             log.info("answer cut off at the token limit (finish_reason=length)")
-            return choice.message.content or "", "（回答在长度上限处被截断）"
-        return choice.message.content or "", ""
+            return response.content, "（回答在长度上限处被截断）"
+        return response.content, ""
+
+
+@dataclass(frozen=True)
+class ChatAnswer:
+    """What we use of a chat completion, checked (see `read_answer`)."""
+
+    content: str
+    finish_reason: str | None
+    usage: dict[str, Any]
+
+
+def read_answer(body: bytes, settings: Settings) -> ChatAnswer:
+    """The answer's text from a raw chat-completion body; anything else is a BackendError."""
+    where = f"大模型服务（{_host(settings)}）的回答"
+    check = "请确认 OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾）"
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{check}") from None
+    except ValueError:
+        start = " ".join(_redact(body[:80].decode("utf-8", "replace"), settings).split())
+        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{check}") from None
+    choices = data.get("choices") if isinstance(data, dict) else None
+    if not choices or not isinstance(choices, list):
+        raise BackendError(f"{where}格式不对：没有 choices；{check}")
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        raise BackendError(f"{where}格式不对：choices[0] 里没有 message 对象；{check}")
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise BackendError(f"{where}格式不对：message.content 应为文本，实际是 "
+                           f"{type(content).__name__}；{check}")
+    reason = choice.get("finish_reason")
+    usage = data.get("usage")
+    return ChatAnswer(content or "", reason if isinstance(reason, str) else None,
+                      usage if isinstance(usage, dict) else {})
 
 
 class _JsonModeRejected(Exception):
@@ -175,26 +210,37 @@ class _JsonModeRejected(Exception):
 
 
 def make_client(settings: Settings, *, max_retries: int | None = None) -> openai.OpenAI:
-    """An SDK client from our settings only (never the SDK's own env lookup for key/base URL)."""
+    """An SDK client from our settings only (never the SDK's own env lookup for key/base URL),
+    on the bounding transport (used by `_create`)."""
     import openai as openai_mod
+
+    from workbench.rewrite.bounded_http import bounded_client
 
     return openai_mod.OpenAI(
         api_key=settings.llm_api_key or PLACEHOLDER_KEY,
         base_url=settings.llm_base_url or OPENAI_DEFAULT_BASE_URL,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries if max_retries is None else max_retries,
+        http_client=bounded_client(),
     )
 
 
-def _create(openai_mod: Any, client: Any, settings: Settings, kwargs: dict[str, Any]) -> Any:
-    """`chat.completions.create`, with SDK errors translated into our errors.
+def _create(openai_mod: Any, client: Any, settings: Settings, kwargs: dict[str, Any]
+            ) -> ChatAnswer:
+    """`chat.completions.create` within the call's limits, read raw and checked, with SDK
+    errors translated into our errors.
 
     The translated error is raised after the `except` block on purpose: raising inside it,
     even `from None`, would keep the SDK exception (and its request headers) as __context__.
     """
+    from workbench.rewrite.bounded_http import call_with_limits
+
     failure: Exception | None = None
     try:
-        return client.chat.completions.create(**kwargs)
+        raw = call_with_limits(
+            lambda: client.chat.completions.with_raw_response.create(**kwargs),
+            settings.llm_deadline)
+        return read_answer(raw.content, settings)
     except openai_mod.OpenAIError as exc:
         failure = exc
     assert failure is not None
@@ -217,7 +263,24 @@ def _complains_about_response_format(openai_mod: Any, exc: Exception) -> bool:
 
 def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> BackendError:
     """One Chinese line per SDK failure, naming the setting that fixes it."""
+    from workbench.rewrite import bounded_http
+
     host, url, model = _host(settings), _display_url(settings), settings.llm_model
+    if isinstance(exc, bounded_http.DeadlineExceeded):
+        return BackendError(
+            f"大模型调用超过总时限：{url} 在 {settings.llm_deadline:g} 秒内（含重试）没有给出完整"
+            "回答；可调大 WORKBENCH_LLM_DEADLINE，或检查服务是否正常"
+        )
+    if isinstance(exc, bounded_http.AnswerTooLarge):
+        return BackendError(
+            f"大模型服务 {host} 的回答超过 {exc.limit / 1e6:g} MB，已停止读取：正常回答只有几 KB；"
+            "请确认 OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾）"
+        )
+    if isinstance(exc, bounded_http.UnsupportedEncoding):
+        return BackendError(
+            f"大模型服务 {host} 用不支持的压缩格式（{exc.encoding}）回答；请确认 OPENAI_BASE_URL "
+            "指向 OpenAI 兼容接口"
+        )
     if isinstance(exc, openai_mod.APITimeoutError):
         return BackendError(
             f"大模型请求超时：{url} 在 {settings.llm_timeout:g} 秒内没有回答（已重试 "
@@ -322,6 +385,6 @@ def check_connection(settings: Settings) -> str:
     finally:
         client.close()
     elapsed_ms = (time.monotonic() - started) * 1000
-    usage = getattr(response, "usage", None)
-    tokens = f"，用量 {usage.total_tokens} tokens" if usage is not None else ""
+    total = response.usage.get("total_tokens")
+    tokens = f"，用量 {total} tokens" if total is not None else ""
     return f"连接正常：{_host(settings)} 的模型 {settings.llm_model} 已回答（{elapsed_ms:.0f} 毫秒{tokens}）"
