@@ -115,6 +115,13 @@ def test_errors_come_back_as_the_clis_text_without_a_traceback(client, material,
         client.predict(999, 1, "tiny", "narration", KEYWORD, "", api_name="/generate_script")
     assert "找不到素材 #999" in str(unknown.value) and "#1 末班夜渡" in str(unknown.value)
 
+    answers = set()  # a path instead of a template id: refused alike, existing or not
+    for path in ("/etc/hostname", "/no/such/file.j2", "../../templates/suspense.j2"):
+        with pytest.raises(AppError) as outside:
+            client.predict(material, 2, path, "narration", KEYWORD, "", api_name="/generate_script")
+        answers.add(str(outside.value))
+    assert len(answers) == 1 and answers.pop().startswith("请选择脚本模板（可选：")
+
     bad = tmp_path / "novel.exe"
     bad.write_bytes(b"MZ not a novel")
     with pytest.raises(AppError) as wrong_type:

@@ -15,6 +15,7 @@ names are checked against their registries, so a new backend needs no edit here.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 import typing
@@ -34,12 +35,14 @@ _OPTION = "workbench.option"  # the key of a field's metadata that makes it a se
 
 
 def option(*, toml: str, env: str, help: str, secret: bool = False,
-           choices: tuple[str, ...] = (), label: str = "") -> dict[str, Any]:
+           choices: tuple[str, ...] = (), label: str = "",
+           bounds: tuple[float, float] | None = None) -> dict[str, Any]:
     """Metadata that makes a `Settings` field a setting the user can set: in workbench.toml at
     `toml` (dotted) or with the environment variable `env`. `choices` limits the value
-    (`label` names the setting in the error); a `secret` is masked wherever settings show."""
+    (`label` names the setting in the error), `bounds` a number (inclusive); a `secret` is
+    masked wherever settings show."""
     return {_OPTION: {"toml_key": toml, "env": env, "help": help, "secret": secret,
-                      "choices": choices, "label": label}}
+                      "choices": choices, "label": label, "bounds": bounds}}
 
 
 @dataclass(frozen=True)
@@ -56,13 +59,14 @@ class Settings:
     llm_model: str = field(default="gpt-4o-mini", metadata=option(
         toml="llm.model", env="WORKBENCH_LLM_MODEL", help="LLM model"))
     llm_timeout: float = field(default=60.0, metadata=option(
-        toml="llm.timeout", env="WORKBENCH_LLM_TIMEOUT", help="seconds per LLM request"))
+        toml="llm.timeout", env="WORKBENCH_LLM_TIMEOUT", help="seconds per LLM request",
+        bounds=(1, 3600)))
     llm_deadline: float = field(default=60.0, metadata=option(
         toml="llm.deadline", env="WORKBENCH_LLM_DEADLINE",
-        help="seconds for a whole LLM call, retries included"))
+        help="seconds for a whole LLM call, retries included", bounds=(1, 3600)))
     llm_max_retries: int = field(default=2, metadata=option(
         toml="llm.max_retries", env="WORKBENCH_LLM_MAX_RETRIES",
-        help="SDK retries on 429/5xx/timeouts"))
+        help="SDK retries on 429/5xx/timeouts", bounds=(0, 10)))
     rewrite_backend: str = field(default="auto", metadata=option(
         toml="rewrite.backend", env="WORKBENCH_REWRITE_BACKEND", help="rewrite backend",
         choices=REWRITE_CHOICES, label="改写后端"))
@@ -70,7 +74,7 @@ class Settings:
         toml="script.app", env="WORKBENCH_APP", help="reading app named in the call to action"))
     chars_per_second: float = field(default=4.5, metadata=option(
         toml="script.chars_per_second", env="WORKBENCH_CHARS_PER_SECOND",
-        help="narration speed used to fit a script to its target seconds"))
+        help="narration speed used to fit a script to its target seconds", bounds=(0.5, 30)))
     voice_backend: str = field(default="auto", metadata=option(
         toml="voice.backend", env="WORKBENCH_VOICE_BACKEND", help="voice backend",
         choices=VOICE_CHOICES, label="配音后端"))
@@ -91,19 +95,20 @@ class Settings:
         help="auto may fall back to offline espeak when edge fails (false: fail instead)"))
     voice_pause: float = field(default=0.35, metadata=option(
         toml="voice.pause", env="WORKBENCH_VOICE_PAUSE",
-        help="seconds of silence between script segments"))
+        help="seconds of silence between script segments", bounds=(0, 10)))
     edge_retries: int = field(default=3, metadata=option(
         toml="voice.edge_retries", env="WORKBENCH_EDGE_RETRIES",
-        help="attempts per segment on network errors and 403s"))
+        help="attempts per segment on network errors and 403s", bounds=(1, 10)))
     edge_timeout: float = field(default=15.0, metadata=option(
         toml="voice.edge_timeout", env="WORKBENCH_EDGE_TIMEOUT",
-        help="seconds to connect to / hear from edge-tts"))
+        help="seconds to connect to / hear from edge-tts", bounds=(1, 600)))
     subtitle_font_size: int = field(default=84, metadata=option(
         toml="subtitles.font_size", env="WORKBENCH_SUBTITLE_FONT_SIZE",
-        help="subtitle font size in px on a 1080x1920 frame"))
+        help="subtitle font size in px on a 1080x1920 frame", bounds=(12, 400)))
     subtitle_max_chars: int = field(default=0, metadata=option(
         toml="subtitles.max_chars", env="WORKBENCH_SUBTITLE_MAX_CHARS",
-        help="characters per subtitle line (0: what fits 1080 px at the font size)"))
+        help="characters per subtitle line (0: what fits 1080 px at the font size)",
+        bounds=(0, 100)))
     render_profile: str = field(default="final", metadata=option(
         toml="render.profile", env="WORKBENCH_RENDER_PROFILE",
         help="output size and encoder preset (render/profiles.py)",
@@ -119,19 +124,21 @@ class Settings:
         help="visible AI-content label (must contain AI/人工智能 and 生成/合成)"))
     ai_label_seconds: float = field(default=0.0, metadata=option(
         toml="render.ai_label_seconds", env="WORKBENCH_AI_LABEL_SECONDS",
-        help="seconds the AI label stays on screen from the first frame (0: whole video)"))
+        help="seconds the AI label stays on screen from the first frame (0: whole video)",
+        bounds=(0, 36000)))
     end_card_seconds: float = field(default=3.0, metadata=option(
         toml="render.end_card_seconds", env="WORKBENCH_END_CARD_SECONDS",
-        help="seconds of the keyword end card at the end of the video"))
+        help="seconds of the keyword end card at the end of the video", bounds=(0, 60)))
     bgm_volume: float = field(default=0.25, metadata=option(
         toml="render.bgm_volume", env="WORKBENCH_BGM_VOLUME",
-        help="BGM level under the voice before ducking (0-1)"))
+        help="BGM level under the voice before ducking (0-1)", bounds=(0, 1)))
     loudness: float = field(default=-14.0, metadata=option(
         toml="render.loudness", env="WORKBENCH_LOUDNESS",
-        help="integrated loudness target of the mix, LUFS"))
+        help="integrated loudness target of the mix, LUFS", bounds=(-70, 0)))
     max_seconds: float = field(default=0.0, metadata=option(
         toml="render.max_seconds", env="WORKBENCH_MAX_SECONDS",
-        help="longest allowed video in seconds when the task sets none (0: no limit)"))
+        help="longest allowed video in seconds when the task sets none (0: no limit)",
+        bounds=(0, 36000)))
     aigc_producer: str = field(default="Workbench", metadata=option(
         toml="compliance.producer", env="WORKBENCH_AIGC_PRODUCER",
         help="ContentProducer written into the AIGC metadata"))
@@ -175,9 +182,16 @@ class Settings:
         return self.home / "submissions"
 
     def ensure_dirs(self) -> None:
+        if self.home.exists() and not self.home.is_dir():
+            raise InputError(f"数据文件夹 WORKBENCH_HOME={self.home} 是一个文件，不是文件夹；"
+                             "请把 WORKBENCH_HOME 指向一个文件夹")
         for path in (self.home, self.cache_dir, self.outputs_dir, self.materials_dir,
                      self.submissions_dir):
-            path.mkdir(parents=True, exist_ok=True)
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"无法在数据文件夹里创建 {path}：{exc.strerror}"
+                                 "（检查 WORKBENCH_HOME 是否可写）") from None
 
     # Where templates and prompts are looked up: bundled first, then the user's own -------
     @property
@@ -225,6 +239,7 @@ class Option:
     secret: bool = False
     choices: tuple[str, ...] = ()  # empty: any value
     label: str = ""  # how errors name the setting (Chinese)
+    bounds: tuple[float, float] | None = None  # a number's inclusive range
 
     def convert(self, raw: Any, where: str) -> Any:
         """`raw` (from TOML, the environment or the web app) as this option's kind."""
@@ -239,12 +254,20 @@ class Option:
             if self.kind is Path:
                 return Path(str(raw)).expanduser()
             if self.kind in (int, float):
-                return self.kind(raw)
+                return self._in_bounds(self.kind(raw), raw, where)
             return str(raw)
         except (TypeError, ValueError):
             raise InputError(
-                f"设置 {self.name} 的值无效: {raw!r}（来自 {where}，应为 {self.kind.__name__}）"
+                f"设置 {self.name} 的值无效: {str(raw)[:40]!r}（来自 {where}，"
+                f"应为 {self.kind.__name__}）"
             ) from None
+
+    def _in_bounds(self, value: float, raw: Any, where: str) -> float:
+        low, high = self.bounds or (-math.inf, math.inf)
+        if not low <= value <= high:  # NaN fails too
+            raise InputError(f"设置 {self.name} 的值无效: {str(raw)[:40]!r}（来自 {where}，"
+                             f"应在 {low:g} 到 {high:g} 之间）")
+        return value
 
     def check_choice(self, value: Any) -> None:
         if self.choices and value not in self.choices:

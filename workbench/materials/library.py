@@ -71,7 +71,12 @@ def list_materials(db: Database) -> list[dict]:
     return list(db["materials"].rows_where(order_by="id"))
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
 def get_material(db: Database, material_id: int) -> dict:
+    if not isinstance(material_id, int) or not 0 < material_id <= SQLITE_MAX_INT:
+        raise InputError(f"素材编号无效：{str(material_id)[:30]}（应为 workbench material list 里的编号）")
     rows = list(db["materials"].rows_where("id = ?", [material_id]))
     if rows:
         return rows[0]
@@ -100,11 +105,11 @@ def get_chapter(db: Database, material_id: int, index: int) -> Chapter:
     rows = list(
         db["chapters"].rows_where("material_id = ? AND idx = ?", [material_id, index],
                                   select="idx, title, text")
-    )
+    ) if isinstance(index, int) and 0 < index <= SQLITE_MAX_INT else []
     if not rows:
         count = material["chapter_count"] or 0
         raise InputError(
-            f"素材 #{material_id}《{material['title']}》没有第 {index} 章："
+            f"素材 #{material_id}《{material['title']}》没有第 {str(index)[:30]} 章："
             f"共 {count} 章，请选择 1–{count}"
         )
     row = rows[0]

@@ -57,6 +57,10 @@ def open_db(path: Path | str) -> Database:
     except sqlite3.OperationalError as exc:
         if (busy := busy_error(exc)) is not None:
             raise busy from None
+        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)) \
+                or "readonly" in str(exc) or "unable to open" in str(exc):
+            raise StoreError(f"数据库 {path} 不可写：{exc}。数据库本身没有损坏，不要删除它；"
+                             "检查 WORKBENCH_HOME 的权限或磁盘是否只读") from None
         raise StoreError(f"无法打开数据库 {path}: {exc}（文件损坏或不是 SQLite 数据库）") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"无法打开数据库 {path}: {exc}（文件损坏或不是 SQLite 数据库）") from None

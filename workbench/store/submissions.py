@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -53,6 +54,20 @@ def list_submissions(db: Database, limit: int = 50, keyword: str | None = None
         "task_id, job_id, path, publish_url", order_by="created_at desc, id", limit=limit)]
 
 
+def _publish_time(value: str | None) -> str:
+    """A date or date-time (ISO: 2026-11-22 or 2026-11-22T20:00), as stored; now when None."""
+    if value is None or not value.strip():
+        return utcnow()
+    try:
+        parsed = datetime.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"发布时间格式不对：{value[:40]!r}（写成 2026-11-22 或 2026-11-22T20:00）"
+                         ) from None
+    if len(value.strip()) == 10:  # a date alone stays a date
+        return parsed.date().isoformat()
+    return parsed.isoformat(timespec="minutes" if parsed.second == 0 else "seconds")
+
+
 def mark_published(db: Database, submission_id: str, url: str, published_at: str | None = None
                    ) -> dict[str, Any]:
     """Record where the video went live ("回填"), so results can be tracked per video."""
@@ -60,5 +75,5 @@ def mark_published(db: Database, submission_id: str, url: str, published_at: str
     if not url.startswith(("http://", "https://")):
         raise InputError(f"作品链接应以 http:// 或 https:// 开头（收到 {url!r}）")
     db["submissions"].update(row["id"], {"status": "published", "publish_url": url,
-                                         "published_at": published_at or utcnow()})
+                                         "published_at": _publish_time(published_at)})
     return get_submission(db, row["id"])

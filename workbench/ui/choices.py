@@ -40,6 +40,24 @@ def prompts(settings: Settings) -> Choices:
     return [(f"{p.name}（{p.id}）", p.id) for p in list_prompts(settings.prompt_dirs)]
 
 
+def known_template(settings: Settings, value: str | None) -> str:
+    """A template id from the list (the API takes no paths: a path would load any file on the
+    server and tell the caller whether it exists)."""
+    ids = [t.id for t in list_templates(settings.template_dirs)]
+    if not value or value not in ids:
+        raise InputError(f"请选择脚本模板（可选：{'、'.join(ids) or '无'}）")
+    return value
+
+
+def known_prompt(settings: Settings, value: str | None) -> str:
+    """A rewrite prompt id from the list (None/empty: the default, narration)."""
+    ids = [p.id for p in list_prompts(settings.prompt_dirs)]
+    value = value or "narration"
+    if value not in ids:
+        raise InputError(f"未知的改写提示词 {value[:40]!r}（可选：{'、'.join(ids)}）")
+    return value
+
+
 def voices(settings: Settings) -> Choices:
     """Offline-safe: espeak's voices plus edge's common Chinese voices (no network call)."""
     offline = BACKENDS["espeak"](settings).list_voices()

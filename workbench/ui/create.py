@@ -125,9 +125,9 @@ def generate_script(material: Any, chapter: Any, template: str, prompt: str, key
                     ) -> tuple[list[list[str]], str, str, str, str]:
     """Template + rewrite → the script's segments, title, caption and hashtags."""
     material_id, chapter_no = _require(material, chapter, keyword)
-    if not template:
-        raise InputError("请选择脚本模板")
     with session() as (settings, db):
+        template, prompt = (choices.known_template(settings, template),
+                            choices.known_prompt(settings, prompt))
         outcome = make_script(ScriptJob(
             material_id=material_id, chapter=chapter_no, template=template, keyword=keyword.strip(),
             app=(app or "").strip() or None, prompt=prompt or "narration",
@@ -145,9 +145,9 @@ def generate_script(material: Any, chapter: Any, template: str, prompt: str, key
 def pick_template(template: str) -> tuple[Any, Any]:
     """A template that asks for a voice (front matter `voice:`) sets the 配音 controls to it;
     the user can still change them before rendering. Other templates leave them alone."""
-    if not template:
-        return gr.skip(), gr.skip()
     with session() as (settings, _):
+        if not template or template not in [t for _, t in choices.templates(settings)]:
+            return gr.skip(), gr.skip()
         voice, rate = choices.template_voice(settings, template)
     return (gr.skip() if voice is None else gr.Dropdown(value=voice),
             gr.skip() if rate is None else rate)
@@ -212,6 +212,8 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
     user = owner(request)
     cancel = _cancels[user] = threading.Event()
     with session() as (settings, db):
+        template, prompt = (choices.known_template(settings, template),
+                            choices.known_prompt(settings, prompt))
         draft = load_draft(db, user)
         base = (draft.get("script") or {}).get("script") or {}
         script = table_script(base, segments, title, caption, hashtags)

@@ -1,0 +1,69 @@
+"""Wrong input at the edges is one clear line; fine input is accepted (issue: hostile input).
+
+Real SQLite files, the real CLI entry point in process (tests/cli_runner.py)."""
+
+from __future__ import annotations
+
+import pytest
+from cli_runner import run_cli
+from conftest import SAMPLES
+
+from workbench.config import load_settings
+from workbench.errors import InputError
+from workbench.materials.library import add_material, get_chapter, get_material
+from workbench.store.submissions import mark_published
+
+
+def test_numbers_beyond_sqlite_are_clear_errors(db):
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    with pytest.raises(InputError, match="没有第 100000000000000000000 章：共 7 章"):
+        get_chapter(db, material["id"], 10**20)
+    with pytest.raises(InputError, match="素材编号无效"):
+        get_material(db, 10**30)
+    shown = run_cli("material", "show", "1", "--chapter", str(10**20))
+    assert shown.returncode == 1 and "请选择 1–7" in shown.stderr
+    assert "Traceback" not in shown.stderr and "OverflowError" not in shown.stderr
+    usage = run_cli("material", "show", "1", "--chapter", "abc")
+    assert usage.returncode == 2 and "--chapter" in usage.stderr and "Traceback" not in usage.stderr
+
+
+def test_a_home_that_is_a_file_is_named(tmp_path, monkeypatch):
+    home = tmp_path / "home-file"
+    home.write_text("not a folder")
+    result = run_cli("material", "list", env={"WORKBENCH_HOME": str(home)})
+    assert result.returncode == 1 and "是一个文件，不是文件夹" in result.stderr
+    assert "Traceback" not in result.stderr and home.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("WORKBENCH_CHARS_PER_SECOND", "0"), ("WORKBENCH_CHARS_PER_SECOND", "-3"),
+    ("WORKBENCH_LOUDNESS", "1e5000"), ("WORKBENCH_BGM_VOLUME", "nan"),
+    ("WORKBENCH_EDGE_RETRIES", "9" * 5000), ("WORKBENCH_SUBTITLE_FONT_SIZE", "0"),
+])
+def test_settings_out_of_range_are_refused(name, value, monkeypatch):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InputError, match=f"来自 {name}，应(在 .* 之间|为 int)") as refused:
+        load_settings()
+    assert len(str(refused.value)) < 120  # a huge value is not echoed whole
+
+
+def test_settings_in_range_are_accepted(monkeypatch):
+    monkeypatch.setenv("WORKBENCH_CHARS_PER_SECOND", "6.5")
+    monkeypatch.setenv("WORKBENCH_LOUDNESS", "-16")
+    settings = load_settings()
+    assert (settings.chars_per_second, settings.loudness) == (6.5, -16.0)
+
+
+def test_publish_date_takes_only_a_date(db):
+    db["submissions"].insert({"id": "abc123def456", "recipe_hash": "abc123def456", "keyword": "k",
+                              "path": "/nowhere", "status": "ready"}, pk="id")
+    for bad in ("yesterday", "2026-13-01", "11/22/2026", "2026-11-22 rm -rf"):
+        with pytest.raises(InputError, match="发布时间格式不对"):
+            mark_published(db, "abc123", "https://v.douyin.com/x", bad)
+    assert mark_published(db, "abc123", "https://v.douyin.com/x", "2026-11-22")[
+        "published_at"] == "2026-11-22"
+    assert mark_published(db, "abc123", "https://v.douyin.com/x", "2026-11-22T20:00")[
+        "published_at"] == "2026-11-22T20:00"
+    cli = run_cli("submissions", "publish", "abc123", "--url", "https://v.douyin.com/x",
+                  "--date", "tomorrow-ish")
+    assert cli.returncode == 1 and "发布时间格式不对" in cli.stderr
