@@ -19,8 +19,10 @@ def _samples(path) -> np.ndarray:
 def test_pads_are_distinct_and_generated_is_pad_zero(tmp_path):
     assert resolve_bgm("generated", tmp_path) == resolve_bgm(None, tmp_path) == resolve_bgm(
         "generated:0", tmp_path)
-    assert resolve_bgm(f"generated:{PAD_VARIANTS + 1}", tmp_path) == resolve_bgm(
-        "generated:1", tmp_path)  # numbers wrap around
+    for wrong in (f"generated:{PAD_VARIANTS}", "generated:-1", "generated:" + "9" * 5000,
+                  "generated:x", "generated:"):  # out of range on both sides: refused
+        with pytest.raises(InputError, match="内置背景音乐编号无效"):
+            resolve_bgm(wrong, tmp_path)
     pads = [_samples(resolve_bgm(f"generated:{n}", tmp_path)) for n in (0, 1, 5, 11)]
     n = min(len(p) for p in pads)
     assert n > 8000 * 15  # 16 s each

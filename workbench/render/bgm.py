@@ -73,10 +73,10 @@ def generated_variant(spec: str | Path | None) -> int | None:
     name, sep, number = text.partition(":")
     if name != GENERATED or not sep:
         return None
-    if not number.isdigit():
-        raise InputError(f"内置背景音乐编号无效: {text}（写 generated 或 generated:0 到 "
+    if not (number.isdigit() and len(number) <= 3 and int(number) < PAD_VARIANTS):
+        raise InputError(f"内置背景音乐编号无效: {text[:40]}（写 generated 或 generated:0 到 "
                          f"generated:{PAD_VARIANTS - 1}）")
-    return int(number) % PAD_VARIANTS
+    return int(number)
 
 
 def resolve_bgm(spec: str | Path | None, cache_dir: Path) -> Path | None:
