@@ -480,3 +480,11 @@ def test_a_huge_template_file_is_not_read_whole(tmp_path: Path) -> None:
     with bounded_work() as used, pytest.raises(TemplateError, match="t\\.j2:1: 文件太大"):
         load_template(path)
     assert used["peak_mb"] < 10, used
+
+
+def test_duplicate_front_matter_keys_are_an_error(tmp_path: Path) -> None:
+    text = make(voice="{rate: '+10%'}").replace("name: 测试\n", "name: 测试\nname: 又一个\n")
+    path = write(tmp_path, text)
+    with pytest.raises(TemplateError, match="name 写了不止一次") as info:
+        load_template(path)
+    assert str(info.value).startswith(f"{path}:4:")  # the second one's line

@@ -217,6 +217,10 @@ def _schema_issues(meta: dict[str, Any], header: str, path: Path) -> list[LintIs
             add(loc, f"{name} 不能为空")
         else:
             add(loc, f"{where}不符合格式要求：{err.message}")
+    located = _located_header(header)
+    for key, line in located.duplicates if located else []:  # YAML keeps only the last one
+        issues.append(LintIssue("error", line, f"front matter 里的 {key} 写了不止一次"
+                                               "（只有最后一个会生效）；请只保留一个", path))
     variables = meta.get("variables")
     if isinstance(variables, dict):
         for var in variables:
