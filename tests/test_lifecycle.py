@@ -14,6 +14,7 @@ import csv
 import json
 from dataclasses import astuple, replace
 
+import pytest
 from batch_fixtures import NOVEL, batch_settings, write_folder  # noqa: F401
 from cli_runner import run_cli
 from tiny_templates import TINY
@@ -209,3 +210,34 @@ def test_a_batch_leaves_a_job_another_process_is_making(batch_settings, db, tmp_
     assert code == 1 and "同一个视频正在另一个进程里生成" in out, out + err
     code, out, err = astuple(run_cli("batch", str(folder)))  # once it is free: made
     assert code == 0 and "完成 1" in out, out + err
+
+
+
+def test_a_database_lock_at_the_last_step_leaves_no_package_and_no_running_row(
+        batch_settings, db, monkeypatch):
+    """Another process takes the write lock while this job renders and keeps it past the
+    wait: the job fails with 数据库正忙, no package folder exists without its row, and the
+    job row says failed once the lock is gone (never left `running`)."""
+    from db_lock import hold_write_lock
+
+    import workbench.store
+    from workbench.errors import StoreError
+
+    material, _ = add_material(db, NOVEL)
+    monkeypatch.setattr(workbench.store, "BUSY_TIMEOUT_MS", 300)
+    db.execute("PRAGMA busy_timeout = 300")  # as open_db sets it
+    holders = []
+
+    def progress(fraction: float, message: str) -> None:
+        if message == "打包" and not holders:  # the render is done; the package is next
+            holders.append(hold_write_lock(batch_settings.db_path, seconds=1.5))
+
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
+                  bgm="none")
+    with pytest.raises(StoreError, match="数据库正忙"):
+        run_job(job, batch_settings, db, progress)
+    holders[0].wait(timeout=30)
+    assert holders and list(batch_settings.submissions_dir.iterdir()) == []
+    assert db["submissions"].count == 0
+    make = list(db["jobs"].rows_where("kind = 'make'"))[-1]
+    assert make["status"] == "failed" and "数据库正忙" in make["error"]

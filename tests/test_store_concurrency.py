@@ -53,31 +53,20 @@ def test_drafts_saved_at_the_same_moment_keep_every_update(tmp_path):
 
 
 # Another process holding the database, and processes that died --------------------------------
-HOLD_WRITE_LOCK = """
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN IMMEDIATE")  # the write lock, as a long import in another process holds it
-db.execute("INSERT INTO jobs (kind, status, recipe_hash) VALUES ('other', 'running', 'x')")
-print("holding", flush=True)
-time.sleep(60)
-"""
 
 
 def test_a_busy_database_is_a_clear_error_after_waiting(settings, monkeypatch):
-    import subprocess
-    import sys
     import time
 
     from cli_runner import run_cli
     from conftest import SAMPLES
+    from db_lock import hold_write_lock
 
     import workbench.store
 
     open_db(settings.db_path).close()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_WRITE_LOCK, str(settings.db_path)],
-                              stdout=subprocess.PIPE, text=True)
+    holder = hold_write_lock(settings.db_path)
     try:
-        assert holder.stdout.readline().strip() == "holding"
         monkeypatch.setattr(workbench.store, "BUSY_TIMEOUT_MS", 500)
         started = time.monotonic()
         result = run_cli("material", "add", str(SAMPLES / "night-ferry.txt"))

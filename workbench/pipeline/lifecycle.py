@@ -44,6 +44,7 @@ from workbench.pipeline.job_plan import JobPlan, plan_job
 from workbench.pipeline.prepare import prepare_job
 from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
 from workbench.pipeline.stages import Progress, no_progress, within
+from workbench.store import write_transaction
 from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
 from workbench.store.submissions import find_by_recipe, find_submission, record_submission
@@ -147,12 +148,23 @@ def complete(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
 def record_package(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
                    settings: Settings, db: Database) -> MakeOutcome:
     """Move the assembled package into place and write its submission row (driver only)."""
-    job, script, manifest = prepared.job, prepared.script, rendered.manifest
-    submission_id = prepared.submission_id
+    submission_id, manifest = prepared.submission_id, rendered.manifest
     final = settings.submissions_dir / submission_id
-    install_package(staging, final)
+    # The write lock first (waiting for another writer), then the row, then the rename, then
+    # the commit: a busy database fails before anything moves, and a failed rename leaves no
+    # row, so a package folder never exists without its row.
+    with write_transaction(db):
+        _record_row(prepared, rendered, final, db)
+        install_package(staging, final)
+    return MakeOutcome(final, submission_id, prepared.make_id, manifest, rendered.report,
+                       False, list(prepared.notes))
+
+
+def _record_row(prepared: PreparedJob, rendered: RenderedPackage, final: Path,
+                db: Database) -> None:
+    job, script, manifest = prepared.job, prepared.script, rendered.manifest
     record_submission(db, {
-        "id": submission_id, "job_id": prepared.make_id, "recipe_hash": prepared.recipe_hash,
+        "id": prepared.submission_id, "job_id": prepared.make_id, "recipe_hash": prepared.recipe_hash,
         "material_id": job.material_id, "chapter": job.chapter, "keyword": script.keyword,
         "task_id": job.task_id, "title": script.title, "path": str(final),
         "video_sha256": manifest["files"]["video.mp4"]["sha256"],
@@ -161,8 +173,6 @@ def record_package(prepared: PreparedJob, rendered: RenderedPackage, staging: Pa
         "status": "ready", "publish_url": None, "published_at": None,
         "created_at": manifest["created_at"],
     })
-    return MakeOutcome(final, submission_id, prepared.make_id, manifest, rendered.report,
-                       False, list(prepared.notes))
 
 
 # The whole job in this process ---------------------------------------------------------

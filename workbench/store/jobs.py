@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +14,8 @@ from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
 from workbench.store import busy_error, job_owner, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def start_job(db: Database, kind: str, recipe_hash: str, **fields: Any) -> int:
@@ -65,12 +69,25 @@ def failure_recorded(db: Database, job_id: int) -> Iterator[None]:
         raise
 
 
+FAILURE_WAIT_SECONDS = 30.0  # how long a failure waits for a busy database to be written
+
+
 def _record_failure(db: Database, job_id: int, error: str) -> None:
-    try:
-        fail_job(db, job_id, error)
-    except sqlite3.OperationalError as exc:
-        if busy_error(exc) is None:
-            raise
+    """Mark the job failed, waiting out a busy database; if it stays busy the row keeps
+    `running` and the next open of the store, after this process ends, marks it interrupted."""
+    deadline = time.monotonic() + FAILURE_WAIT_SECONDS
+    while True:
+        try:
+            fail_job(db, job_id, error)
+            return
+        except sqlite3.OperationalError as exc:
+            if busy_error(exc) is None:
+                raise
+            if time.monotonic() > deadline:
+                log.warning("job %s: the database stayed busy; its failure is not recorded",
+                            job_id)
+                return
+            time.sleep(0.2)
 
 
 def list_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:
