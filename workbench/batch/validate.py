@@ -20,8 +20,8 @@ from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
-from workbench.render.backgrounds import GENERATED, resolve_background
-from workbench.render.bgm import AUDIO_EXTS, NONE, generated_variant
+from workbench.render.backgrounds import GENERATED, check_background
+from workbench.render.bgm import NONE, check_bgm_file, generated_variant
 from workbench.rewrite.prompts import get_prompt
 from workbench.script.templates import ScriptTemplate, get_template, load_template
 from workbench.voice.registry import plan_voice
@@ -221,19 +221,14 @@ def _background(raw: str, folder: Path, roots: list[Path]) -> str:
     if raw == GENERATED:
         return raw
     path = confine(raw, folder, roots)
-    resolve_background(path)  # exists, has usable footage or images
+    check_background(path)  # exists; all its footage or images decode
     return str(path)
 
 
 def _bgm(raw: str, folder: Path, roots: list[Path]) -> str:
     if raw == NONE or generated_variant(raw) is not None:  # generated, generated:N
         return raw
-    path = confine(raw, folder, roots)
-    if not path.is_file():
-        raise PathRefused(f"背景音乐文件不存在: {raw}（写音频文件路径，或 generated、generated:N、none）")
-    if path.suffix.lower() not in AUDIO_EXTS:
-        raise PathRefused(f"不支持的背景音乐格式: {path.name}（支持 {', '.join(sorted(AUDIO_EXTS))}）")
-    return str(path)
+    return str(check_bgm_file(confine(raw, folder, roots)))  # the check `make` runs
 
 
 def _check_media(brief: Brief, key: str, folder: Path, roots: list[Path], bad,
