@@ -1,5 +1,6 @@
 """Damaged media never hangs a render: still images, footage and music are decoded before the
-render (by `make`, the batch dry run and uploads).
+render (by `make`, the batch dry run and uploads), and a stalled ffmpeg is killed by the
+render's watchdog with an error naming its inputs.
 
 The damaged files are made here from real ones (Pillow pictures, ffmpeg clips): a PNG cut to a
 third, a JPEG whose data after the scan header is random bytes, an MP4 cut in half. Before the
@@ -9,6 +10,7 @@ without ever failing or reporting progress.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from pathlib import Path
@@ -20,14 +22,21 @@ from conftest import SAMPLES
 from PIL import Image
 from tiny_templates import write_templates
 
-from workbench.errors import InputError
+from workbench.errors import InputError, RenderError
 from workbench.ffmpeg import run_ffmpeg
-from workbench.render.backgrounds import resolve_background
+from workbench.fonts import default_font_file
+from workbench.render.backgrounds import Background, resolve_background
 from workbench.render.bgm import resolve_bgm
+from workbench.render.overlays import OverlaySpec
+from workbench.render.plan import RenderJob, render_plan
 from workbench.render.probe import check_media, check_still
+from workbench.render.profiles import get_profile
+from workbench.render.run import execute
 from workbench.uploads import store_upload
+from workbench.voice.audio import write_wav
 
 pytestmark = pytest.mark.timeout(60)
+SR = 22050
 
 
 # --- damaged inputs, made from real ones ------------------------------------------------------
@@ -198,3 +207,52 @@ def test_uploads_refuse_damaged_pictures_and_non_audio_music(settings, tmp_path:
     stored = store_upload(settings, "background", picture(tmp_path / "fine.png"))
     assert stored.is_file()
 
+
+# --- the stall watchdog -----------------------------------------------------------------------
+
+def plan_over(background: Background, tmp_path: Path):
+    audio = tmp_path / "voice.wav"
+    write_wav(audio, bytes(2 * SR * 2), SR)  # two seconds of silence
+    spec = OverlaySpec("本视频含AI生成内容", 0, "番茄小说搜索【夜渡迷局】", (), 0, "夜渡迷局")
+    return render_plan(RenderJob(audio, 2.0, None, spec, background, get_profile("draft"),
+                                 tmp_path / "out" / "video.mp4", default_font_file()))
+
+
+def ffmpeg_reading(path: Path) -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(path).encode() in cmdline and b"ffmpeg" in cmdline:
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_watchdog_kills_an_ffmpeg_that_makes_no_progress(tmp_path: Path) -> None:
+    never = tmp_path / "never.png"
+    os.mkfifo(never)  # nobody writes: ffmpeg waits on it forever
+    plan = plan_over(Background("images", images=(never,)), tmp_path)
+    started = time.monotonic()
+    with pytest.raises(RenderError, match="卡住了（stalled）：2 秒没有任何进展") as caught:
+        execute(plan, stall=2)
+    assert time.monotonic() - started < 10
+    assert str(never) in str(caught.value)
+    assert not plan.output.exists() and not plan.partial.exists()
+    deadline = time.monotonic() + 5
+    while ffmpeg_reading(never) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not ffmpeg_reading(never)
+
+
+def test_watchdog_stops_the_spin_on_a_damaged_still(tmp_path: Path) -> None:
+    """What happened before the checks: the damaged PNG reaches ffmpeg (the check bypassed)."""
+    bad = truncated_png(tmp_path / "cut.png")
+    plan = plan_over(Background("images", images=(bad,)), tmp_path)
+    started = time.monotonic()
+    with pytest.raises(RenderError, match=f"卡住了.*{bad}"):
+        execute(plan, stall=2)
+    assert time.monotonic() - started < 10
+    assert not plan.partial.exists()
