@@ -256,3 +256,17 @@ def test_watchdog_stops_the_spin_on_a_damaged_still(tmp_path: Path) -> None:
         execute(plan, stall=2)
     assert time.monotonic() - started < 10
     assert not plan.partial.exists()
+
+
+def test_other_formats_and_oversized_footage_are_refused(tmp_path: Path) -> None:
+    tiff = tmp_path / "scan.png"  # a TIFF named like a PNG: Pillow reads it, ffmpeg may not
+    Image.new("RGB", (64, 64), "navy").save(tiff, format="TIFF")
+    with pytest.raises(InputError, match="背景图片已损坏或不完整"):
+        check_still(tiff)
+    huge = tmp_path / "huge.mkv"  # 43 megapixels a frame; one frame, so cheap to make
+    run_ffmpeg(["-y", "-f", "lavfi", "-i", "color=c=navy:s=8200x5200:r=1:d=1", "-c:v", "mjpeg",
+                "-pix_fmt", "yuvj420p", str(huge)])
+    started = time.monotonic()
+    with pytest.raises(InputError, match="背景视频画面太大.*8200×5200"):
+        resolve_background(huge)
+    assert time.monotonic() - started < 5  # refused from the header, nothing decoded

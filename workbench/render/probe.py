@@ -84,6 +84,9 @@ def _header(path: Path, timeout: float | None = None) -> str:
 PROBE_SECONDS = 30.0  # one `ffmpeg -i` or a one-second test decode; healthy files need < 1 s
 MAX_IMAGE_PIXELS = 40_000_000  # 8000×5000: far above any screen, far below a memory bomb
 MAX_IMAGE_SIDE = 16_384
+# What ffmpeg's image2 demuxer reads well; Pillow alone would also accept PSD, TIFF, ICO, ...
+# under a .png name. (Camera JPEGs that Pillow reads as MPO come in through "JPEG".)
+STILL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
 _STREAM_WORDS = {"video": "视频画面", "audio": "音频"}
 
 
@@ -96,7 +99,7 @@ def check_still(path: Path, what: str = "背景图片") -> tuple[int, int]:
     if not path.is_file():
         raise InputError(f"{what}不存在: {path}")
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=STILL_FORMATS) as image:
             width, height = image.size
             if (width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE
                     or min(width, height) < 1):
@@ -132,6 +135,10 @@ def check_media(path: Path, need: Literal["video", "audio"], what: str) -> float
     duration = float(info.get(f"{need}_duration") or info.get("duration") or 0)
     if duration <= 0:
         raise InputError(damaged)
+    width, height = (info.get("video_size") or (0, 0)) if need == "video" else (0, 0)
+    if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
+        raise InputError(f"{what}画面太大：{path}（{width}×{height}，上限 "
+                         f"{MAX_IMAGE_PIXELS // 1_000_000} 百万像素）。请先缩小到 4K 以下")
     stream = "0:v:0" if need == "video" else "0:a:0"
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path),
            "-map", stream, "-t", "1", "-f", "null", "-"]
