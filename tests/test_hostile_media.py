@@ -10,6 +10,7 @@ without ever failing or reporting progress.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import time
@@ -27,6 +28,7 @@ from workbench.ffmpeg import run_ffmpeg
 from workbench.fonts import default_font_file
 from workbench.render.backgrounds import Background, resolve_background
 from workbench.render.bgm import resolve_bgm
+from workbench.render.loudness import measure_mix
 from workbench.render.overlays import OverlaySpec
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.probe import check_media, check_still
@@ -210,12 +212,17 @@ def test_uploads_refuse_damaged_pictures_and_non_audio_music(settings, tmp_path:
 
 # --- the stall watchdog -----------------------------------------------------------------------
 
-def plan_over(background: Background, tmp_path: Path):
+def render_job(background: Background, tmp_path: Path, **changes) -> RenderJob:
     audio = tmp_path / "voice.wav"
     write_wav(audio, bytes(2 * SR * 2), SR)  # two seconds of silence
     spec = OverlaySpec("本视频含AI生成内容", 0, "番茄小说搜索【夜渡迷局】", (), 0, "夜渡迷局")
-    return render_plan(RenderJob(audio, 2.0, None, spec, background, get_profile("draft"),
-                                 tmp_path / "out" / "video.mp4", default_font_file()))
+    job = RenderJob(audio, 2.0, None, spec, background, get_profile("draft"),
+                    tmp_path / "out" / "video.mp4", default_font_file())
+    return dataclasses.replace(job, **changes)
+
+
+def plan_over(background: Background, tmp_path: Path):
+    return render_plan(render_job(background, tmp_path))
 
 
 def ffmpeg_reading(path: Path) -> list[int]:
@@ -270,3 +277,15 @@ def test_other_formats_and_oversized_footage_are_refused(tmp_path: Path) -> None
     with pytest.raises(InputError, match="背景视频画面太大.*8200×5200"):
         resolve_background(huge)
     assert time.monotonic() - started < 5  # refused from the header, nothing decoded
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_loudness_pass_is_bounded_and_names_its_inputs(tmp_path: Path) -> None:
+    never = tmp_path / "music.m4a"
+    os.mkfifo(never)  # music that never arrives
+    job = render_job(Background("generated"), tmp_path, bgm=never)
+    started = time.monotonic()
+    with pytest.raises(RenderError, match=f"测量响度超时.*{never}"):
+        measure_mix(job, timeout=2)
+    assert time.monotonic() - started < 10
+    assert not ffmpeg_reading(never)
