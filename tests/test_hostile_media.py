@@ -289,3 +289,15 @@ def test_loudness_pass_is_bounded_and_names_its_inputs(tmp_path: Path) -> None:
         measure_mix(job, timeout=2)
     assert time.monotonic() - started < 10
     assert not ffmpeg_reading(never)
+
+
+def test_the_apps_background_preview_refuses_a_damaged_still(tmp_path: Path) -> None:
+    from workbench.render.thumbs import background_thumbnail
+
+    bad = garbage_jpeg(tmp_path / "noise.jpg")
+    started = time.monotonic()
+    with pytest.raises(InputError, match=f"背景图片已损坏或不完整：{bad}"):
+        background_thumbnail(str(bad), 0, tmp_path / "cache")
+    assert time.monotonic() - started < 5
+    assert background_thumbnail(str(picture(tmp_path / "fine.png")), 0,
+                                tmp_path / "cache").is_file()
