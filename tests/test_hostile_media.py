@@ -301,3 +301,24 @@ def test_the_apps_background_preview_refuses_a_damaged_still(tmp_path: Path) -> 
     assert time.monotonic() - started < 5
     assert background_thumbnail(str(picture(tmp_path / "fine.png")), 0,
                                 tmp_path / "cache").is_file()
+
+
+def test_batch_validation_decodes_each_background_once(made_home: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many briefs over one footage folder must not decode that folder once per brief."""
+    from batch_fixtures import write_folder
+
+    from workbench.batch import validate
+
+    folder = write_folder(tmp_path / "briefs", {
+        f"{n}.yaml": "chapters: 2\nbackground: pictures\n" for n in "abcdef"})
+    (folder / "pictures").mkdir()
+    for name in ("one.png", "two.png"):
+        picture(folder / "pictures" / name)
+    calls: list[str] = []
+    real = validate.check_background
+    monkeypatch.setattr(validate, "check_background",
+                        lambda spec: (calls.append(str(spec)), real(spec))[1])
+    result = run_cli("batch", str(folder), "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert calls == [str(folder / "pictures")]

@@ -65,6 +65,8 @@ class Checked:
 class Memo:
     novels: dict[Path, int | str] = field(default_factory=dict)  # path → chapter count | error
     templates: dict[str, ScriptTemplate | str] = field(default_factory=dict)
+    # (axis, folder, raw) → resolved value | error: every file is decoded once per folder
+    media: dict[tuple[str, Path, str], tuple[str, bool]] = field(default_factory=dict)
 
 
 def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, memo: Memo,
@@ -98,8 +100,9 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
     _check_prompt(brief, settings, bad)
     _check_voices(brief, settings, bad, matrix)
-    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background)
-    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm)
+    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background,
+                               memo)
+    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm, memo)
     if "banner" in v:
         leftover = re.sub(r"\{(app|keyword)\}", "", v["banner"])
         if "{" in leftover or "}" in leftover:
@@ -232,16 +235,23 @@ def _bgm(raw: str, folder: Path, roots: list[Path]) -> str:
 
 
 def _check_media(brief: Brief, key: str, folder: Path, roots: list[Path], bad,
-                 matrix: dict[str, list[str]], resolve) -> list[str]:
+                 matrix: dict[str, list[str]], resolve, memo: Memo) -> list[str]:
     in_matrix = key in matrix
     raws = matrix[key] if in_matrix else brief.values.get(key, [GENERATED])
     where = ("matrix", key) if in_matrix else (key,)
     out = []
     for i, raw in enumerate(raws):
-        try:
-            out.append(resolve(raw, folder, roots))
-        except WorkbenchError as exc:
-            bad(str(exc), *where, i)
+        known = (key, folder, raw)
+        if known not in memo.media:
+            try:
+                memo.media[known] = (resolve(raw, folder, roots), True)
+            except WorkbenchError as exc:
+                memo.media[known] = (str(exc), False)
+        value, usable = memo.media[known]
+        if usable:
+            out.append(value)
+        else:
+            bad(value, *where, i)
     if in_matrix:
         matrix[key] = out
     return out
