@@ -11,6 +11,7 @@ from dataclasses import replace
 import gradio as gr
 import pytest
 from conftest import PROJECT_ROOT, SAMPLES
+from PIL import Image
 
 from workbench.config import load_settings
 from workbench.errors import InputError, RenderError
@@ -87,7 +88,7 @@ def test_uploads_are_checked_and_stored_under_home_with_our_own_name(settings, t
 
 def test_a_chosen_upload_cannot_point_outside_the_uploads_folder(settings, tmp_path):
     clip = tmp_path / "bg.png"
-    clip.write_bytes(b"\x89PNG fake")
+    Image.new("RGB", (32, 48), "navy").save(clip)  # uploads are decoded: a real picture
     stored = store_upload(settings, "background", clip)
     assert inside_uploads(settings, "background", stored) == stored
     outside = tmp_path / "secret.png"

@@ -1,6 +1,7 @@
 """Files users upload (web app): checked by type and size, stored under WORKBENCH_HOME only.
 
-The stored name is ours (content hash + the checked extension), so a crafted upload name such
+Backgrounds and music are decoded before they are stored (see `_check_content`). The stored
+name is ours (content hash + the checked extension), so a crafted upload name such
 as `../../x.txt` or `a/b.mp4` can never place a file outside the uploads folder.
 """
 
@@ -63,6 +64,7 @@ def store_upload(settings: Settings, kind: str, source: Path, original_name: str
     if size > spec.max_mb * 1024 * 1024:
         raise InputError(f"{spec.label}「{name}」有 {size / 1024 / 1024:.0f} MB，"
                          f"超过上限 {spec.max_mb} MB")
+    _check_content(kind, source, name)
     digest = hashlib.sha256()
     with source.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -75,6 +77,22 @@ def store_upload(settings: Settings, kind: str, source: Path, original_name: str
         with atomic_output(target) as partial:
             shutil.copyfile(source, partial)
     return target
+
+
+def _check_content(kind: str, source: Path, name: str) -> None:
+    """Decode what the render will decode (a still completely, media's first second), so a
+    damaged upload is refused now rather than by a stuck render later."""
+    from workbench.render.backgrounds import IMAGE_EXTS
+    from workbench.render.probe import check_media, check_still
+
+    label = f"{KINDS[kind].label}「{name}」"
+    if kind == "background":
+        if Path(name).suffix.lower() in IMAGE_EXTS:
+            check_still(source, label)
+        else:
+            check_media(source, "video", label)
+    elif kind == "bgm":
+        check_media(source, "audio", label)
 
 
 def list_uploads(settings: Settings, kind: str) -> list[Path]:

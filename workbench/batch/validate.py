@@ -20,8 +20,8 @@ from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
-from workbench.render.backgrounds import GENERATED, resolve_background
-from workbench.render.bgm import AUDIO_EXTS, NONE, generated_variant
+from workbench.render.backgrounds import GENERATED, check_background
+from workbench.render.bgm import NONE, check_bgm_file, generated_variant
 from workbench.rewrite.prompts import get_prompt
 from workbench.script.templates import ScriptTemplate, get_template, load_template
 from workbench.voice.registry import plan_voice
@@ -65,6 +65,8 @@ class Checked:
 class Memo:
     novels: dict[Path, int | str] = field(default_factory=dict)  # path → chapter count | error
     templates: dict[str, ScriptTemplate | str] = field(default_factory=dict)
+    # (axis, folder, raw) → resolved value | error: every file is decoded once per folder
+    media: dict[tuple[str, Path, str], tuple[str, bool]] = field(default_factory=dict)
 
 
 def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, memo: Memo,
@@ -98,8 +100,9 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
     _check_prompt(brief, settings, bad)
     _check_voices(brief, settings, bad, matrix)
-    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background)
-    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm)
+    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background,
+                               memo)
+    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm, memo)
     if "banner" in v:
         leftover = re.sub(r"\{(app|keyword)\}", "", v["banner"])
         if "{" in leftover or "}" in leftover:
@@ -221,32 +224,34 @@ def _background(raw: str, folder: Path, roots: list[Path]) -> str:
     if raw == GENERATED:
         return raw
     path = confine(raw, folder, roots)
-    resolve_background(path)  # exists, has usable footage or images
+    check_background(path)  # exists; all its footage or images decode
     return str(path)
 
 
 def _bgm(raw: str, folder: Path, roots: list[Path]) -> str:
     if raw == NONE or generated_variant(raw) is not None:  # generated, generated:N
         return raw
-    path = confine(raw, folder, roots)
-    if not path.is_file():
-        raise PathRefused(f"背景音乐文件不存在: {raw}（写音频文件路径，或 generated、generated:N、none）")
-    if path.suffix.lower() not in AUDIO_EXTS:
-        raise PathRefused(f"不支持的背景音乐格式: {path.name}（支持 {', '.join(sorted(AUDIO_EXTS))}）")
-    return str(path)
+    return str(check_bgm_file(confine(raw, folder, roots)))  # the check `make` runs
 
 
 def _check_media(brief: Brief, key: str, folder: Path, roots: list[Path], bad,
-                 matrix: dict[str, list[str]], resolve) -> list[str]:
+                 matrix: dict[str, list[str]], resolve, memo: Memo) -> list[str]:
     in_matrix = key in matrix
     raws = matrix[key] if in_matrix else brief.values.get(key, [GENERATED])
     where = ("matrix", key) if in_matrix else (key,)
     out = []
     for i, raw in enumerate(raws):
-        try:
-            out.append(resolve(raw, folder, roots))
-        except WorkbenchError as exc:
-            bad(str(exc), *where, i)
+        known = (key, folder, raw)
+        if known not in memo.media:
+            try:
+                memo.media[known] = (resolve(raw, folder, roots), True)
+            except WorkbenchError as exc:
+                memo.media[known] = (str(exc), False)
+        value, usable = memo.media[known]
+        if usable:
+            out.append(value)
+        else:
+            bad(value, *where, i)
     if in_matrix:
         matrix[key] = out
     return out

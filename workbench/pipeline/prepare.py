@@ -64,6 +64,10 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     job, template, recipe = plan.job, plan.template, plan.recipe
     recipe_hash, submission_id = plan.recipe_hash, plan.submission_id
     work = settings.outputs_dir / "jobs" / submission_id
+    # Files first: a damaged background or music file is refused before it costs a script
+    # or a voice (and long before it could stall the render).
+    background = resolve_background(job.background, seed=job.seed)
+    bgm = resolve_bgm(job.bgm, settings.cache_dir)
     if job.script is not None:
         script, script_job_id = _job_script(job, recipe["app"]), None
     else:
@@ -103,9 +107,9 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     render_job = RenderJob(
         audio=voice.audio_path, duration=voice.timing.duration,
         subtitles_ass=voice.ass_path.read_text(encoding="utf-8"), overlays=overlays,
-        background=resolve_background(job.background, seed=job.seed), profile=profile,
+        background=background, profile=profile,
         output=work / "video.mp4", font_file=default_font_file(),
-        bgm=resolve_bgm(job.bgm, settings.cache_dir), bgm_volume=settings.bgm_volume,
+        bgm=bgm, bgm_volume=settings.bgm_volume,
         loudness=settings.loudness, encoder_args=encoder.args,
         encoder_input_args=encoder.input_args, encoder_filter_suffix=encoder.filter_suffix,
         metadata={"AIGC": aigc, "title": script.title, "comment": banner},

@@ -1,7 +1,8 @@
 """Backgrounds: looped footage, still images with a slow pan, or a generated animation.
 
-`resolve_background` looks at the files (the only impure part: listing, probing durations
-with moviepy); `background_graph` turns the result into ffmpeg inputs plus a filter chain that
+`resolve_background` looks at the files (the only impure part: listing, probing durations,
+decoding every still and the first second of footage, so a damaged file is refused before the
+render); `background_graph` turns the result into ffmpeg inputs plus a filter chain that
 ends in `[bg]`, a W×H stream at the profile's frame rate. Which clip, which start offset, which
 palette all follow from the seed, so a variant seed gives a different but repeatable video.
 """
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from workbench.errors import InputError
+from workbench.render.probe import check_media, check_still
 from workbench.render.profiles import RenderProfile
 
 VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi", ".flv"}
@@ -53,17 +55,9 @@ def _media_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
 
 def probe_duration(path: Path) -> float:
-    """Duration of a video file in seconds (moviepy's ffmpeg probe)."""
-    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
-
-    try:
-        info = ffmpeg_parse_infos(str(path))
-    except (OSError, IndexError, KeyError, ValueError) as exc:
-        raise InputError(f"无法读取背景视频: {path}（{exc}）；请换一个 MP4/MOV 文件") from None
-    duration = float(info.get("video_duration") or info.get("duration") or 0)
-    if not info.get("video_found") or duration <= 0:
-        raise InputError(f"背景文件里没有可用的视频画面: {path}")
-    return duration
+    """Duration of a background video in seconds, once it is known to decode (see
+    `probe.check_media`: a damaged clip is refused here, not by a stuck render)."""
+    return check_media(path, "video", "背景视频")
 
 
 def resolve_background(spec: str | Path | None, seed: int = 0) -> Background:
@@ -82,6 +76,8 @@ def resolve_background(spec: str | Path | None, seed: int = 0) -> Background:
         if images:
             rng = random.Random(seed)
             picked = rng.sample(images, min(len(images), MAX_IMAGES))
+            for image in picked:
+                check_still(image)
             return Background("images", images=tuple(picked), seed=seed)
         raise InputError(
             f"背景文件夹里没有视频或图片: {path}"
@@ -91,9 +87,24 @@ def resolve_background(spec: str | Path | None, seed: int = 0) -> Background:
     if suffix in VIDEO_EXTS:
         return Background("footage", clips=((path, probe_duration(path)),), seed=seed)
     if suffix in IMAGE_EXTS:
+        check_still(path)
         return Background("images", images=(path,), seed=seed)
     raise InputError(f"不支持的背景文件类型: {path}（支持视频 {', '.join(sorted(VIDEO_EXTS))}"
                      f"，图片 {', '.join(sorted(IMAGE_EXTS))}）")
+
+
+def check_background(spec: str | Path | None) -> None:
+    """Every file a background may use decodes — what the batch dry run checks, since the
+    variants of a batch pick different clips or images from a folder."""
+    resolve_background(spec)
+    path = None if spec is None or str(spec) in ("", GENERATED) else Path(spec).expanduser()
+    if path is not None and path.is_dir():
+        videos, images = _media_files(path.absolute())
+        for video in videos:
+            probe_duration(video)
+        if not videos:
+            for image in images:
+                check_still(image)
 
 
 def _cover(w: int, h: int) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from workbench.errors import InputError
 from workbench.ffmpeg import run_ffmpeg
 from workbench.files import atomic_output
+from workbench.render.probe import check_media
 
 GENERATED = "generated"
 NONE = "none"
@@ -87,9 +88,15 @@ def resolve_bgm(spec: str | Path | None, cache_dir: Path) -> Path | None:
         return generated_bgm(cache_dir, variant)
     if str(spec) == NONE:
         return None
-    path = Path(spec).expanduser().absolute()
+    return check_bgm_file(Path(spec).expanduser().absolute())
+
+
+def check_bgm_file(path: Path) -> Path:
+    """`path` when it is a music file whose audio decodes; else InputError (a damaged file or
+    one without sound is refused before the render, by `make`, the batch dry run and uploads)."""
     if not path.is_file():
         raise InputError(f"背景音乐文件不存在: {path}（给一个音频文件，或用 generated / none）")
     if path.suffix.lower() not in AUDIO_EXTS:
         raise InputError(f"不支持的背景音乐格式: {path.name}（支持 {', '.join(sorted(AUDIO_EXTS))}）")
+    check_media(path, "audio", "背景音乐")
     return path

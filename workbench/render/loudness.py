@@ -19,10 +19,15 @@ from workbench.render.plan import RenderJob, mix_graph
 
 _INTEGRATED = re.compile(r"I:\s+(-?\d+(?:\.\d+)?|-inf) LUFS")
 SILENT = -70.0  # ebur128's gate: treat an all-silent mix as this
+# The pass runs at well over 50× real time; a minute plus the mix's length is plenty, and
+# bounds an ffmpeg stuck on a damaged music file.
+BASE_SECONDS = 60.0
 
 
-def measure_mix(job: RenderJob, timeout: float = 300) -> float:
-    """Integrated loudness (LUFS) of `job`'s voice + BGM mix before normalisation."""
+def measure_mix(job: RenderJob, timeout: float | None = None) -> float:
+    """Integrated loudness (LUFS) of `job`'s voice + BGM mix before normalisation. `timeout`
+    defaults to `BASE_SECONDS` plus the mix's length."""
+    timeout = BASE_SECONDS + job.duration if timeout is None else timeout
     inputs = ["-i", str(job.audio.absolute())]
     bgm = None
     if job.bgm is not None:
@@ -35,7 +40,8 @@ def measure_mix(job: RenderJob, timeout: float = 300) -> float:
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
-        raise RenderError(f"测量响度超时（{timeout:.0f} 秒）") from None
+        raise RenderError(f"测量响度超时（{timeout:.0f} 秒），已停止 ffmpeg；输入文件："
+                          f"{job.audio}{f'、{job.bgm}' if job.bgm else ''}") from None
     text = proc.stderr.decode("utf-8", "replace")
     found = _INTEGRATED.findall(text)
     if proc.returncode != 0 or not found:

@@ -1,8 +1,15 @@
-"""What is in a media file: streams (moviepy's ffmpeg probe) and container metadata tags.
+"""What is in a media file: streams (moviepy's ffmpeg probe) and container metadata tags;
+and the checks every user-supplied still image and media file passes before a render.
 
 imageio-ffmpeg ships ffmpeg without ffprobe, so both come from `ffmpeg -i`: moviepy parses
 the stream summary; tags are read back exactly with ffmpeg's ffmetadata writer, which keeps
 duplicate keys (the AIGC check needs to see "exactly one").
+
+Why check before the render: ffmpeg looping a damaged still (`-loop 1` over a truncated PNG, a
+JPEG that is garbage after its header) never fails — it spins at full CPU with growing memory
+and never reports progress. So a still must decode completely with Pillow (under a pixel cap,
+against decompression bombs), and footage or music must show the stream it is used for, a
+positive duration and a first second that decodes — each ffmpeg call under a time limit.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from workbench.errors import InputError
 from workbench.ffmpeg import ffmpeg_exe, run_ffmpeg
@@ -36,15 +44,16 @@ _AUDIO = re.compile(r"Audio: (\w+)[^,]*, (\d+) Hz, ([\w.()]+)")
 
 
 def probe(path: Path) -> MediaInfo:
-    from moviepy.video.io.ffmpeg_reader import ffmpeg_parse_infos
+    from moviepy.video.io.ffmpeg_reader import FFmpegInfosParser
 
     if not Path(path).is_file():
         raise InputError(f"文件不存在: {path}")
+    header = _header(path)  # one `ffmpeg -i`, under a time limit (moviepy's has none)
     try:
-        info = ffmpeg_parse_infos(str(path), check_duration=True)
-    except (OSError, IndexError, KeyError, ValueError) as exc:
-        raise InputError(f"无法读取媒体文件: {path}（{exc}）") from None
-    header = _header(path)  # moviepy does not report pixel format or audio details
+        info = FFmpegInfosParser(header, str(path), check_duration=True).parse()
+    except Exception:  # noqa: BLE001 - moviepy raises anything when `ffmpeg -i` found no media
+        tail = " / ".join(header.strip().splitlines()[-2:])
+        raise InputError(f"无法读取媒体文件: {path}（{tail}）") from None
     pix = _PIX.search(header) or _PIX_PLAIN.search(header)
     audio = _AUDIO.search(header)
     size = info.get("video_size") or (None, None)
@@ -60,10 +69,88 @@ def probe(path: Path) -> MediaInfo:
     )
 
 
-def _header(path: Path) -> str:
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                          capture_output=True, check=False)
+def _header(path: Path, timeout: float | None = None) -> str:
+    timeout = PROBE_SECONDS if timeout is None else timeout
+    try:
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                              capture_output=True, check=False, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:  # subprocess.run has killed ffmpeg
+        raise InputError(f"读取媒体文件超时（{timeout:.0f} 秒）: {path}；文件可能已损坏，"
+                         "请换一个文件") from None
     return proc.stderr.decode("utf-8", "replace")
+
+
+PROBE_SECONDS = 30.0  # one `ffmpeg -i` or a one-second test decode; healthy files need < 1 s
+MAX_IMAGE_PIXELS = 40_000_000  # 8000×5000: far above any screen, far below a memory bomb
+MAX_IMAGE_SIDE = 16_384
+# What ffmpeg's image2 demuxer reads well; Pillow alone would also accept PSD, TIFF, ICO, ...
+# under a .png name. (Camera JPEGs that Pillow reads as MPO come in through "JPEG".)
+STILL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
+_STREAM_WORDS = {"video": "视频画面", "audio": "音频"}
+
+
+def check_still(path: Path, what: str = "背景图片") -> tuple[int, int]:
+    """(width, height) of an image that Pillow decodes completely; else InputError. The size
+    is read from the header and checked before any pixel is decoded."""
+    from PIL import Image
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what}不存在: {path}")
+    try:
+        with Image.open(path, formats=STILL_FORMATS) as image:
+            width, height = image.size
+            if (width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE
+                    or min(width, height) < 1):
+                raise InputError(
+                    f"{what}尺寸不合理：{path}（{width}×{height} 像素，上限 "
+                    f"{MAX_IMAGE_PIXELS // 1_000_000} 百万像素、边长 {MAX_IMAGE_SIDE}）。"
+                    "请缩小或换一张图片")
+            image.load()
+    except Image.DecompressionBombError:
+        raise InputError(f"{what}尺寸不合理：{path}（像素数超过上限）。请缩小或换一张图片"
+                         ) from None
+    except (OSError, SyntaxError, ValueError, EOFError):  # Pillow's ways of saying "damaged"
+        raise InputError(f"{what}已损坏或不完整：{path}（无法完整解码）。请换一张图片") from None
+    return width, height
+
+
+def check_media(path: Path, need: Literal["video", "audio"], what: str) -> float:
+    """Duration (seconds) of `need`'s stream in `path`, after checking that the file has such
+    a stream, a positive duration and a first second that decodes. Else InputError."""
+    from moviepy.video.io.ffmpeg_reader import FFmpegInfosParser
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what}不存在: {path}")
+    damaged = f"{what}已损坏或不完整：{path}（无法读取{_STREAM_WORDS[need]}）。请换一个文件"
+    header = _header(path)
+    try:
+        info = FFmpegInfosParser(header, str(path), check_duration=True).parse()
+    except Exception:  # noqa: BLE001 - moviepy raises anything when `ffmpeg -i` found no media
+        raise InputError(damaged) from None
+    if not info.get(f"{need}_found"):
+        raise InputError(f"{what}里没有{_STREAM_WORDS[need]}：{path}。请换一个文件")
+    duration = float(info.get(f"{need}_duration") or info.get("duration") or 0)
+    if duration <= 0:
+        raise InputError(damaged)
+    width, height = (info.get("video_size") or (0, 0)) if need == "video" else (0, 0)
+    if width * height > MAX_IMAGE_PIXELS or max(width, height) > MAX_IMAGE_SIDE:
+        raise InputError(f"{what}画面太大：{path}（{width}×{height}，上限 "
+                         f"{MAX_IMAGE_PIXELS // 1_000_000} 百万像素）。请先缩小到 4K 以下")
+    stream = "0:v:0" if need == "video" else "0:a:0"
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path),
+           "-map", stream, "-t", "1", "-f", "null", "-"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, check=False, timeout=PROBE_SECONDS,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise InputError(f"{what}解码超时（{PROBE_SECONDS:.0f} 秒）：{path}。文件可能已损坏，"
+                         "请换一个文件") from None
+    if proc.returncode != 0:
+        raise InputError(damaged)
+    return duration
 
 
 def read_tags(path: Path) -> list[tuple[str, str]]:

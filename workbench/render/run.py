@@ -3,6 +3,10 @@
 ffmpeg writes to a `.part` name in the output folder; only a clean exit renames it to the
 final name, so a killed or failed render never leaves a file that looks finished. On Linux the
 ffmpeg child is tied to this process (PR_SET_PDEATHSIG), so killing a batch kills its encodes.
+
+A stall watchdog kills ffmpeg when its output time has not advanced for `STALL_SECONDS`
+(also before the first progress report): a damaged input can make ffmpeg spin forever
+without failing, and in the app one such render would hold the only render slot.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from workbench.render.plan import FONTS_DIR, RenderPlan
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
+# No advance of ffmpeg's output time for this long → killed. A healthy render reports every
+# 0.25 s and starts within seconds even on a busy machine; a stuck one never reports.
+STALL_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -66,10 +73,13 @@ def _reader(stream, lines: queue.Queue) -> None:
 
 def execute(plan: RenderPlan, progress: Progress | None = None, *,
             cancel: threading.Event | None = None, timeout: float | None = None,
-            message: str = "渲染视频") -> RenderResult:
+            stall: float | None = None, message: str = "渲染视频") -> RenderResult:
     """Run `plan`; `progress(fraction, message)` gets ffmpeg's own progress. Setting `cancel`
-    (or an exception from `progress`, or Ctrl-C) stops ffmpeg and removes the partial file."""
+    (or an exception from `progress`, or Ctrl-C) stops ffmpeg and removes the partial file;
+    so does `timeout` (total seconds) and `stall` (seconds without progress, default
+    `STALL_SECONDS`)."""
     started = time.monotonic()
+    stall = STALL_SECONDS if stall is None else stall
     with (atomic_output(plan.output, temp=plan.partial) as partial,
           tempfile.TemporaryDirectory(prefix="workbench-render-") as tmp):
         workdir = Path(tmp)
@@ -85,7 +95,7 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
                 stdin=subprocess.DEVNULL,
             )
             try:
-                _follow(proc, plan, progress, cancel, timeout, started, message)
+                _follow(proc, plan, progress, cancel, timeout, stall, started, message)
             except BaseException:
                 _stop(proc)
                 raise
@@ -101,16 +111,23 @@ def execute(plan: RenderPlan, progress: Progress | None = None, *,
 
 
 def _follow(proc: subprocess.Popen, plan: RenderPlan, progress: Progress | None,
-            cancel: threading.Event | None, timeout: float | None, started: float,
-            message: str) -> None:
+            cancel: threading.Event | None, timeout: float | None, stall: float,
+            started: float, message: str) -> None:
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     last = -1.0
+    furthest, advanced = -1, time.monotonic()  # ffmpeg's output time, and when it last grew
     while True:
+        now = time.monotonic()
         if cancel is not None and cancel.is_set():
             raise Cancelled("渲染已取消，未留下不完整的视频")
-        if timeout is not None and time.monotonic() - started > timeout:
+        if timeout is not None and now - started > timeout:
             raise RenderError(f"渲染超时（{timeout:.0f} 秒），已停止 ffmpeg")
+        if now - advanced > stall:
+            proc.kill()  # a stuck ffmpeg may ignore SIGTERM
+            raise RenderError(
+                f"ffmpeg 卡住了（stalled）：{stall:.0f} 秒没有任何进展，已停止。输入文件："
+                f"{'、'.join(plan_inputs(plan.args)) or '无'}；多半是其中某个文件已损坏，请换掉它")
         try:
             line = lines.get(timeout=0.2)
         except queue.Empty:
@@ -118,11 +135,22 @@ def _follow(proc: subprocess.Popen, plan: RenderPlan, progress: Progress | None,
         if line is None:
             return
         key, _, value = line.partition("=")
+        if key in ("out_time_us", "out_time_ms") and value.isdigit() and int(value) > furthest:
+            furthest, advanced = int(value), time.monotonic()
         if key in ("out_time_us", "out_time_ms") and value.isdigit() and progress:
             fraction = min(1.0, int(value) / 1e6 / max(plan.duration, 1e-6))
             if fraction - last >= 0.01:
                 last = fraction
                 progress(fraction * 0.99, f"{message} {fraction:.0%}")
+
+
+def plan_inputs(args: tuple[str, ...] | list[str]) -> list[str]:
+    """The files a command reads (`-i` values), without generated `-f lavfi` sources."""
+    found = []
+    for i, arg in enumerate(args[:-1]):
+        if arg == "-i" and not (i >= 2 and args[i - 2] == "-f" and args[i - 1] == "lavfi"):
+            found.append(args[i + 1])
+    return found
 
 
 def _stop(proc: subprocess.Popen) -> None:

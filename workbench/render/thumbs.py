@@ -13,6 +13,9 @@ from workbench.render.profiles import RenderProfile
 
 THUMB = RenderProfile("thumb", 180, 320, 10, 30, "ultrafast")
 
+# One frame of a checked background takes well under a second; the app waits on this.
+PREVIEW_SECONDS = 60
+
 
 def background_thumbnail(spec: str | None, seed: int, cache_dir: Path, at: float = 1.0) -> Path:
     """A 180×320 JPEG of what the background shows `at` seconds in, through the same filter
@@ -27,7 +30,8 @@ def background_thumbnail(spec: str | None, seed: int, cache_dir: Path, at: float
     # A name of its own: two page loads may draw the same thumbnail at the same time.
     with atomic_output(out, ".jpg") as partial:
         run_ffmpeg([*inputs, "-filter_complex", chain, "-map", "[bg]", "-ss", f"{at:.2f}",
-                    "-frames:v", "1", "-q:v", "4", "-y", str(partial)], what="背景预览图")
+                    "-frames:v", "1", "-q:v", "4", "-y", str(partial)], what="背景预览图",
+                   timeout=PREVIEW_SECONDS)
     return out
 
 
