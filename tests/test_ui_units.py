@@ -265,3 +265,14 @@ def test_picking_a_template_sets_the_voice_it_asks_for(settings):
         "voice:\n  rate: \"+20%\"\n  gender: male\n", "").replace("id: suspense", "id: plain")
     (settings.home / "templates" / "plain.j2").write_text(plain, "utf-8")
     assert choices.template_voice(settings, "plain") == (None, None)  # controls left alone
+
+
+def test_a_refused_novel_upload_leaves_no_copy(settings, tmp_path):
+    from workbench.ui.materials import import_novel
+
+    binary = tmp_path / "novel.txt"
+    binary.write_bytes(bytes(range(256)) * 64)  # not text in any encoding
+    with pytest.raises(InputError):
+        import_novel(str(binary))
+    assert list_uploads(settings, "material") == []
+    assert not any(uploads_dir(settings, "material").glob("*"))
