@@ -67,3 +67,18 @@ def test_publish_date_takes_only_a_date(db):
     cli = run_cli("submissions", "publish", "abc123", "--url", "https://v.douyin.com/x",
                   "--date", "tomorrow-ish")
     assert cli.returncode == 1 and "发布时间格式不对" in cli.stderr
+
+
+def test_ffmpeg_errors_are_cut_to_the_lines_that_matter():
+    from workbench.errors import RenderError
+    from workbench.ffmpeg import MAX_LINE_CHARS, error_summary, run_ffmpeg
+
+    noise = "\n".join(["[h264 @ 0x1] error while decoding MB 3 4"] * 2000)
+    graph = "[0:v]" + "scale=1080:1920," * 500 + "null[v]"
+    text = f"{noise}\n{graph}\nInput #0, png_pipe\n[in#0] Error opening input: Invalid data\n"
+    summary = error_summary(text)
+    assert summary.count("error while decoding") == 1 and "Invalid data" in summary
+    assert all(len(part) <= MAX_LINE_CHARS for part in summary.split(" / "))
+    with pytest.raises(RenderError) as failed:  # a real ffmpeg failure reads as one short line
+        run_ffmpeg(["-i", "/no/such/input.mp4", "-f", "null", "-"], what="测试")
+    assert "No such file" in str(failed.value) and len(str(failed.value)) < 400

@@ -20,13 +20,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.errors import Cancelled, RenderError
-from workbench.ffmpeg import ffmpeg_exe
+from workbench.ffmpeg import error_summary, ffmpeg_exe
 from workbench.files import atomic_output
 from workbench.render.plan import FONTS_DIR, RenderPlan
 
@@ -164,6 +163,8 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def _tail(path: Path, lines: int = 6) -> str:
-    text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    kept: deque[str] = deque((t.strip() for t in text if t.strip()), maxlen=lines)
-    return " / ".join(kept)
+    """What ffmpeg said that matters (its log file can be long: read its end only)."""
+    with open(path, "rb") as fh:
+        fh.seek(max(0, fh.seek(0, 2) - 64 * 1024))
+        text = fh.read().decode("utf-8", errors="replace")
+    return error_summary(text, lines=lines)
