@@ -82,3 +82,30 @@ def test_ffmpeg_errors_are_cut_to_the_lines_that_matter():
     with pytest.raises(RenderError) as failed:  # a real ffmpeg failure reads as one short line
         run_ffmpeg(["-i", "/no/such/input.mp4", "-f", "null", "-"], what="测试")
     assert "No such file" in str(failed.value) and len(str(failed.value)) < 400
+
+
+@pytest.fixture
+def read_only_home(tmp_path):
+    """A home whose file system is read-only (a bind mount remounted ro; root only)."""
+    import subprocess
+
+    source, mounted = tmp_path / "src", tmp_path / "ro"
+    source.mkdir()
+    mounted.mkdir()
+    assert run_cli("material", "add", str(SAMPLES / "night-ferry.txt"),
+                   env={"WORKBENCH_HOME": str(source / "h")}).returncode == 0
+    steps = (["mount", "--bind", str(source), str(mounted)],
+             ["mount", "-o", "remount,bind,ro", str(mounted)])
+    for step in steps:
+        if subprocess.run(step, capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", str(mounted)], capture_output=True, check=False)
+            pytest.skip("needs root and mount (a read-only bind mount) to make a read-only home")
+    yield mounted / "h"
+    subprocess.run(["umount", "--lazy", str(mounted)], check=True)  # the store may be open
+
+
+def test_a_read_only_home_is_not_called_a_damaged_database(read_only_home):
+    for args in (("material", "list"), ("material", "add", str(SAMPLES / "night-ferry.gbk.txt"))):
+        result = run_cli(*args, env={"WORKBENCH_HOME": str(read_only_home)})
+        assert result.returncode == 1 and "不可写" in result.stderr, result.stderr
+        assert "损坏或不是 SQLite" not in result.stderr and "Traceback" not in result.stderr
