@@ -119,6 +119,29 @@ def test_matrix_is_the_product_and_shares_the_wording_seed(tmp_path, batch_setti
                                       import_materials=False).batch_id
 
 
+@pytest.mark.timeout(60)
+def test_a_matrix_has_the_same_variant_cap_as_variants(tmp_path, batch_settings, db):
+    """6 hooks × 3 voices × 3 BGMs = 54 cells: refused like `variants: 54`, before expansion."""
+    hooks = [f"第{i}种开头。" for i in range(6)]
+    folder = write_folder(tmp_path / "briefs", {"big.yaml": (
+        "chapters: 1\nmatrix:\n"
+        f"  hooks: [{', '.join(hooks)}]\n"
+        "  voices: [cmn, cmn+f3, cmn+m3]\n"
+        "  bgms: [generated, generated:1, none]\n")})
+    found = problems_of(folder, batch_settings, db)
+    assert any(p.startswith(f"{folder / 'big.yaml'}:2: matrix 会组合出 54 个变体（6 × 3 × 3）")
+               and "最多 50 个" in p for p in found), found
+    # defaults with a matrix count too: a brief inherits the folder's matrix
+    folder = write_folder(tmp_path / "briefs2", {"a.yaml": "chapters: 1\n"},
+                          defaults={"matrix": {"hooks": hooks * 9}})
+    found = problems_of(folder, batch_settings, db)
+    assert any("_defaults.yaml" in p and "matrix 会组合出 54 个变体" in p for p in found), found
+    # 50 cells exactly is the cap, not past it
+    folder = write_folder(tmp_path / "briefs3", {"a.yaml": "chapters: 1\n"},
+                          defaults={"matrix": {"hooks": [f"第{i}种开头。" for i in range(50)]}})
+    assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 50
+
+
 def test_too_alike_variants_are_refused_unless_allowed(tmp_path, batch_settings, db):
     folder = write_folder(tmp_path / "briefs", {"same.yaml": {
         "variants": 2, "voice": "cmn", "bgm": "none"}})  # one voice, no music: background only

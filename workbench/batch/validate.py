@@ -8,6 +8,7 @@ symlinks are followed before that check, so a link out of the folder is refused 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from workbench.batch.briefs import Brief, Problem
+from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_material
@@ -94,6 +95,11 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     for axis in matrix:
         if axis in v:
             bad(f"{axis} 同时写在 matrix 里和顶层，只写一处", "matrix", axis)
+    cells = math.prod(len(options) for options in matrix.values())
+    if cells > MAX_VARIANTS:  # the cap `variants:` has, before anything is expanded
+        sizes = " × ".join(str(len(options)) for options in matrix.values())
+        bad(f"matrix 会组合出 {cells} 个变体（{sizes}），每章最多 {MAX_VARIANTS} 个："
+            "减少各轴的选项，或拆成几个文件", "matrix")
 
     templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
     _check_prompt(brief, settings, bad)
