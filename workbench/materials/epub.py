@@ -12,7 +12,6 @@ import logging
 import posixpath
 import re
 import warnings
-import zipfile
 from html.parser import HTMLParser
 from typing import Any
 
@@ -22,7 +21,11 @@ from workbench.models import Chapter
 
 log = logging.getLogger(__name__)
 
-MAX_UNPACKED_BYTES = 500 * 1024 * 1024  # refuses zip bombs before ebooklib inflates them
+# Zip bombs: what one EPUB may inflate to, counted while reading (images included, and a member
+# the manifest names twice counts twice). A long novel is ~15 MB of XHTML.
+MAX_MEMBER_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
 SINGLE_DOCUMENT_PART = 3000  # part size when a whole book is one document without headings
 _BLOCK_TAGS = {
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -136,12 +139,13 @@ def _open_book(data: bytes, source: str) -> Any:
     from ebooklib import epub  # lazily: only EPUB imports pull in ebooklib and lxml
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise InputError(f"{source}: EPUB 解压后过大（超过 500 MB），请拆分后再导入")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return epub.read_epub(io.BytesIO(data), {"ignore_ncx": False})
+            reader = _capped_reader(epub.EpubReader)(io.BytesIO(data), {"ignore_ncx": False})
+            reader.source = source
+            book = reader.load()
+            reader.process()
+            return book
     except InputError:
         raise
     except Exception as exc:  # ebooklib raises many kinds: KeyError, lxml errors, BadZipFile
@@ -149,6 +153,36 @@ def _open_book(data: bytes, source: str) -> Any:
         raise InputError(
             f"{source}: EPUB 文件已损坏或格式不对（{type(exc).__name__}），请重新导出后再导入"
         ) from None
+
+
+def _too_large(source: str) -> InputError:
+    return InputError(f"{source}: EPUB 解压后过大（单个文件超过 {MAX_MEMBER_BYTES // 2**20} MB "
+                      f"或合计超过 {MAX_UNPACKED_BYTES // 2**20} MB），可能是压缩炸弹；"
+                      "请换一个文件，或拆分后再导入")
+
+
+def _capped_reader(base: type) -> type:
+    """ebooklib's reader with every member read counted as it inflates, not trusted from the
+    zip's header: a member may claim 1 KB and inflate to gigabytes, and the manifest may name
+    one member many times (each read costs memory again). Defined lazily, like the import."""
+
+    class CappedReader(base):  # type: ignore[misc, valid-type]
+        source = ""
+        unpacked = 0
+
+        def read_file(self, name: str) -> bytes:
+            name = posixpath.normpath(name)
+            chunks, size = [], 0
+            with self.zf.open(name) as member:
+                while chunk := member.read(_READ_CHUNK):
+                    size += len(chunk)
+                    self.unpacked += len(chunk)
+                    if size > MAX_MEMBER_BYTES or self.unpacked > MAX_UNPACKED_BYTES:
+                        raise _too_large(self.source)
+                    chunks.append(chunk)
+            return b"".join(chunks)
+
+    return CappedReader
 
 
 def _spine_documents(book: Any) -> Any:
