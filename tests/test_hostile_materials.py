@@ -3,12 +3,15 @@ refused (or read) fast, with bounded memory and a message that says what the fil
 
 from __future__ import annotations
 
+import os
 import struct
+import time
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import bounded_work
+from cli_runner import run_cli
+from conftest import SAMPLES, bounded_work
 
 from workbench.errors import InputError
 from workbench.materials.novel import read_novel
@@ -119,3 +122,45 @@ def test_one_member_named_many_times_counts_every_read(tmp_path: Path) -> None:
     with bounded_work() as used, pytest.raises(InputError, match="echo.epub.*解压后过大"):
         read_novel(path)
     assert used["seconds"] < 30 and used["peak_mb"] < 400, used
+
+
+# Text files and what is not a file ------------------------------------------------------------
+
+@pytest.mark.timeout(60)
+def test_a_gbk_file_cut_inside_its_last_character_imports_with_a_note(tmp_path: Path) -> None:
+    whole = (SAMPLES / "night-ferry.gbk.txt").read_bytes().rstrip(b"\n")
+    cut = tmp_path / "cut.gbk.txt"
+    cut.write_bytes(whole[:-1])  # the last character is 。 (A1 A3): only A1 is left
+    novel = read_novel(cut)
+    assert novel.encoding == "gb18030"
+    assert novel.chapters[-1].text == read_novel(SAMPLES / "night-ferry.gbk.txt").chapters[
+        -1].text.removesuffix("。")
+    assert novel.chapters[-1].text.endswith("是真的存在")
+    assert novel.notes == ["文件末尾有半个字符（1 个字节，文件可能不完整），已丢弃"]
+    # the same through the CLI: imported, and the note is said
+    result = run_cli("material", "add", str(cut))
+    assert result.returncode == 0 and "已导入" in result.stdout, result
+    assert "注意：文件末尾有半个字符" in result.stdout
+    # a whole file has no note; UTF-8 cut the same way gets the same note
+    assert read_novel(SAMPLES / "night-ferry.gbk.txt").notes == []
+    utf8 = tmp_path / "cut.txt"
+    utf8.write_bytes((SAMPLES / "night-ferry.txt").read_bytes().rstrip(b"\n")[:-2])
+    assert read_novel(utf8).notes == ["文件末尾有半个字符（1 个字节，文件可能不完整），已丢弃"]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_called_what_it_is_at_once(tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        path = tmp_path / "novel.txt"
+        os.mkfifo(path)  # no writer: opening it for reading the usual way would block forever
+        what = "管道"
+    else:
+        path = Path("/dev/zero")  # reading it never ends
+        what = "设备"
+    started = time.monotonic()
+    with pytest.raises(InputError, match=rf"不是普通文件（{what}）"):
+        read_novel(path)
+    result = run_cli("material", "add", str(path))
+    assert result.returncode == 1 and f"不是普通文件（{what}）" in result.stderr, result
+    assert time.monotonic() - started < 10
