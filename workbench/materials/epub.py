@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 MAX_MEMBER_BYTES = 20 * 1024 * 1024
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
+MAX_DOCUMENTS = 20_000  # spine entries; long web novels have a few thousand chapter files
 SINGLE_DOCUMENT_PART = 3000  # part size when a whole book is one document without headings
 _BLOCK_TAGS = {
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -106,7 +107,7 @@ def read_epub_bytes(data: bytes, source: str) -> tuple[str | None, list[Chapter]
     toc = _toc_titles(book.toc)
     found: list[tuple[str | None, str]] = []
     by_size = False
-    documents = list(_spine_documents(book))
+    documents = list(_spine_documents(book, source))
     for item in documents:
         parser = _HtmlText()
         parser.feed(_as_text(item.get_content()))
@@ -185,11 +186,17 @@ def _capped_reader(base: type) -> type:
     return CappedReader
 
 
-def _spine_documents(book: Any) -> Any:
+def _spine_documents(book: Any, source: str) -> Any:
     import ebooklib
 
+    if len(book.spine) > MAX_DOCUMENTS:
+        raise InputError(f"{source}: EPUB 的目录里有 {len(book.spine):,} 个文档，超过上限 "
+                         f"{MAX_DOCUMENTS:,}；请拆分后再导入")
+    by_id: dict[str, Any] = {}  # ebooklib's get_item_with_id scans every item: n² on a spine
+    for item in book.get_items():
+        by_id.setdefault(item.get_id(), item)
     for idref, linear in book.spine:
-        item = book.get_item_with_id(idref)
+        item = by_id.get(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or linear == "no":
             continue
         if "nav" in (getattr(item, "properties", None) or []) or type(item).__name__ == "EpubNav":
