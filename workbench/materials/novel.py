@@ -64,7 +64,11 @@ def read_file_bytes(path: Path) -> bytes:
     with os.fdopen(fd, "rb") as file:
         size = info.st_size
         try:
-            data = b"" if size > MAX_FILE_BYTES else file.read(MAX_FILE_BYTES + 1)
+            data = b""
+            if size <= MAX_FILE_BYTES:  # read(n) allocates n up front: ask for what stat says
+                data = file.read(size + 1)
+                if len(data) > size:  # grew since: read on, but never past the cap
+                    data += file.read(MAX_FILE_BYTES + 1 - len(data))
         except OSError as exc:
             raise InputError(f"无法读取文件 {path}: {exc.strerror}，请检查文件权限") from None
     if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
