@@ -63,6 +63,13 @@ class Checked:
     bgms: list[str]
     matrix: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def job_count(self) -> int:
+        """How many jobs expansion will make, known before it makes them."""
+        variants = (math.prod(len(options) for options in self.matrix.values()) if self.matrix
+                    else self.brief.values.get("variants", 1))
+        return len(self.chapters) * variants
+
 
 @dataclass
 class Memo:
