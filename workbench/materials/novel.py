@@ -47,7 +47,7 @@ def read_file_bytes(path: Path) -> bytes:
     replaced a file after the path was chosen; at most MAX_FILE_BYTES are read."""
     path = Path(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # not on Windows
     except FileNotFoundError:
         raise InputError(f"找不到文件 {path}，请检查路径和文件名") from None
     except IsADirectoryError:
