@@ -119,6 +119,29 @@ def test_matrix_is_the_product_and_shares_the_wording_seed(tmp_path, batch_setti
                                       import_materials=False).batch_id
 
 
+@pytest.mark.timeout(60)
+def test_a_matrix_has_the_same_variant_cap_as_variants(tmp_path, batch_settings, db):
+    """6 hooks × 3 voices × 3 BGMs = 54 cells: refused like `variants: 54`, before expansion."""
+    hooks = [f"第{i}种开头。" for i in range(6)]
+    folder = write_folder(tmp_path / "briefs", {"big.yaml": (
+        "chapters: 1\nmatrix:\n"
+        f"  hooks: [{', '.join(hooks)}]\n"
+        "  voices: [cmn, cmn+f3, cmn+m3]\n"
+        "  bgms: [generated, generated:1, none]\n")})
+    found = problems_of(folder, batch_settings, db)
+    assert any(p.startswith(f"{folder / 'big.yaml'}:2: matrix 会组合出 54 个变体（6 × 3 × 3）")
+               and "最多 50 个" in p for p in found), found
+    # defaults with a matrix count too: a brief inherits the folder's matrix
+    folder = write_folder(tmp_path / "briefs2", {"a.yaml": "chapters: 1\n"},
+                          defaults={"matrix": {"hooks": hooks * 9}})
+    found = problems_of(folder, batch_settings, db)
+    assert any("_defaults.yaml" in p and "matrix 会组合出 54 个变体" in p for p in found), found
+    # 50 cells exactly is the cap, not past it
+    folder = write_folder(tmp_path / "briefs3", {"a.yaml": "chapters: 1\n"},
+                          defaults={"matrix": {"hooks": [f"第{i}种开头。" for i in range(50)]}})
+    assert len(load_plan(folder, batch_settings, db, import_materials=False).jobs) == 50
+
+
 def test_too_alike_variants_are_refused_unless_allowed(tmp_path, batch_settings, db):
     folder = write_folder(tmp_path / "briefs", {"same.yaml": {
         "variants": 2, "voice": "cmn", "bgm": "none"}})  # one voice, no music: background only
@@ -246,3 +269,42 @@ def test_a_huge_brief_file_is_not_read_whole(tmp_path, batch_settings, db):
 def test_other_unbounded_yaml_is_refused(text, message):
     with pytest.raises(YamlTooLarge, match=message):
         load_located(text)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("chapters", "message"), [
+    ("1-3000000", "chapters 有 3,000,000 章，一份简报最多 10,000 章"),
+    ("1-" + "9" * 5000, "chapters 有太多章，一份简报最多 10,000 章"),
+    ("5-9000", "没有第 8–9000 章：这本小说共 7 章"),
+    ("0-2", "没有第 0 章：这本小说共 7 章"),
+])
+def test_a_chapter_range_is_counted_before_it_is_listed(tmp_path, batch_settings, db, chapters,
+                                                        message):
+    """"1-3000000" took 12 s and 1.8 GB (a list, then one problem per missing chapter)."""
+    folder = write_folder(tmp_path / "briefs", {"r.yaml": f'chapters: "{chapters}"\n'})
+    with bounded_work() as used:
+        found = problems_of(folder, batch_settings, db)
+    assert found == [f"{folder / 'r.yaml'}:1: {message}" + (
+        "：缩小范围，或拆成几个文件" if "最多" in message else "")], found
+    assert used["seconds"] < 10 and used["peak_mb"] < 100, used
+
+
+@pytest.mark.timeout(60)
+def test_a_folder_plans_at_most_ten_thousand_jobs_before_expanding_any(tmp_path, batch_settings,
+                                                                       db):
+    """2,000 chapters × 50 variants took 9 s and 240 MB to expand before the runner even
+    started; now the count (chapters × variants, summed over briefs) is checked first."""
+    folder = tmp_path / "briefs"
+    folder.mkdir()
+    (folder / "long.txt").write_text("".join(
+        f"第{i}章 夜\n林舟站在栈桥尽头，听着江水一下一下拍打木桩。\n" for i in range(1, 201)),
+        "utf-8")
+    write_folder(folder, {
+        "a.yaml": "material: long.txt\nchapters: 1-150\nvariants: 40\nmin_differences: 1\n",
+        "b.yaml": "material: long.txt\nchapters: 1-200\nvariants: 50\nmin_differences: 1\n"})
+    with bounded_work() as used:
+        found = problems_of(folder, batch_settings, db)
+    expected = (f"{folder / 'b.yaml'}:2: 这份简报会生成 10,000 个视频（200 章 × 50 个变体），"
+                "连同前面的简报共 16,000 个，一次最多 10,000 个：减少章节或变体，或分几个文件夹运行")
+    assert found == [expected]
+    assert used["seconds"] < 10, used

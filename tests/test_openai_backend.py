@@ -156,11 +156,21 @@ def _without_cta() -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+def _with_texts(**texts: str) -> str:
+    """A valid answer with some segments' text replaced (e.g. by one far too long)."""
+    data = json.loads(valid_answer(NAMES, KEYWORD))
+    for item in data["segments"]:
+        item["text"] = texts.get(item["name"], item["text"])
+    return json.dumps(data, ensure_ascii=False)
+
+
 @pytest.mark.parametrize(("bad", "reason_part"), [
     (_without_cta(), "hook, body, cta"),
     (valid_answer(["opening", "body", "cta"], KEYWORD), "hook, body, cta"),
     (valid_answer(NAMES, KEYWORD, hashtags=[f"标签{i}" for i in range(10)]), "实际 10 个"),
     (valid_answer(NAMES, "别的口令"), KEYWORD),
+    (_with_texts(body="夜渡。" * 66_667), "segments[1].text 不能超过 4050 个字"),
+    (_with_texts(hook="夜渡。" * 1350, body="夜渡。" * 1350), "全文共 8122 个字，不能超过 8100 个字"),
 ])
 def test_schema_invalid_answers_take_the_repair_path(
     llm_server: LLMServer, settings_for, bad: str, reason_part: str,

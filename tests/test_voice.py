@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import time
 import wave
 from array import array
 from dataclasses import replace
 
 import pytest
+from conftest import SAMPLES
 
 from workbench.errors import InputError
-from workbench.models import Script, Segment
+from workbench.materials.library import add_material
+from workbench.models import MakeJob, Script, Segment
+from workbench.pipeline import run_job
 from workbench.store.cache import StageCache
 from workbench.voice.audio import write_wav
 from workbench.voice.base import VoiceParams
@@ -257,3 +261,34 @@ def test_threads_share_the_engine_safely():
         results = list(pool.map(lambda t: backend.synthesize(t, VoiceParams("cmn")), texts))
     for text, result in zip(texts, results, strict=True):
         assert "".join(w.text for w in result.words) == "".join(c for c in text if c.isalnum())
+
+
+@pytest.mark.timeout(60)
+def test_a_200000_character_segment_is_refused_before_any_synthesis(settings, db):
+    """4 hours of audio at espeak's pace: refused on the text, naming the segment."""
+    backend = CountingEspeak()
+    script = replace(SCRIPT, segments=[SCRIPT.segments[0], Segment("body", "夜渡。" * 66_667)])
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"段落 body 有 200,001 字，超过每段上限 4,050 字"):
+        voice_script(script, _plan(backend), StageCache(db), settings.cache_dir / "voice")
+    assert backend.calls == 0 and time.monotonic() - started < 5
+    # segments each under the cap but too long together: the whole script is refused
+    parts = [Segment(f"part{i}", "夜渡。" * 1300) for i in range(3)]
+    with pytest.raises(InputError, match=r"脚本共 11,700 字，超过配音上限 8,100 字（约 15 分钟）"):
+        voice_script(replace(SCRIPT, segments=parts), _plan(backend), StageCache(db),
+                     settings.cache_dir / "voice")
+    assert backend.calls == 0
+
+
+@pytest.mark.timeout(60)
+def test_an_edited_script_too_long_to_narrate_fails_the_job_fast(settings, db):
+    """Through the whole pipeline: the edited script is refused as it is read, nothing rendered."""
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    edited = replace(SCRIPT, segments=[*SCRIPT.segments[:2], Segment("cta", "搜口令。" * 50_000)])
+    job = MakeJob(material_id=material["id"], chapter=2, template="suspense", keyword="夜渡迷局",
+                  rewrite_backend="rules", voice_backend="espeak", script=edited.to_dict())
+    started = time.monotonic()
+    with pytest.raises(InputError, match=r"段落 cta 有 200,000 字"):
+        run_job(job, settings, db)
+    assert time.monotonic() - started < 10
+    assert not list(settings.cache_dir.glob("voice/*.wav"))

@@ -33,6 +33,7 @@ class NovelText:
     format: str  # "txt" | "epub"
     chapters: list[Chapter]
     split: str = "headings"  # "headings" | "size" (no headings found)
+    notes: list[str] = field(default_factory=list)  # what reading changed, e.g. a cut-off tail
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ class BatchPlan:
         return content_hash(str(self.folder), sorted(j.key for j in self.jobs))[:12]
 
 
+MAX_BATCH_JOBS = 10_000  # jobs one folder may plan (~1 s to expand; days to render)
+
+
 def load_plan(folder: Path, settings: Settings, db: Database, *, import_materials: bool
               ) -> BatchPlan:
     defaults, briefs, problems = read_folder(folder)
@@ -52,6 +55,19 @@ def load_plan(folder: Path, settings: Settings, db: Database, *, import_material
     memo = Memo()
     checked = [c for b in briefs
                if (c := check_brief(b, resolved, settings, db, memo, problems)) is not None]
+    total = 0
+    for item in checked:  # the folder's size, before anything is expanded
+        total += item.job_count
+        if total > MAX_BATCH_JOBS:
+            variants = item.job_count // max(len(item.chapters), 1)
+            this = f"这份简报会生成 {item.job_count:,} 个视频（{len(item.chapters):,} 章 × {variants} 个变体）"
+            if item.job_count < total:
+                this += f"，连同前面的简报共 {total:,} 个"
+            problems.append(item.brief.problem(
+                f"{this}，一次最多 {MAX_BATCH_JOBS:,} 个：减少章节或变体，或分几个文件夹运行",
+                "chapters"))
+            checked = []
+            break
     jobs: list[PlannedJob] = []
     for item in checked:
         material_id = item.material if isinstance(item.material, int) else 0

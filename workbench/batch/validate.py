@@ -8,14 +8,16 @@ symlinks are followed before that check, so a link out of the folder is refused 
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
 
-from workbench.batch.briefs import Brief, Problem
+from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_material
@@ -27,6 +29,7 @@ from workbench.script.templates import ScriptTemplate, get_template, load_templa
 from workbench.voice.registry import plan_voice
 
 ASSETS = PROJECT_ROOT / "assets"
+MAX_BRIEF_CHAPTERS = 10_000  # chapters one brief may name (a range "1-3000000" is refused)
 
 
 class PathRefused(WorkbenchError):
@@ -60,6 +63,13 @@ class Checked:
     bgms: list[str]
     matrix: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def job_count(self) -> int:
+        """How many jobs expansion will make, known before it makes them."""
+        variants = (math.prod(len(options) for options in self.matrix.values()) if self.matrix
+                    else self.brief.values.get("variants", 1))
+        return len(self.chapters) * variants
+
 
 @dataclass
 class Memo:
@@ -88,14 +98,26 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
 
     material, chapter_count = _check_material(brief, folder, roots, db, memo, bad)
     chapters = _chapters(v.get("chapters"))
-    if chapter_count is not None:
-        for chapter in chapters:
-            if chapter > chapter_count:
-                bad(f"没有第 {chapter} 章：这本小说共 {chapter_count} 章", "chapters")
+    count = chapters.stop - chapters.start if isinstance(chapters, range) else len(chapters)
+    if count > MAX_BRIEF_CHAPTERS:  # a range is counted before it is listed
+        said = f" {count:,} 章" if count < 10**12 else "太多章"
+        bad(f"chapters 有{said}，一份简报最多 {MAX_BRIEF_CHAPTERS:,} 章："
+            "缩小范围，或拆成几个文件", "chapters")
+        chapters = range(0)
+    missing = [c for c in chapters
+               if c < 1 or (chapter_count is not None and c > chapter_count)]
+    if missing:  # one problem for them all: "1-3000000" is not 3 million lines
+        known = f"这本小说共 {chapter_count} 章" if chapter_count is not None else "章节从 1 开始"
+        bad(f"没有第 {_listed(missing)} 章：{known}", "chapters")
     matrix = dict(v.get("matrix") or {})
     for axis in matrix:
         if axis in v:
             bad(f"{axis} 同时写在 matrix 里和顶层，只写一处", "matrix", axis)
+    cells = math.prod(len(options) for options in matrix.values())
+    if cells > MAX_VARIANTS:  # the cap `variants:` has, before anything is expanded
+        sizes = " × ".join(str(len(options)) for options in matrix.values())
+        bad(f"matrix 会组合出 {cells} 个变体（{sizes}），每章最多 {MAX_VARIANTS} 个："
+            "减少各轴的选项，或拆成几个文件", "matrix")
 
     templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
     _check_prompt(brief, settings, bad)
@@ -109,19 +131,28 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
             bad("banner 里只能用 {app} 和 {keyword} 两个占位符", "banner")
     if len(problems) > before:
         return None
-    return Checked(brief, material, chapters, templates, backgrounds, bgms,
+    return Checked(brief, material, list(chapters), templates, backgrounds, bgms,
                    {axis: list(opts) for axis, opts in matrix.items()})
 
 
-def _chapters(raw: Any) -> list[int]:
+def _chapters(raw: Any) -> Sequence[int]:
     if isinstance(raw, int):
         return [raw]
     if isinstance(raw, list):
         return list(dict.fromkeys(raw))
-    if isinstance(raw, str):
-        lo, hi = sorted(int(x) for x in raw.split("-"))
-        return list(range(lo, hi + 1))
+    if isinstance(raw, str):  # a range, not listed: its length is checked first
+        # a number longer than 12 digits is far past any cap (and int() of 5000 digits raises)
+        lo, hi = sorted(int(x) if len(x.strip()) <= 12 else 10**12 for x in raw.split("-"))
+        return range(lo, hi + 1)
     return []
+
+
+def _listed(numbers: list[int]) -> str:
+    """8 | 8、9、12 | 8–3000000 (a run) | 8、9、12、15、20 等 9 个."""
+    if len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}–{numbers[-1]}"
+    shown = "、".join(map(str, numbers[:5]))
+    return shown if len(numbers) <= 5 else f"{shown} 等 {len(numbers):,} 个"
 
 
 def _check_material(brief: Brief, folder: Path, roots: list[Path], db: Database, memo: Memo,

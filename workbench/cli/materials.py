@@ -30,12 +30,15 @@ def material_add(
     from workbench.materials.library import add_material
 
     db = open_store(current_settings())
-    row, created = add_material(db, file, title=title)
+    notes: list[str] = []
+    row, created = add_material(db, file, title=title, notes=notes)
     verb = "已导入" if created else "已存在（同一文件，未重复导入）"
     out.print(
         f"{verb}: #{row['id']} 《{row['title']}》 {row['chapter_count']} 章, "
         f"{row['chars']} 字, 编码 {row['encoding']}, 切分方式 {row['split']}"
     )
+    for note in notes:
+        out.print(f"注意：{note}")
 
 
 @material_app.command("list")

@@ -85,17 +85,28 @@ MAX_BAD_RATIO = 0.01  # control/unassigned characters tolerated in a decoded tex
 MIN_EXPECTED_RATIO = 0.9  # for BOM-less UTF-16, see _expected_ratio
 
 
-def decode_text(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
+def decode_text(data: bytes, source: str = "<bytes>",
+                notes: list[str] | None = None) -> tuple[str, str]:
     """Decode bytes of a text file; returns (text, encoding name such as "gb18030").
 
-    Raises InputError (naming `source`) for empty, binary or undecodable data.
+    A multi-byte character cut off at the very end (a download or copy that stopped short) is
+    dropped, with a line added to `notes`. Raises InputError (naming `source`) for empty,
+    binary or undecodable data.
     """
+    text, encoding, dropped = _decode(data, source)
+    if dropped and notes is not None:
+        notes.append(f"文件末尾有半个字符（{dropped} 个字节，文件可能不完整），已丢弃")
+    return text, encoding
+
+
+def _decode(data: bytes, source: str) -> tuple[str, str, int]:
+    """(text, encoding, bytes dropped from an incomplete last character)."""
     if not data:
         raise InputError(f"{source}: 文件是空的，请选择有内容的 TXT 或 EPUB 文件")
     for bom, codec, name in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(codec), name
+                return data.decode(codec), name, 0
             except UnicodeDecodeError as exc:
                 raise _broken(source, data, exc, codec) from None
     kind = next((label for magic, label in _MAGIC if data.startswith(magic)), None)
@@ -103,35 +114,37 @@ def decode_text(data: bytes, source: str = "<bytes>") -> tuple[str, str]:
         raise InputError(f"{source}: 这是{kind}，不是小说文本；请导入 TXT 或 EPUB 文件")
     if b"\x00" not in data:
         utf8 = _try_utf8(data, source)
-        if utf8 is not None and _bad_ratio(utf8) <= MAX_BAD_RATIO:
-            return utf8, "utf_8"
-    best: tuple[float, str, str] | None = None
+        if utf8 is not None and _bad_ratio(utf8[0]) <= MAX_BAD_RATIO:
+            return utf8[0], "utf_8", utf8[1]
+    best: tuple[float, str, str, int] | None = None
     for name in _candidates(data):
         if b"\x00" in data and not name.startswith(("utf_16", "utf_32")):
             continue  # only UTF-16/32 text has NUL bytes; anything else with them is binary
-        text = _decode_as(data, name)
-        if text is None or _bad_ratio(text) > MAX_BAD_RATIO:
+        decoded = _decode_as(data, name)
+        if decoded is None or _bad_ratio(decoded[0]) > MAX_BAD_RATIO:
             continue
+        text, dropped = decoded
         if name.startswith(("utf_16", "utf_32")) and _expected_ratio(text) < MIN_EXPECTED_RATIO:
             continue  # BOM-less UTF-16 decodes almost anything; keep it only if it reads
         score = _chinese_score(text) + _CHINESE_PRIOR.get(name, 0.0)
         log.debug("%s: candidate %s scores %.3f", source, name, score)
         if best is None or score > best[0]:
-            best = (score, name, text)
+            best = (score, name, text, dropped)
     if best is None:
         raise InputError(
             f"{source}: 无法识别文件编码，像是二进制文件；请确认是小说文本，或另存为 UTF-8 后重试"
         )
-    return best[2], best[1]
+    return best[2], best[1], best[3]
 
 
-def _try_utf8(data: bytes, source: str) -> str | None:
-    """Strict UTF-8, tolerating only a multi-byte character cut off at the very end."""
+def _try_utf8(data: bytes, source: str) -> tuple[str, int] | None:
+    """Strict UTF-8, tolerating only a multi-byte character cut off at the very end:
+    (text, bytes of it dropped)."""
     try:
-        return data.decode("utf_8")
+        return data.decode("utf_8"), 0
     except UnicodeDecodeError as exc:
-        if exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
-            return data[: exc.start].decode("utf_8")
+        if _cut_at_end(data, exc):
+            return data[: exc.start].decode("utf_8"), len(data) - exc.start
         text = data.decode("utf_8", errors="replace")
         broken = text.count("\ufffd")
         non_ascii = sum(1 for ch in text if ord(ch) > 0x7F) - broken
@@ -173,12 +186,25 @@ def _canonical(name: str) -> str | None:
     return "big5" if canonical in _BIG5_FAMILY else canonical
 
 
-def _decode_as(data: bytes, name: str) -> str | None:
+def _cut_at_end(data: bytes, exc: UnicodeDecodeError) -> bool:
+    """The only error is a multi-byte character (at most 4 bytes) missing its last bytes."""
+    return exc.start >= len(data) - 3 and exc.reason in (
+        "unexpected end of data", "incomplete multibyte sequence")
+
+
+def _decode_as(data: bytes, name: str) -> tuple[str, int] | None:
+    """Strict decoding as `name` (text, bytes dropped from a cut-off last character)."""
     codecs_to_try = ("big5", "cp950", "big5hkscs") if name == "big5" else (name,)
     for codec in codecs_to_try:
         try:
-            return data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+            return data.decode(codec), 0
+        except UnicodeDecodeError as exc:
+            if _cut_at_end(data, exc):
+                try:
+                    return data[: exc.start].decode(codec), len(data) - exc.start
+                except UnicodeDecodeError:
+                    continue
+        except LookupError:
             continue
     return None
 

@@ -12,7 +12,6 @@ import logging
 import posixpath
 import re
 import warnings
-import zipfile
 from html.parser import HTMLParser
 from typing import Any
 
@@ -22,7 +21,12 @@ from workbench.models import Chapter
 
 log = logging.getLogger(__name__)
 
-MAX_UNPACKED_BYTES = 500 * 1024 * 1024  # refuses zip bombs before ebooklib inflates them
+# Zip bombs: what one EPUB may inflate to, counted while reading (images included, and a member
+# the manifest names twice counts twice). A long novel is ~15 MB of XHTML.
+MAX_MEMBER_BYTES = 20 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+MAX_DOCUMENTS = 20_000  # spine entries; long web novels have a few thousand chapter files
 SINGLE_DOCUMENT_PART = 3000  # part size when a whole book is one document without headings
 _BLOCK_TAGS = {
     "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
@@ -103,7 +107,7 @@ def read_epub_bytes(data: bytes, source: str) -> tuple[str | None, list[Chapter]
     toc = _toc_titles(book.toc)
     found: list[tuple[str | None, str]] = []
     by_size = False
-    documents = list(_spine_documents(book))
+    documents = list(_spine_documents(book, source))
     for item in documents:
         parser = _HtmlText()
         parser.feed(_as_text(item.get_content()))
@@ -136,12 +140,13 @@ def _open_book(data: bytes, source: str) -> Any:
     from ebooklib import epub  # lazily: only EPUB imports pull in ebooklib and lxml
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
-                raise InputError(f"{source}: EPUB 解压后过大（超过 500 MB），请拆分后再导入")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return epub.read_epub(io.BytesIO(data), {"ignore_ncx": False})
+            reader = _capped_reader(epub.EpubReader)(io.BytesIO(data), {"ignore_ncx": False})
+            reader.source = source
+            book = reader.load()
+            reader.process()
+            return book
     except InputError:
         raise
     except Exception as exc:  # ebooklib raises many kinds: KeyError, lxml errors, BadZipFile
@@ -151,11 +156,47 @@ def _open_book(data: bytes, source: str) -> Any:
         ) from None
 
 
-def _spine_documents(book: Any) -> Any:
+def _too_large(source: str) -> InputError:
+    return InputError(f"{source}: EPUB 解压后过大（单个文件超过 {MAX_MEMBER_BYTES // 2**20} MB "
+                      f"或合计超过 {MAX_UNPACKED_BYTES // 2**20} MB），可能是压缩炸弹；"
+                      "请换一个文件，或拆分后再导入")
+
+
+def _capped_reader(base: type) -> type:
+    """ebooklib's reader with every member read counted as it inflates, not trusted from the
+    zip's header: a member may claim 1 KB and inflate to gigabytes, and the manifest may name
+    one member many times (each read costs memory again). Defined lazily, like the import."""
+
+    class CappedReader(base):  # type: ignore[misc, valid-type]
+        source = ""
+        unpacked = 0
+
+        def read_file(self, name: str) -> bytes:
+            name = posixpath.normpath(name)
+            chunks, size = [], 0
+            with self.zf.open(name) as member:
+                while chunk := member.read(_READ_CHUNK):
+                    size += len(chunk)
+                    self.unpacked += len(chunk)
+                    if size > MAX_MEMBER_BYTES or self.unpacked > MAX_UNPACKED_BYTES:
+                        raise _too_large(self.source)
+                    chunks.append(chunk)
+            return b"".join(chunks)
+
+    return CappedReader
+
+
+def _spine_documents(book: Any, source: str) -> Any:
     import ebooklib
 
+    if len(book.spine) > MAX_DOCUMENTS:
+        raise InputError(f"{source}: EPUB 的目录里有 {len(book.spine):,} 个文档，超过上限 "
+                         f"{MAX_DOCUMENTS:,}；请拆分后再导入")
+    by_id: dict[str, Any] = {}  # ebooklib's get_item_with_id scans every item: n² on a spine
+    for item in book.get_items():
+        by_id.setdefault(item.get_id(), item)
     for idref, linear in book.spine:
-        item = book.get_item_with_id(idref)
+        item = by_id.get(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or linear == "no":
             continue
         if "nav" in (getattr(item, "properties", None) or []) or type(item).__name__ == "EpubNav":

@@ -21,10 +21,13 @@ from workbench.store import utcnow, write_transaction
 _LISTED_IN_ERRORS = 10
 
 
-def add_material(db: Database, path: Path, title: str | None = None) -> tuple[dict, bool]:
+def add_material(db: Database, path: Path, title: str | None = None,
+                 notes: list[str] | None = None) -> tuple[dict, bool]:
     """Import the novel at `path`; returns (materials row, created?).
 
     An identical file (same sha256) already in the library is returned as it is, created=False.
+    What reading changed (e.g. a cut-off last character dropped) is added to `notes`, for the
+    caller to show.
     """
     path = Path(path).expanduser().resolve()
     data = read_file_bytes(path)
@@ -64,6 +67,8 @@ def add_material(db: Database, path: Path, title: str | None = None) -> tuple[di
         if existing:
             return existing, False
         raise
+    if notes is not None:
+        notes += novel.notes
     return get_material(db, int(material_id)), True
 
 

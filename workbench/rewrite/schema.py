@@ -26,6 +26,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from workbench.errors import BackendError
 from workbench.models import Segment
 from workbench.rewrite.base import RewriteResult
+from workbench.script.limits import MAX_SCRIPT_CHARS, MAX_SEGMENT_CHARS
 
 TITLE_MAX_CHARS = 30
 # Titles up to this many characters are trimmed to TITLE_MAX_CHARS instead of rejected: a
@@ -49,7 +50,7 @@ REWRITE_SCHEMA: dict[str, Any] = {
                 "required": ["name", "text"],
                 "properties": {
                     "name": {"type": "string", "minLength": 1},
-                    "text": {"type": "string", "minLength": 1},
+                    "text": {"type": "string", "minLength": 1, "maxLength": MAX_SEGMENT_CHARS},
                 },
             },
         },
@@ -93,6 +94,9 @@ def parse_rewrite_answer(
     data = _extract_json_object(text)
     _validate(data)
     segments = _check_segments(data["segments"], expected_segments)
+    total = sum(len(s.text) for s in segments)
+    if total > MAX_SCRIPT_CHARS:  # narration is capped; asking again is cheaper than failing
+        raise InvalidAnswer(f"全文共 {total} 个字，不能超过 {MAX_SCRIPT_CHARS} 个字，请大幅缩短")
     if keyword:
         _check_keyword(segments, keyword)
     return RewriteResult(

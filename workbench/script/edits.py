@@ -11,6 +11,7 @@ from typing import Any
 
 from workbench.errors import InputError
 from workbench.models import Script
+from workbench.script.limits import check_narration_length
 
 EMPTY = "脚本是空的：编辑后的脚本没有任何文字，请至少填写一段（或重新生成脚本）"
 
@@ -44,5 +45,6 @@ def edited_script(base: Mapping[str, Any], rows: Iterable[tuple[str, str]] | Non
         raise InputError(f"编辑后的脚本格式不对：{exc}。请重新生成脚本。") from None
     if not any(isinstance(s.text, str) and s.text.strip() for s in script.segments):
         raise InputError(EMPTY)
+    check_narration_length(script.segments)
     script.cached = False
     return script

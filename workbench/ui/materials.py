@@ -34,14 +34,16 @@ def import_novel(file: str | None) -> tuple[int, list[tuple[str, Any]], str]:
         raise InputError("没有收到文件，请重新上传")
     with session() as (settings, db):
         stored = store_upload(settings, "material", Path(file), Path(file).name)
+        notes: list[str] = []
         try:
-            row, created = add_material(db, stored)
+            row, created = add_material(db, stored, notes=notes)
         except Exception:  # refused (binary, empty, undecodable …): keep no copy of it
             stored.unlink(missing_ok=True)
             raise
         note = (f"已导入《{row['title']}》：{row['chapter_count']} 章，{row['chars']} 字，"
                 f"编码 {row['encoding']}" if created else
                 f"《{row['title']}》已在素材库中（#{row['id']}），直接使用")
+        note = "；".join([note, *notes])
         return int(row["id"]), choices.materials(db), note
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from workbench.errors import BackendError, BackendUnavailable, InputError
 from workbench.files import sha256_file
 from workbench.models import Script, Segment
+from workbench.script.limits import check_narration_length
 from workbench.store.cache import StageCache, content_hash
 from workbench.voice.audio import read_wav, silence, write_wav
 from workbench.voice.base import Synthesis, WordTiming
@@ -79,6 +80,7 @@ def voice_script(
     segments = [s for s in script.segments if any(ch.isalnum() for ch in s.text)]
     if not segments:
         raise InputError("脚本没有可配音的文本（所有段落都是空的）")
+    check_narration_length(segments)  # before anything is spoken
 
     notes: list[str] = []
     choice = plan.primary
