@@ -186,3 +186,14 @@ def test_a_spine_of_many_documents_is_read_in_linear_time_and_capped(tmp_path: P
     with bounded_work() as used, pytest.raises(InputError, match="30,000 个文档，超过上限 20,000"):
         read_novel(spine_of(tmp_path / "more.epub", 30_000))
     assert used["seconds"] < 15, used
+
+
+@pytest.mark.timeout(60)
+def test_a_million_chapter_headings_are_refused(tmp_path):
+    from cli_runner import run_cli
+
+    many = tmp_path / "many.txt"
+    many.write_text("".join(f"第{i}章 标题\n正文\n" for i in range(1, 30_001)), encoding="utf-8")
+    result = run_cli("material", "add", str(many))
+    assert result.returncode == 1 and "章节太多：找到 30,000 个章节标题" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+from workbench.errors import InputError
 from workbench.models import Chapter
 from workbench.text import split_sentences, visible_len
 
 MAX_HEADING_CHARS = 40
+MAX_CHAPTERS = 20_000  # the longest web novels have a few thousand
 PREFACE_MIN_CHARS = 200  # text before the first heading longer than this becomes "前言"
 MAX_NOISE_CHARS = 200
 
@@ -203,6 +205,9 @@ def split_chapters(text: str, part_chars: int = 3000) -> tuple[list[Chapter], st
         raise ValueError("part_chars must be positive")
     lines = [line.strip() for line in text.splitlines()]
     heads = [i for i, line in enumerate(lines) if parse_heading(line)]
+    if len(heads) > MAX_CHAPTERS:
+        raise InputError(f"章节太多：找到 {len(heads):,} 个章节标题（上限 {MAX_CHAPTERS:,}）；"
+                         "这不像一本小说，请检查文件，或拆成几个文件导入")
     if heads:
         found: list[tuple[str, str]] = []
         preface = _join(lines[front_matter_end(lines[: heads[0]]): heads[0]])
