@@ -29,6 +29,20 @@ from jinja2.sandbox import (
 )
 
 from workbench.script.filters import FILTERS
+from workbench.script.limits import (
+    GuardedCodeGenerator,
+    RenderLimitError,
+    check_brace_format,
+    checked_result,
+    current_budget,
+    guard_concat,
+    guard_filter,
+    guard_loop,
+    predict_binop,
+    prepare_str_call,
+    render_budget,
+    size_of,
+)
 from workbench.text import (
     CLAUSE_MARKS,
     CLOSE_BRACKETS,
@@ -157,12 +171,63 @@ def normalise_segment(text: str) -> str:
     return tidy_punctuation(out).strip()
 
 
+class ScriptEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox with the limits of `limits.py`: operators, calls, filters, loops and `~`
+    are checked for size and counted against the rendering's time budget."""
+
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    code_generator_class = GuardedCodeGenerator
+    guard_loop = staticmethod(guard_loop)
+    guard_concat = staticmethod(guard_concat)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        budget = current_budget()
+        budget.tick()
+        predicted = predict_binop(operator, left, right)
+        if predicted:
+            budget.charge(predicted, f"{operator} 运算的结果")
+        result = super().call_binop(context, operator, left, right)
+        return checked_result(result, counted=bool(predicted))
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        budget = current_budget()
+        budget.tick()
+        predicted = 0
+        if isinstance(getattr(obj, "__self__", None), str):
+            args, predicted = prepare_str_call(obj, args, kwargs)
+            budget.charge(predicted, f"{obj.__name__}() 的结果")
+        result = super().call(context, obj, *args, **kwargs)
+        return checked_result(result, counted=bool(predicted))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+        fmt, is_map = value.__self__, value.__name__ == "format_map"
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            if is_map:
+                check_brace_format(fmt, (), args[0] if args else {})
+            else:
+                check_brace_format(fmt, args, kwargs)
+            return wrapper(*args, **kwargs)
+
+        return checked
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ … }}` output counts towards the rendering's work."""
+    current_budget().charge(size_of(value), "输出")
+    return value
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
     """The one environment script templates are compiled in: no loader, strict undefined."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=False)
+    env = ScriptEnvironment(undefined=StrictUndefined, autoescape=False,
+                            keep_trailing_newline=False, finalize=_finalize)
     env.globals.pop("lipsum", None)  # Latin filler text has no place in Chinese narration
     env.filters.update(FILTERS)
+    env.filters = {name: guard_filter(name, func) for name, func in env.filters.items()}
     return env
 
 
@@ -198,6 +263,12 @@ def _failing_line(exc: BaseException, template: Template) -> int:
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, RenderLimitError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "模板递归太深（宏或 loop() 在无止境地调用自己？），已停止"
+    if isinstance(exc, MemoryError):
+        return "模板渲染占用内存过多，已停止（检查乘法、循环和宽度参数）"
     if isinstance(exc, SecurityError):
         return f"沙箱拦截了不安全的操作：{exc}"
     if isinstance(exc, UndefinedError):
@@ -219,8 +290,9 @@ def render_blocks(template: Template, values: dict[str, Any]) -> dict[str, str]:
     for name, stack in context.blocks.items():
         stack[0] = _capture(name, stack[0], captured)
     try:
-        for _ in template.root_render_func(context):
-            pass
+        with render_budget():
+            for _ in template.root_render_func(context):
+                pass
     except Exception as exc:  # noqa: BLE001 - untrusted template code: any failure is its fault
         raise BlockRenderError(_failing_line(exc, template), _describe(exc)) from None
     return captured
