@@ -84,7 +84,21 @@ HOSTILE = {
     "map_filter": ("{{ range(10**5)|map('center', 10**6)|list|length }}", TOO_LONG),
     "macro_tree": (("{% macro f(n) %}{% if n %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
                    "{% endmacro %}{{ f(60) }}"), (TOO_MANY, TOO_SLOW)),
-    "macro_forever": ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "递归太深"),
+    "macro_forever": ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "太深"),
+    "deep_data": (("{% set ns = namespace(l=[]) %}{% for i in range(10**5) %}"
+                  "{% set ns.l = [ns.l] %}{% endfor %}{{ ns.l }}"), "太深"),
+    "brace_nested_text": ("{{ '{:>{}}'.format('x', '999999999') }}", TOO_BIG),
+    "brace_many_fields": ("{{ ('{0:>999999}' * 1000).format(1) }}", TOO_BIG),
+    "percent_many": ("{{ ('%999999s' * 1000) % ((1,) * 1000) }}", TOO_BIG),
+    "refs_string": ("{% set b = 'x' * 10**6 %}{{ [b, b, b]|string }}", TOO_BIG),
+    "refs_format": ("{% set b = 'x' * 10**6 %}{{ '{}'.format([b, b, b]) }}", TOO_BIG),
+    "sum_lists": ("{{ ([[1]] * 10**5)|sum(start=[]) }}", TOO_BIG),
+    "wordcount_loop": (("{% set b = 'x ' * 500000 %}{% for i in range(10**5) %}"
+                       "{{ b|wordcount }}{% endfor %}"), TOO_LONG),
+    "count_loop": (("{% set b = 'x' * 10**6 %}{% for i in range(10**5) %}"
+                   "{{ b.count('y') }}{% endfor %}"), TOO_LONG),
+    "in_loop": (("{% set b = 'x' * 10**6 %}{% for i in range(1000) %}{% for j in range(1000) %}"
+                "{{ 'y' in b }}{% endfor %}{% endfor %}"), (TOO_SLOW, TOO_MANY)),
 }
 
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import contextvars
 import re
-import string
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 from jinja2 import nodes, pass_context
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
+from jinja2.sandbox import SandboxedEscapeFormatter, SandboxedFormatter
 from jinja2.utils import _PassArg
 
 MAX_VALUE = 1_000_000  # characters of one string, items of one list (chapters are ~10,000)
@@ -154,31 +154,49 @@ def _refuse_width(width: int) -> None:
         raise _too_big(f"格式宽度或精度 {width:,} 太大")
 
 
-def check_percent_format(fmt: str, args: Any) -> None:
-    """Widths and precisions in `fmt % args`, written in the string or taken from `*`."""
+def check_percent_format(fmt: str, args: Any) -> int:
+    """Size of `fmt % args` at most, refusing a width or precision (written in the string or
+    taken from `*`) that alone is too big."""
+    size = len(fmt) + size_of(args)
     star = False
     for match in _PERCENT_SPEC.finditer(fmt):
         for part in match.groups():
             if part == "*":
                 star = True
             elif part:
-                _refuse_width(int(part))
+                width = int(part) if len(part) < 12 else MAX_VALUE + 1
+                _refuse_width(width)
+                size += width
     if star:
         for value in args if isinstance(args, tuple) else (args,):
             _refuse_width(_int_arg(value))
+            size += _int_arg(value)
+    return size
 
 
-def check_brace_format(fmt: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
-    """Widths in `fmt.format(...)`; a nested `{}` width comes from the arguments."""
-    nested = False
-    for _, _, spec, _ in string.Formatter().parse(fmt):
-        if spec:
-            nested = nested or "{" in spec
-            for digits in _DIGITS.findall(spec):
-                _refuse_width(int(digits) if len(digits) < 12 else MAX_VALUE + 1)
-    if nested:
-        for value in [*args, *kwargs.values()]:
-            _refuse_width(_int_arg(value))
+class LimitedFormatter(SandboxedFormatter):
+    """`str.format` in the sandbox, refusing a field whose width or precision (nested `{}`
+    already filled in) is too big, and a result that grows too long."""
+
+    def vformat(self, format_string: str, args: Sequence[Any],
+                kwargs: Mapping[str, Any]) -> str:
+        if size_of([*args, *kwargs.values()]) > MAX_VALUE:
+            raise _too_big("format() 的参数太大")
+        self._written = len(format_string)
+        return super().vformat(format_string, args, kwargs)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        for digits in _DIGITS.findall(format_spec):
+            _refuse_width(int(digits) if len(digits) < 12 else MAX_VALUE + 1)
+        text = super().format_field(value, format_spec)
+        self._written += len(text)
+        if self._written > MAX_VALUE:
+            raise _too_big("format() 的结果")
+        return text
+
+
+class LimitedEscapeFormatter(LimitedFormatter, SandboxedEscapeFormatter):
+    pass
 
 
 # --- operators --------------------------------------------------------------------------------
@@ -198,12 +216,22 @@ def predict_binop(operator: str, left: Any, right: Any) -> int:
     elif operator == "+" and isinstance(left, str | list | tuple) and type(left) is type(right):
         return size_of(left) + size_of(right)
     elif operator == "%" and isinstance(left, str):
-        check_percent_format(left, right)
-        return len(left) + size_of(right)
+        return check_percent_format(left, right)
     return 0
 
 
 # --- calls of str methods ---------------------------------------------------------------------
+
+_JINJA_KWARGS = ("_block_vars", "_loop_vars")  # the scope Jinja hands every call inside a block
+
+
+def refuse_large_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    """Arguments of one call, all together, within `MAX_VALUE` (a list that repeats a long
+    text many times is cheap to make but not to print or join)."""
+    values = [*args, *(v for k, v in kwargs.items() if k not in _JINJA_KWARGS)]
+    if values and size_of(values) > MAX_VALUE:
+        raise _too_big("调用的参数太大")
+
 
 def _join_items(items: Iterable[Any]) -> list[Any]:
     budget = current_budget()
@@ -273,14 +301,19 @@ def _filter_size(name: str, value: Any, args: tuple[Any, ...],
         sep = _arg(args, kwargs, 0, "d", "")
         return items, sum(size_of(item) for item in items) + len(items) * size_of(sep)
     if name == "format" and isinstance(value, str):
-        check_percent_format(value, args or kwargs)
-        return value, len(value) + size_of(args) + size_of(kwargs)
+        return value, check_percent_format(value, args or kwargs)
     if name == "batch":
         return value, _int_arg(_arg(args, kwargs, 0, "linecount", 0))
     if name == "slice":
         return value, _int_arg(_arg(args, kwargs, 0, "slices", 0))
     if name == "tojson":
         return value, size_of(value) * (2 + _int_arg(_arg(args, kwargs, 0, "indent", 0)))
+    if name == "sum" and not isinstance(_arg(args, kwargs, 1, "start", 0), int | float):
+        items = _join_items(value)  # adding lists or tuples copies the total each time
+        total = sum(size_of(item) for item in items)
+        if len(items) * total > MAX_WORK:
+            raise _too_big(f"过滤器 sum 要把 {len(items):,} 个列表逐个相加")
+        return items, total
     if name == "urlize":
         extra = sum(size_of(kwargs.get(k) or "") for k in ("target", "rel"))
         return value, len(text) * (3 + extra)
@@ -295,6 +328,8 @@ def guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def guarded(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
         budget.tick()
+        refuse_large_arguments(args, kwargs)
+        budget.charge(size_of(value), f"过滤器 {name} 的输入")  # reading it is work too
         value, predicted = _filter_size(name, value, args, kwargs)
         if predicted:
             budget.charge(predicted, f"过滤器 {name} 的结果")

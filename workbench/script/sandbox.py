@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import update_wrapper
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, UndefinedError, nodes
@@ -27,12 +28,14 @@ from jinja2.sandbox import (
     ImmutableSandboxedEnvironment,
     SecurityError,
 )
+from markupsafe import Markup
 
 from workbench.script.filters import FILTERS
 from workbench.script.limits import (
     GuardedCodeGenerator,
+    LimitedEscapeFormatter,
+    LimitedFormatter,
     RenderLimitError,
-    check_brace_format,
     checked_result,
     current_budget,
     guard_concat,
@@ -40,6 +43,7 @@ from workbench.script.limits import (
     guard_loop,
     predict_binop,
     prepare_str_call,
+    refuse_large_arguments,
     render_budget,
     size_of,
 )
@@ -192,6 +196,7 @@ class ScriptEnvironment(ImmutableSandboxedEnvironment):
     def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         budget = current_budget()
         budget.tick()
+        refuse_large_arguments(args, kwargs)
         predicted = 0
         if isinstance(getattr(obj, "__self__", None), str):
             args, predicted = prepare_str_call(obj, args, kwargs)
@@ -200,19 +205,23 @@ class ScriptEnvironment(ImmutableSandboxedEnvironment):
         return checked_result(result, counted=bool(predicted))
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapper = super().wrap_str_format(value)
-        if wrapper is None:
+        """Jinja's own wrapper (`str.format` through a sandboxed formatter), with the limited
+        formatter of `limits.py` instead."""
+        if super().wrap_str_format(value) is None:
             return None
-        fmt, is_map = value.__self__, value.__name__ == "format_map"
+        fmt: str = value.__self__
+        formatter = (LimitedEscapeFormatter(self, escape=fmt.escape)
+                     if isinstance(fmt, Markup) else LimitedFormatter(self))
+        is_map = value.__name__ == "format_map"
 
-        def checked(*args: Any, **kwargs: Any) -> str:
+        def wrapper(*args: Any, **kwargs: Any) -> str:
             if is_map:
-                check_brace_format(fmt, (), args[0] if args else {})
-            else:
-                check_brace_format(fmt, args, kwargs)
-            return wrapper(*args, **kwargs)
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]
+            return type(fmt)(formatter.vformat(fmt, args, kwargs))
 
-        return checked
+        return update_wrapper(wrapper, value)
 
 
 def _finalize(value: Any) -> Any:
@@ -266,7 +275,7 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, RenderLimitError):
         return str(exc)
     if isinstance(exc, RecursionError):
-        return "模板递归太深（宏或 loop() 在无止境地调用自己？），已停止"
+        return "模板递归或嵌套太深（宏或 loop() 在无止境地调用自己，或数据一层套一层），已停止"
     if isinstance(exc, MemoryError):
         return "模板渲染占用内存过多，已停止（检查乘法、循环和宽度参数）"
     if isinstance(exc, SecurityError):
