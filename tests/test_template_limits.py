@@ -12,6 +12,7 @@ from cli_runner import run_cli
 from conftest import SAMPLES, bounded_work
 
 from workbench.errors import TemplateError
+from workbench.rewrite.prompts import load_prompt
 from workbench.script import limits
 from workbench.script.lint import SAMPLE_CONTEXT, lint_template
 from workbench.script.templates import load_template, render_template
@@ -246,3 +247,29 @@ def test_cli_render_of_a_hostile_template(home: Path, tmp_path: Path) -> None:
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert f"{path}:{HOOK_LINE}:" in result.stderr and words in result.stderr
         assert used["seconds"] < 15 and used["peak_mb"] < 200, used
+
+
+# --- rewrite prompts share the sandbox and its limits ---------------------------------------
+
+def prompt_file(tmp_path: Path, user: str) -> Path:
+    path = tmp_path / "p.md"
+    path.write_text(f"---\nid: p\nname: 试\n---\n## system\n你是编辑。\n## user\n{user}\n",
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("name", ["str_times_huge", "center_filter", "loops_silent",
+                                  "macro_forever"])
+def test_hostile_prompt_is_a_clear_error(tmp_path: Path, name: str) -> None:
+    hook, words = HOSTILE[name]
+    prompt = load_prompt(prompt_file(tmp_path, hook))
+    with bounded_work() as used, pytest.raises(TemplateError, match="提示词渲染失败") as raised:
+        prompt.render_user(keyword="k")
+    assert says(str(raised.value), words), raised.value
+    assert used["seconds"] < 15 and used["peak_mb"] < 200, used
+
+
+def test_deeply_nested_prompt_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match="嵌套或递归太深"):
+        load_prompt(prompt_file(tmp_path, DEEP["parens"]))
