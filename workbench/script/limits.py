@@ -191,7 +191,7 @@ class LimitedFormatter(SandboxedFormatter):
         text = super().format_field(value, format_spec)
         self._written += len(text)
         if self._written > MAX_VALUE:
-            raise _too_big("format() 的结果")
+            raise _too_big("format() 的结果太长")
         return text
 
 
