@@ -273,3 +273,16 @@ def test_hostile_prompt_is_a_clear_error(tmp_path: Path, name: str) -> None:
 def test_deeply_nested_prompt_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="嵌套或递归太深"):
         load_prompt(prompt_file(tmp_path, DEEP["parens"]))
+
+
+def test_a_long_chapter_from_the_caller_is_not_the_templates_fault(tmp_path: Path) -> None:
+    """Limits grow with the caller's values: a 3-million-character chapter still renders, and
+    values made from it may be twice its size, but not more."""
+    chapter = "雨下了一整夜。" * 430_000
+    hook = "{{ chapter_text|excerpt(10) }}{{ (chapter_text ~ chapter_text)|length }}"
+    template = load_template(write(tmp_path, template_text(hook)))
+    context = {**SAMPLE_CONTEXT, "chapter_text": chapter}
+    assert render_template(template, context)[0].text == f"雨下了一整夜。{2 * len(chapter)}"
+    greedy = load_template(write(tmp_path, template_text("{{ chapter_text * 3 }}")))
+    with pytest.raises(TemplateError, match=TOO_BIG):
+        render_template(greedy, context)

@@ -46,7 +46,7 @@ class Prompt:
 
     def render_user(self, **context: Any) -> str:
         try:
-            with render_budget():
+            with render_budget(context.values()):
                 return _env.from_string(self.user).render(**context).strip()
         except (TemplateSyntaxError, UndefinedError, SecurityError, RenderLimitError) as exc:
             raise TemplateError(f"{self.path}: 提示词渲染失败: {exc}") from None

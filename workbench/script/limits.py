@@ -12,6 +12,8 @@ do not share it) that counts:
 - "work": characters (or items) of every value created and of every output, cumulative.
 
 Values larger than `MAX_VALUE` and integers longer than `MAX_INT_DIGITS` are refused outright.
+The caller's own values never trip a limit: a rendering given a longer chapter may make values
+twice its size, and ten times its size of work more.
 Every refusal is a `RenderLimitError` with a Chinese message; the template line comes from the
 traceback like any other rendering error.
 """
@@ -46,15 +48,23 @@ class RenderLimitError(Exception):
 
 
 def _too_big(what: str) -> RenderLimitError:
-    return RenderLimitError(f"{what}，超出模板渲染的上限（单个值最多 {MAX_VALUE:,} 个字符或元素）"
+    limit = current_budget().max_value
+    return RenderLimitError(f"{what}，超出模板渲染的上限（单个值最多 {limit:,} 个字符或元素）"
                             "：检查乘法、循环和宽度参数")
 
 
 @dataclass
 class RenderBudget:
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_SECONDS)
+    max_value: int = MAX_VALUE
+    max_work: int = MAX_WORK
     steps: int = 0
     work: int = 0
+
+    @classmethod
+    def for_inputs(cls, values: Iterable[Any]) -> RenderBudget:
+        largest = max((size_of(v, 10**12) for v in values), default=0)
+        return cls(max_value=max(MAX_VALUE, 2 * largest), max_work=MAX_WORK + 10 * largest)
 
     def tick(self) -> None:
         self.steps += 1
@@ -65,13 +75,13 @@ class RenderBudget:
 
     def charge(self, size: int, what: str = "结果") -> None:
         """Refuse a value of `size` before it is made; count it towards the rendering's work."""
-        if size > MAX_VALUE:
+        if size > self.max_value:
             raise _too_big(f"{what}会有约 {size:,} 个字符或元素")
         self.work += size
         if size > 10_000 and time.monotonic() > self.deadline:  # a few big values are slow too
             raise RenderLimitError(f"模板渲染超过 {MAX_SECONDS:.0f} 秒，已停止（检查循环是否太多）")
-        if self.work > MAX_WORK:
-            raise RenderLimitError(f"模板渲染产生的文字累计超过 {MAX_WORK:,} 个字符，已停止"
+        if self.work > self.max_work:
+            raise RenderLimitError(f"模板渲染产生的文字累计超过 {self.max_work:,} 个字符，已停止"
                                    "（检查循环和重复拼接）")
 
 
@@ -89,9 +99,9 @@ def current_budget() -> RenderBudget:
 
 
 @contextmanager
-def render_budget() -> Iterator[RenderBudget]:
-    """One fresh budget for the rendering run inside the `with`."""
-    token = _CURRENT.set(RenderBudget())
+def render_budget(inputs: Iterable[Any] = ()) -> Iterator[RenderBudget]:
+    """One fresh budget for the rendering run inside the `with`, given the caller's values."""
+    token = _CURRENT.set(RenderBudget.for_inputs(inputs))
     try:
         yield _CURRENT.get()  # type: ignore[misc]
     finally:
@@ -100,9 +110,12 @@ def render_budget() -> Iterator[RenderBudget]:
 
 # --- sizes ------------------------------------------------------------------------------------
 
-def size_of(value: Any, limit: int = MAX_VALUE) -> int:
+def size_of(value: Any, limit: int | None = None) -> int:
     """Characters/items a value stands for, deep (a list of one string repeated counts each
-    time); counting stops a little past `limit`, which is all a caller needs to know."""
+    time); counting stops a little past `limit` (the rendering's value limit), which is all a
+    caller needs to know."""
+    if limit is None:
+        limit = current_budget().max_value
     if isinstance(value, str | bytes | bytearray):
         return len(value)
     if isinstance(value, bool) or value is None:
@@ -180,7 +193,7 @@ class LimitedFormatter(SandboxedFormatter):
 
     def vformat(self, format_string: str, args: Sequence[Any],
                 kwargs: Mapping[str, Any]) -> str:
-        if size_of([*args, *kwargs.values()]) > MAX_VALUE:
+        if size_of([*args, *kwargs.values()]) > current_budget().max_value:
             raise _too_big("format() 的参数太大")
         self._written = len(format_string)
         return super().vformat(format_string, args, kwargs)
@@ -190,7 +203,7 @@ class LimitedFormatter(SandboxedFormatter):
             _refuse_width(int(digits) if len(digits) < 12 else MAX_VALUE + 1)
         text = super().format_field(value, format_spec)
         self._written += len(text)
-        if self._written > MAX_VALUE:
+        if self._written > current_budget().max_value:
             raise _too_big("format() 的结果太长")
         return text
 
@@ -226,10 +239,10 @@ _JINJA_KWARGS = ("_block_vars", "_loop_vars")  # the scope Jinja hands every cal
 
 
 def refuse_large_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
-    """Arguments of one call, all together, within `MAX_VALUE` (a list that repeats a long
+    """Arguments of one call, all together, within the value limit (a list that repeats a long
     text many times is cheap to make but not to print or join)."""
     values = [*args, *(v for k, v in kwargs.items() if k not in _JINJA_KWARGS)]
-    if values and size_of(values) > MAX_VALUE:
+    if values and size_of(values) > current_budget().max_value:
         raise _too_big("调用的参数太大")
 
 
@@ -311,7 +324,7 @@ def _filter_size(name: str, value: Any, args: tuple[Any, ...],
     if name == "sum" and not isinstance(_arg(args, kwargs, 1, "start", 0), int | float):
         items = _join_items(value)  # adding lists or tuples copies the total each time
         total = sum(size_of(item) for item in items)
-        if len(items) * total > MAX_WORK:
+        if len(items) * total > current_budget().max_work:
             raise _too_big(f"过滤器 sum 要把 {len(items):,} 个列表逐个相加")
         return items, total
     if name == "urlize":

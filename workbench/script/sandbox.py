@@ -299,7 +299,7 @@ def render_blocks(template: Template, values: dict[str, Any]) -> dict[str, str]:
     for name, stack in context.blocks.items():
         stack[0] = _capture(name, stack[0], captured)
     try:
-        with render_budget():
+        with render_budget(values.values()):
             for _ in template.root_render_func(context):
                 pass
     except Exception as exc:  # noqa: BLE001 - untrusted template code: any failure is its fault
