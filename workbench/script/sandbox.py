@@ -8,6 +8,9 @@ Two layers keep them away from Python internals:
    `{% include %}`/`{% import %}`/`{% extends %}` (there is no loader: no file access).
 2. At run time the `ImmutableSandboxedEnvironment` blocks what the static walk cannot see
    (names built at run time) and forbids mutating lists and dicts passed in by the caller.
+3. `ScriptEnvironment` adds the time and size limits of `limits.py` (operators, calls and
+   filters are checked before they grow a value; loops and `~` via `codegen.py`), so a hostile
+   template ends with a clear error in seconds instead of exhausting the machine.
 
 The narration filters live in `filters.py`; the sentence helpers in `workbench.text`.
 """
@@ -30,17 +33,15 @@ from jinja2.sandbox import (
 )
 from markupsafe import Markup
 
+from workbench.script.codegen import GuardedCodeGenerator, guard_concat, guard_loop
 from workbench.script.filters import FILTERS
 from workbench.script.limits import (
-    GuardedCodeGenerator,
     LimitedEscapeFormatter,
     LimitedFormatter,
     RenderLimitError,
     checked_result,
     current_budget,
-    guard_concat,
     guard_filter,
-    guard_loop,
     predict_binop,
     prepare_str_call,
     refuse_large_arguments,
