@@ -182,7 +182,7 @@ def test_an_absurd_number_in_the_body_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_an_overlong_body_is_refused_before_parsing(tmp_path: Path) -> None:
     path = write(tmp_path, template_text("x" * 300_000))
-    with pytest.raises(TemplateError, match=r"t\.j2:7: 模板正文超过 200,000 个字符"):
+    with pytest.raises(TemplateError, match=r"t\.j2:7: 模板正文超过 100,000 个字符"):
         load_template(path)
 
 

@@ -89,7 +89,7 @@ _PATTERN_HINTS = {"id": "只能用小写字母、数字、_ 和 -", "rate": '写
 _TYPE_NAMES = {"string": "文字", "integer": "整数", "number": "数字", "boolean": "true/false",
                "object": "键值映射", "null": "空", "array": "列表"}
 _ENV = make_environment()
-MAX_BODY_CHARS = 200_000
+MAX_BODY_CHARS = 100_000  # a script template is a few KB; compiling costs ~2 KB per character
 _TOO_DEEP = "模板嵌套太深（if/for/括号一层套一层太多），无法编译；请拆开或减少层数"
 
 
