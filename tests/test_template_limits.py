@@ -93,6 +93,9 @@ HOSTILE = {
     "percent_many": ("{{ ('%999999s' * 1000) % ((1,) * 1000) }}", TOO_BIG),
     "refs_string": ("{% set b = 'x' * 10**6 %}{{ [b, b, b]|string }}", TOO_BIG),
     "refs_format": ("{% set b = 'x' * 10**6 %}{{ '{}'.format([b, b, b]) }}", TOO_BIG),
+    "refs_namespace": ("{% set b = 'x' * 10**6 %}{% set ns = namespace(a=[b, b, b]) %}{{ ns }}",
+                       TOO_BIG),
+    "refs_items": ("{% set b = 'x' * 10**6 %}{{ {'a': b, 'c': b}.items() }}", TOO_BIG),
     "sum_lists": ("{{ ([[1]] * 10**5)|sum(start=[]) }}", TOO_BIG),
     "wordcount_loop": (("{% set b = 'x ' * 500000 %}{% for i in range(10**5) %}"
                        "{{ b|wordcount }}{% endfor %}"), TOO_LONG),

@@ -23,15 +23,15 @@ from __future__ import annotations
 import contextvars
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import pass_context
+from jinja2 import Undefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEscapeFormatter, SandboxedFormatter
-from jinja2.utils import _PassArg
+from jinja2.utils import Namespace, _PassArg
 
 MAX_VALUE = 1_000_000  # characters of one string, items of one list (chapters are ~10,000)
 MAX_WORK = 20_000_000  # characters created or output in one rendering, all values together
@@ -121,9 +121,13 @@ def size_of(value: Any, limit: int | None = None) -> int:
         return 1
     if isinstance(value, int):
         return value.bit_length() // 3 + 1
+    if isinstance(value, Undefined | range):  # a range is lazy and prints short
+        return 1
+    if isinstance(value, Namespace):  # printed with all it holds
+        value = object.__getattribute__(value, "_Namespace__attrs")
     if isinstance(value, Mapping):
         value = list(value.items())
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, Collection):  # lists, tuples, sets, dict views
         total = len(value)
         for item in value:
             if total > limit:
