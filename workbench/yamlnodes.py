@@ -40,6 +40,7 @@ class LocatedYaml:
 
 MAX_YAML_CHARS = 1_000_000  # a brief or a front matter is a few KB
 MAX_YAML_NODES = 100_000  # expanded (aliases counted as copies); a brief has ~100
+MAX_INT_DIGITS = 100  # Python cannot even print an integer over 4,300 digits
 
 
 class YamlSyntaxError(Exception):
@@ -92,6 +93,17 @@ class _BoundedLoader(yaml.SafeLoader):
         self._sizes[id(node)] = size
         self._keep.append(node)
         return node
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """YAML's int, refused (with its line, without echoing it) when absurdly long."""
+    if sum(c.isalnum() for c in node.value) > MAX_INT_DIGITS:  # 0x… and 1:30:… too
+        raise YamlTooLarge(node.start_mark.line, f"数字太长（超过 {MAX_INT_DIGITS} 位）；"
+                                                 "请写一个正常大小的数")
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _compose(text: str, first_line: int) -> tuple[yaml.Node | None, Any]:

@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2 import TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SecurityError
 
 from workbench.errors import InputError, TemplateError
 from workbench.frontmatter import read_front_matter
+from workbench.script.limits import RenderLimitError, render_budget
+from workbench.script.sandbox import make_environment
 
 _SECTION = re.compile(r"^##\s*(system|user)\s*$", re.MULTILINE | re.IGNORECASE)
-_env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+_env = make_environment()  # the script templates' sandbox, with the same time and size limits
+_TOO_DEEP = "嵌套或递归太深，请拆开或减少层数"
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,12 @@ class Prompt:
 
     def render_user(self, **context: Any) -> str:
         try:
-            return _env.from_string(self.user).render(**context).strip()
-        except (TemplateSyntaxError, UndefinedError, SecurityError) as exc:
+            with render_budget(context.values()):
+                return _env.from_string(self.user).render(**context).strip()
+        except (TemplateSyntaxError, UndefinedError, SecurityError, RenderLimitError) as exc:
             raise TemplateError(f"{self.path}: 提示词渲染失败: {exc}") from None
+        except RecursionError:
+            raise TemplateError(f"{self.path}: 提示词渲染失败: {_TOO_DEEP}") from None
 
 
 def load_prompt(path: Path) -> Prompt:
@@ -62,6 +68,10 @@ def load_prompt(path: Path) -> Prompt:
         _env.parse(sections["user"])
     except TemplateSyntaxError as exc:
         raise TemplateError(f"{path}: user 段模板语法错误: {exc.message}") from None
+    except RecursionError:
+        raise TemplateError(f"{path}: user 段模板{_TOO_DEEP}") from None
+    except ValueError as exc:  # the lexer's int() of a number with thousands of digits
+        raise TemplateError(f"{path}: user 段模板里的数字太长：{str(exc)[:80]}") from None
     return Prompt(
         id=str(meta["id"]),
         name=str(meta["name"]),

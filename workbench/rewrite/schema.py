@@ -26,7 +26,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from workbench.errors import BackendError
 from workbench.models import Segment
 from workbench.rewrite.base import RewriteResult
-from workbench.script.limits import MAX_SCRIPT_CHARS, MAX_SEGMENT_CHARS
+from workbench.script.narration import MAX_SCRIPT_CHARS, MAX_SEGMENT_CHARS
 
 TITLE_MAX_CHARS = 30
 # Titles up to this many characters are trimmed to TITLE_MAX_CHARS instead of rejected: a

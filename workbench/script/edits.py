@@ -11,7 +11,7 @@ from typing import Any
 
 from workbench.errors import InputError
 from workbench.models import Script
-from workbench.script.limits import check_narration_length
+from workbench.script.narration import check_narration_length
 
 EMPTY = "脚本是空的：编辑后的脚本没有任何文字，请至少填写一段（或重新生成脚本）"
 

@@ -176,7 +176,10 @@ def _text_issues(parsed: ParsedTemplate, path: Path) -> list[LintIssue]:
 def _render_issues(text: str, path: Path, parsed: ParsedTemplate,
                    sample_context: dict[str, Any] | None,
                    chars_per_second: float) -> list[LintIssue]:
-    template = template_from_source(text, path)
+    try:
+        template = template_from_source(text, path)
+    except TemplateIssueError as exc:  # Python's compiler refused the generated code
+        return [exc.issue]
     context = {**SAMPLE_CONTEXT, **(sample_context or {})}
     for name, spec in template.variables.items():
         if spec.required and name not in context:
@@ -223,6 +226,14 @@ def lint_template(path: Path, sample_context: dict[str, Any] | None = None, *,
         text = read_utf8(path)
     except TemplateError as exc:
         return [LintIssue("error", 1, str(exc).removeprefix(f"{path}:1: "), path)]
+    try:
+        return _lint_text(text, path, sample_context, chars_per_second)
+    except RecursionError:  # a tree walk on a template nested deeper than check_source saw
+        return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
+
+
+def _lint_text(text: str, path: Path, sample_context: dict[str, Any] | None,
+               chars_per_second: float) -> list[LintIssue]:
     parsed, issues = check_source(text, path)
     if parsed is not None and parsed.ast is not None:
         issues += _variable_issues(parsed, path)

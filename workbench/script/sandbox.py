@@ -8,6 +8,9 @@ Two layers keep them away from Python internals:
    `{% include %}`/`{% import %}`/`{% extends %}` (there is no loader: no file access).
 2. At run time the `ImmutableSandboxedEnvironment` blocks what the static walk cannot see
    (names built at run time) and forbids mutating lists and dicts passed in by the caller.
+3. `ScriptEnvironment` adds the time and size limits of `limits.py` (operators, calls and
+   filters are checked before they grow a value; loops and `~` via `codegen.py`), so a hostile
+   template ends with a clear error in seconds instead of exhausting the machine.
 
 The narration filters live in `filters.py`; the sentence helpers in `workbench.text`.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import update_wrapper
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, UndefinedError, nodes
@@ -27,8 +31,23 @@ from jinja2.sandbox import (
     ImmutableSandboxedEnvironment,
     SecurityError,
 )
+from markupsafe import Markup
 
+from workbench.script.codegen import GuardedCodeGenerator, guard_concat, guard_loop
 from workbench.script.filters import FILTERS
+from workbench.script.limits import (
+    LimitedEscapeFormatter,
+    LimitedFormatter,
+    RenderLimitError,
+    checked_result,
+    current_budget,
+    guard_filter,
+    predict_binop,
+    prepare_str_call,
+    refuse_large_arguments,
+    render_budget,
+    size_of,
+)
 from workbench.text import (
     CLAUSE_MARKS,
     CLOSE_BRACKETS,
@@ -157,12 +176,68 @@ def normalise_segment(text: str) -> str:
     return tidy_punctuation(out).strip()
 
 
+class ScriptEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox with the limits of `limits.py`: operators, calls, filters, loops and `~`
+    are checked for size and counted against the rendering's time budget."""
+
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+    code_generator_class = GuardedCodeGenerator
+    guard_loop = staticmethod(guard_loop)
+    guard_concat = staticmethod(guard_concat)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        budget = current_budget()
+        budget.tick()
+        predicted = predict_binop(operator, left, right)
+        if predicted:
+            budget.charge(predicted, f"{operator} 运算的结果")
+        result = super().call_binop(context, operator, left, right)
+        return checked_result(result, counted=bool(predicted))
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        budget = current_budget()
+        budget.tick()
+        refuse_large_arguments(args, kwargs)
+        predicted = 0
+        if isinstance(getattr(obj, "__self__", None), str):
+            args, predicted = prepare_str_call(obj, args, kwargs)
+            budget.charge(predicted, f"{obj.__name__}() 的结果")
+        result = super().call(context, obj, *args, **kwargs)
+        return checked_result(result, counted=bool(predicted))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Jinja's own wrapper (`str.format` through a sandboxed formatter), with the limited
+        formatter of `limits.py` instead."""
+        if super().wrap_str_format(value) is None:
+            return None
+        fmt: str = value.__self__
+        formatter = (LimitedEscapeFormatter(self, escape=fmt.escape)
+                     if isinstance(fmt, Markup) else LimitedFormatter(self))
+        is_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]
+            return type(fmt)(formatter.vformat(fmt, args, kwargs))
+
+        return update_wrapper(wrapper, value)
+
+
+def _finalize(value: Any) -> Any:
+    """Every `{{ … }}` output counts towards the rendering's work."""
+    current_budget().charge(size_of(value), "输出")
+    return value
+
+
 def make_environment() -> ImmutableSandboxedEnvironment:
     """The one environment script templates are compiled in: no loader, strict undefined."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=False)
+    env = ScriptEnvironment(undefined=StrictUndefined, autoescape=False,
+                            keep_trailing_newline=False, finalize=_finalize)
     env.globals.pop("lipsum", None)  # Latin filler text has no place in Chinese narration
     env.filters.update(FILTERS)
+    env.filters = {name: guard_filter(name, func) for name, func in env.filters.items()}
     return env
 
 
@@ -198,6 +273,12 @@ def _failing_line(exc: BaseException, template: Template) -> int:
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, RenderLimitError):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "模板递归或嵌套太深（宏或 loop() 在无止境地调用自己，或数据一层套一层），已停止"
+    if isinstance(exc, MemoryError):
+        return "模板渲染占用内存过多，已停止（检查乘法、循环和宽度参数）"
     if isinstance(exc, SecurityError):
         return f"沙箱拦截了不安全的操作：{exc}"
     if isinstance(exc, UndefinedError):
@@ -219,8 +300,9 @@ def render_blocks(template: Template, values: dict[str, Any]) -> dict[str, str]:
     for name, stack in context.blocks.items():
         stack[0] = _capture(name, stack[0], captured)
     try:
-        for _ in template.root_render_func(context):
-            pass
+        with render_budget(values.values()):
+            for _ in template.root_render_func(context):
+                pass
     except Exception as exc:  # noqa: BLE001 - untrusted template code: any failure is its fault
         raise BlockRenderError(_failing_line(exc, template), _describe(exc)) from None
     return captured

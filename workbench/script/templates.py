@@ -89,6 +89,8 @@ _PATTERN_HINTS = {"id": "只能用小写字母、数字、_ 和 -", "rate": '写
 _TYPE_NAMES = {"string": "文字", "integer": "整数", "number": "数字", "boolean": "true/false",
                "object": "键值映射", "null": "空", "array": "列表"}
 _ENV = make_environment()
+MAX_BODY_CHARS = 100_000  # a script template is a few KB; compiling costs ~2 KB per character
+_TOO_DEEP = "模板嵌套太深（if/for/括号一层套一层太多），无法编译；请拆开或减少层数"
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,13 @@ def _error_line(exc: TemplateError, path: Path) -> tuple[int, str]:
 
 def check_source(text: str, path: Path) -> tuple[ParsedTemplate | None, list[LintIssue]]:
     """Every error that makes a template unusable or unsafe, found without running it."""
+    try:
+        return _check_source(text, path)
+    except (RecursionError, MemoryError):  # Jinja's parser and tree walks recurse per level
+        return None, [LintIssue("error", 1, _TOO_DEEP, path)]
+
+
+def _check_source(text: str, path: Path) -> tuple[ParsedTemplate | None, list[LintIssue]]:
     issues: list[LintIssue] = []
     try:
         doc = parse_front_matter(text, path)
@@ -250,11 +259,18 @@ def check_source(text: str, path: Path) -> tuple[ParsedTemplate | None, list[Lin
             return None, issues
         meta = {}
     offset = first - 1
+    if len(body) > MAX_BODY_CHARS:
+        issues.append(LintIssue("error", first, f"模板正文超过 {MAX_BODY_CHARS:,} 个字符，太长了"
+                                "（脚本模板通常只有几 KB）", path))
+        return ParsedTemplate(meta, header, first, None), issues
     try:
         ast = _ENV.parse(body, name=path.name, filename=str(path))
     except TemplateSyntaxError as exc:
         issues.append(LintIssue("error", (exc.lineno or 1) + offset,
                                 f"Jinja 语法错误：{exc.message}", path))
+        return ParsedTemplate(meta, header, first, None), issues
+    except ValueError as exc:  # the lexer's int() of a number with thousands of digits
+        issues.append(LintIssue("error", first, f"模板里的数字太长：{str(exc)[:80]}", path))
         return ParsedTemplate(meta, header, first, None), issues
 
     top = [node for node in ast.body if isinstance(node, nodes.Block)]
@@ -303,7 +319,11 @@ def _compile(source: str, path: Path) -> _Compiled:
     parsed, issues = check_source(source, path)
     _raise_first(issues)
     assert parsed is not None and parsed.ast is not None
-    code = _ENV.compile(parsed.ast, name=path.name, filename=str(path))
+    try:  # Python's own compiler has limits of its own on nesting (SyntaxError)
+        code = _ENV.compile(parsed.ast, name=path.name, filename=str(path))
+    except (RecursionError, MemoryError, SyntaxError):
+        raise TemplateIssueError(LintIssue("error", parsed.body_first_line, _TOO_DEEP, path)
+                                 ) from None
     template = _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None), None)
     return _Compiled(parsed, template)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from workbench.errors import BackendError, BackendUnavailable, InputError
 from workbench.files import sha256_file
 from workbench.models import Script, Segment
-from workbench.script.limits import check_narration_length
+from workbench.script.narration import check_narration_length
 from workbench.store.cache import StageCache, content_hash
 from workbench.voice.audio import read_wav, silence, write_wav
 from workbench.voice.base import Synthesis, WordTiming
