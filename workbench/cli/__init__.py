@@ -16,7 +16,7 @@ from typer.exceptions import TyperException
 
 from workbench.cli.common import app, err, out
 from workbench.errors import WorkbenchError
-from workbench.store import busy_error
+from workbench.store import database_error
 
 # Importing a group's module registers its commands on `app`; `--help` lists them in this order.
 GROUPS = ("settings_cmd", "materials", "templates", "stages", "make", "batch", "submissions")
@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="workbench", standalone_mode=False)
     except (WorkbenchError, sqlite3.OperationalError) as exc:
-        shown = exc if isinstance(exc, WorkbenchError) else busy_error(exc)
-        if shown is None:  # not a busy database: a bug, shown as one
+        shown = exc if isinstance(exc, WorkbenchError) else database_error(exc)
+        if shown is None:  # not a busy or read-only database: a bug, shown as one
             raise
         err.print(f"错误: {shown}", style="bold red")
         sys.exit(1)

@@ -49,14 +49,17 @@ def open_db(path: Path | str) -> Database:
         db = Database(path)
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
         db.execute("PRAGMA foreign_keys = ON")
-        db.enable_wal()
-        if migrations.pending(db):
-            with _migration_lock(path):  # several processes or threads opening a new home
+        if db.journal_mode != "wal" or migrations.pending(db):
+            # Several processes or threads opening a new home: one at a time switches it to
+            # WAL (SQLite does not wait for that switch) and migrates; the others then find
+            # nothing to do.
+            with _migration_lock(path):
+                db.enable_wal()
                 migrations.apply(db)
         close_orphaned_jobs(db)
     except sqlite3.OperationalError as exc:
-        if (busy := busy_error(exc)) is not None:
-            raise busy from None
+        if is_busy(exc):
+            raise database_error(exc) from None
         if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)) \
                 or "readonly" in str(exc) or "unable to open" in str(exc):
             raise StoreError(f"数据库 {path} 不可写：{exc}。数据库本身没有损坏，不要删除它；"
@@ -83,13 +86,22 @@ def write_transaction(db: Database) -> Iterator[Database]:
         raise
 
 
-def busy_error(exc: BaseException) -> StoreError | None:
-    """The user's error for SQLite's "database is locked" (another process kept writing for
-    longer than BUSY_TIMEOUT_MS), or None when `exc` is something else."""
-    if isinstance(exc, sqlite3.OperationalError) and any(
-            word in str(exc).lower() for word in ("locked", "busy")):
+def is_busy(exc: BaseException) -> bool:
+    """SQLite's "database is locked": another process kept writing past BUSY_TIMEOUT_MS."""
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        word in str(exc).lower() for word in ("locked", "busy"))
+
+
+def database_error(exc: BaseException) -> StoreError | None:
+    """The user's error for an SQLite failure that is not a bug: a database kept busy by
+    another process, or one that cannot be written (read-only folder or disk). None for
+    anything else."""
+    if is_busy(exc):
         return StoreError(f"数据库正忙：另一个 Workbench 进程正在写入，等了 "
                           f"{BUSY_TIMEOUT_MS / 1000:g} 秒仍未结束。请稍后重试")
+    if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).lower():
+        return StoreError(f"数据库不可写：{exc}。数据库本身没有损坏，不要删除它；"
+                          "检查 WORKBENCH_HOME 的权限或磁盘是否只读")
     return None
 
 

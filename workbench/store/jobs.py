@@ -13,7 +13,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
-from workbench.store import busy_error, job_owner, utcnow
+from workbench.store import database_error, is_busy, job_owner, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,10 @@ def failure_recorded(db: Database, job_id: int) -> Iterator[None]:
         _record_failure(db, job_id, "已取消")
         raise
     except Exception as exc:
-        busy = busy_error(exc)
-        _record_failure(db, job_id, str(busy) if busy else f"{type(exc).__name__}: {exc}")
-        if busy is not None:
-            raise busy from None
+        known = database_error(exc)
+        _record_failure(db, job_id, str(known) if known else f"{type(exc).__name__}: {exc}")
+        if known is not None:
+            raise known from None
         raise
 
 
@@ -81,7 +81,7 @@ def _record_failure(db: Database, job_id: int, error: str) -> None:
             fail_job(db, job_id, error)
             return
         except sqlite3.OperationalError as exc:
-            if busy_error(exc) is None:
+            if not is_busy(exc):
                 raise
             if time.monotonic() > deadline:
                 log.warning("job %s: the database stayed busy; its failure is not recorded",

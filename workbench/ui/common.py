@@ -16,7 +16,7 @@ from workbench.compliance import LEVEL_NAMES
 from workbench.config import Settings, load_settings
 from workbench.errors import WorkbenchError
 from workbench.rewrite.registry import resolve_backend
-from workbench.store import busy_error, open_db
+from workbench.store import database_error, open_db
 from workbench.voice.registry import plan_voice
 from workbench.voice.service import down_reason
 
@@ -65,8 +65,8 @@ def handler(fn: F) -> F:
         except WorkbenchError as exc:
             raise user_error(str(exc)) from None
         except Exception as exc:
-            if (busy := busy_error(exc)) is not None:
-                raise user_error(str(busy)) from None
+            if (known := database_error(exc)) is not None:
+                raise user_error(str(known)) from None
             log.exception("unexpected error in %s", fn.__name__)
             raise user_error(f"内部错误（{type(exc).__name__}），详情已写入服务器日志。"
                              "请重试；若反复出现，请把日志发给维护者。") from None
