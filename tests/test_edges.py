@@ -112,3 +112,25 @@ def test_a_read_only_home_is_not_called_a_damaged_database(read_only_home):
     assert added.returncode == 1 and "不可写" in added.stderr, added.stderr
     for result in (listed, added):
         assert "损坏或不是 SQLite" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_broken_user_templates_are_skipped_with_their_names(home):
+    folder = home / "templates"
+    folder.mkdir(parents=True)
+    head = "---\nid: {id}\nname: x\nkind: novel\ntarget_seconds: {seconds}\n---\n"
+    blocks = "{% block hook %}{{ keyword }}{% endblock %}{% block body %}x{% endblock %}" \
+             "{% block cta %}{{ keyword }}{% endblock %}\n"
+    (folder / "huge.j2").write_text(head.format(id="huge", seconds="9" * 5000) + blocks)
+    (folder / "deep.j2").write_text(head.format(id="deep", seconds=60)
+                                    + "{% if true %}" * 1000 + "{% endif %}" * 1000 + blocks)
+    (folder / "binary.j2").write_bytes(b"\xff\xfe\x00 not text")
+    (folder / "dir.j2").mkdir()
+    listed = run_cli("template", "list")
+    assert listed.returncode == 0 and "suspense" in listed.stdout, listed.stderr
+    for name in ("huge.j2", "deep.j2", "binary.j2", "dir.j2"):
+        assert name in listed.stderr  # each named in a warning
+    assert "Traceback" not in listed.stderr
+    assert run_cli("material", "add", str(SAMPLES / "night-ferry.txt")).returncode == 0
+    script = run_cli("script", "--material", "1", "--chapter", "2", "--template", "suspense",
+                     "--keyword", "夜渡迷局")
+    assert script.returncode == 0, script.stderr
