@@ -20,7 +20,6 @@ A step every job needs (a task and keyword check, drama segments) goes into `pre
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,7 +48,6 @@ from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
 from workbench.store.submissions import find_by_recipe, find_submission, record_submission
 
-log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 3600  # how long a second maker of the same job waits for the first
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import socket
 import sqlite3
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from workbench.errors import StoreError
+from workbench.locks import FileLock
 from workbench.store.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another process's write to finish
@@ -21,23 +23,6 @@ INTERRUPTED = "已中断：运行它的进程被终止（被杀死、崩溃或�
 
 def utcnow() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-@contextmanager
-def _migration_lock(path: Path) -> Iterator[None]:
-    """One migrator at a time (an advisory lock next to the database file); the others wait,
-    then find nothing pending."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: SQLite's own locking has to do
-        yield
-        return
-    with open(path.with_name(path.name + ".migrate-lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def open_db(path: Path | str) -> Database:
@@ -53,9 +38,13 @@ def open_db(path: Path | str) -> Database:
             # Several processes or threads opening a new home: one at a time switches it to
             # WAL (SQLite does not wait for that switch) and migrates; the others then find
             # nothing to do.
-            with _migration_lock(path):
+            migrator = FileLock(path.with_name(path.name + ".migrate-lock"))
+            migrator.acquire(wait=math.inf)
+            try:
                 db.enable_wal()
                 migrations.apply(db)
+            finally:
+                migrator.release()
         close_orphaned_jobs(db)
     except sqlite3.OperationalError as exc:
         if is_busy(exc):
