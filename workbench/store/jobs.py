@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import tenacity
 from sqlite_utils import Database
 
 from workbench.errors import WorkbenchError
@@ -75,19 +75,15 @@ FAILURE_WAIT_SECONDS = 30.0  # how long a failure waits for a busy database to b
 def _record_failure(db: Database, job_id: int, error: str) -> None:
     """Mark the job failed, waiting out a busy database; if it stays busy the row keeps
     `running` and the next open of the store, after this process ends, marks it interrupted."""
-    deadline = time.monotonic() + FAILURE_WAIT_SECONDS
-    while True:
-        try:
-            fail_job(db, job_id, error)
-            return
-        except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
-                raise
-            if time.monotonic() > deadline:
-                log.warning("job %s: the database stayed busy; its failure is not recorded",
-                            job_id)
-                return
-            time.sleep(0.2)
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_delay(FAILURE_WAIT_SECONDS), wait=tenacity.wait_fixed(0.2),
+        retry=tenacity.retry_if_exception(is_busy), reraise=True)
+    try:
+        retrying(fail_job, db, job_id, error)
+    except sqlite3.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        log.warning("job %s: the database stayed busy; its failure is not recorded", job_id)
 
 
 def list_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:
