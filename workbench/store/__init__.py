@@ -47,12 +47,8 @@ def open_db(path: Path | str) -> Database:
                 migrator.release()
         close_orphaned_jobs(db)
     except sqlite3.OperationalError as exc:
-        if is_busy(exc):
-            raise database_error(exc) from None
-        if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)) \
-                or "readonly" in str(exc) or "unable to open" in str(exc):
-            raise StoreError(f"数据库 {path} 不可写：{exc}。数据库本身没有损坏，不要删除它；"
-                             "检查 WORKBENCH_HOME 的权限或磁盘是否只读") from None
+        if (known := database_error(exc, path)) is not None:
+            raise known from None
         raise StoreError(f"无法打开数据库 {path}: {exc}（文件损坏或不是 SQLite 数据库）") from None
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"无法打开数据库 {path}: {exc}（文件损坏或不是 SQLite 数据库）") from None
@@ -81,15 +77,18 @@ def is_busy(exc: BaseException) -> bool:
         word in str(exc).lower() for word in ("locked", "busy"))
 
 
-def database_error(exc: BaseException) -> StoreError | None:
+def database_error(exc: BaseException, path: Path | None = None) -> StoreError | None:
     """The user's error for an SQLite failure that is not a bug: a database kept busy by
     another process, or one that cannot be written (read-only folder or disk). None for
     anything else."""
     if is_busy(exc):
         return StoreError(f"数据库正忙：另一个 Workbench 进程正在写入，等了 "
                           f"{BUSY_TIMEOUT_MS / 1000:g} 秒仍未结束。请稍后重试")
-    if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc).lower():
-        return StoreError(f"数据库不可写：{exc}。数据库本身没有损坏，不要删除它；"
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError) and ("readonly" in text
+                                                      or "unable to open" in text):
+        where = f" {path}" if path else ""
+        return StoreError(f"数据库{where}不可写：{exc}。数据库本身没有损坏，不要删除它；"
                           "检查 WORKBENCH_HOME 的权限或磁盘是否只读")
     return None
 

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from sqlite_utils import Database
-from sqlite_utils.db import NotFoundError
 
 from workbench.errors import InputError
 from workbench.store import utcnow
@@ -23,15 +22,16 @@ def record_submission(db: Database, row: dict[str, Any]) -> None:
 
 
 def get_submission(db: Database, submission_id: str) -> dict[str, Any]:
-    try:
-        return dict(db["submissions"].get(submission_id))
-    except NotFoundError:
-        matches = list(db["submissions"].rows_where("id like ?", [f"{submission_id}%"], limit=2))
-        if len(matches) == 1:
-            return dict(matches[0])
-        raise InputError(
-            f"没有编号为 {submission_id} 的提交记录（workbench submissions list 查看全部）"
-        ) from None
+    """The row with this id, or with the only id starting with it."""
+    row = find_submission(db, submission_id)
+    if row is not None:
+        return row
+    matches = list(db["submissions"].rows_where("id like ?", [f"{submission_id}%"], limit=2))
+    if len(matches) == 1:
+        return dict(matches[0])
+    raise InputError(
+        f"没有编号为 {submission_id} 的提交记录（workbench submissions list 查看全部）"
+    )
 
 
 def find_by_recipe(db: Database, recipe_hash: str) -> list[dict[str, Any]]:
