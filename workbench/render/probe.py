@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from workbench.errors import InputError
 from workbench.ffmpeg import ffmpeg_exe, run_ffmpeg
@@ -90,14 +92,44 @@ STILL_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")
 _STREAM_WORDS = {"video": "视频画面", "audio": "音频"}
 
 
+# Files that passed a check, by path and what the file system says of them: a batch checks
+# its footage while validating and again for every job, and the same unchanged file is
+# decoded once per process. Failures are not remembered (the file may be replaced).
+_PASSED: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_PASSED_MAX = 256
+
+
+def _passed_key(path: Path, need: str) -> tuple[Any, ...]:
+    stat = path.stat()
+    return (str(path.resolve()), need, stat.st_size, stat.st_mtime_ns)
+
+
+_PASSED_LOCK = threading.Lock()  # the app checks uploads from several threads
+
+
+def _remember(key: tuple[Any, ...], result: Any) -> Any:
+    with _PASSED_LOCK:
+        _PASSED[key] = result
+        while len(_PASSED) > _PASSED_MAX:
+            _PASSED.popitem(last=False)
+    return result
+
+
 def check_still(path: Path, what: str = "背景图片") -> tuple[int, int]:
     """(width, height) of an image that Pillow decodes completely; else InputError. The size
     is read from the header and checked before any pixel is decoded."""
-    from PIL import Image
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what}不存在: {path}")
+    key = _passed_key(path, "still")
+    if key in _PASSED:
+        return _PASSED[key]
+    return _remember(key, _decode_still(path, what))
+
+
+def _decode_still(path: Path, what: str) -> tuple[int, int]:
+    from PIL import Image
+
     try:
         with Image.open(path, formats=STILL_FORMATS) as image:
             width, height = image.size
@@ -119,11 +151,18 @@ def check_still(path: Path, what: str = "背景图片") -> tuple[int, int]:
 def check_media(path: Path, need: Literal["video", "audio"], what: str) -> float:
     """Duration (seconds) of `need`'s stream in `path`, after checking that the file has such
     a stream, a positive duration and a first second that decodes. Else InputError."""
-    from moviepy.video.io.ffmpeg_reader import FFmpegInfosParser
-
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what}不存在: {path}")
+    key = _passed_key(path, need)
+    if key in _PASSED:
+        return _PASSED[key]
+    return _remember(key, _decode_media(path, need, what))
+
+
+def _decode_media(path: Path, need: Literal["video", "audio"], what: str) -> float:
+    from moviepy.video.io.ffmpeg_reader import FFmpegInfosParser
+
     damaged = f"{what}已损坏或不完整：{path}（无法读取{_STREAM_WORDS[need]}）。请换一个文件"
     header = _header(path)
     try:
