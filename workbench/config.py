@@ -146,6 +146,10 @@ class Settings:
         toml="compliance.banned_words", env="WORKBENCH_BANNED_WORDS",
         help="your own banned-word list (TSV: word, warn|block, note), used instead of the "
              "bundled one"))
+    spike_factor: float = field(default=5.0, metadata=option(
+        toml="settle.spike_factor", env="WORKBENCH_SPIKE_FACTOR",
+        help="settlement holds a CPE/CPM day whose interactions or views exceed this many times "
+             "the median of the keyword's earlier days (at least 3 of them)", bounds=(1, 1000)))
     templates_dir: Path | None = field(default=None, metadata=option(
         toml="paths.templates", env="WORKBENCH_TEMPLATES_DIR",
         help="extra script templates (besides the bundled ones)"))

@@ -198,3 +198,133 @@ def m006_job_owner(db: Database) -> None:
     # marked interrupted when the store is next opened.
     db["jobs"].add_column("pid", int)
     db["jobs"].add_column("host", str)
+
+
+@migrations()
+def m007_platform(db: Database) -> None:
+    # The promotion loop around a video (workbench/platform/): tasks from a task platform,
+    # the studio's publishing accounts, keywords (口令) applied for per task and account, daily
+    # tracking counts per keyword (回传 from exports), and the settlement releases of flagged
+    # days. Money is text holding a Decimal, never a float. What is owed is derived, not stored.
+    db["tasks"].create(
+        {
+            "id": int,
+            "platform": str,  # the task platform's name
+            "external_id": str,  # the platform's own id for the task (may be empty)
+            "app": str,  # 番茄小说, 七猫, 红果短剧 …
+            "title": str,  # the original book or drama title
+            "kind": str,  # novel | drama
+            "model": str,  # CPA | CPS | CPE | CPM (empty when the platform did not say)
+            "price": str,  # Decimal yuan: per action (CPA), interaction (CPE), 1000 views (CPM)
+            "share": str,  # Decimal in (0, 1] (CPS)
+            "action": str,  # activation | registration | order (CPA)
+            "channels": str,  # JSON list of allowed channels
+            "keyword_min": int,
+            "keyword_max": int,
+            "keyword_pattern": str,  # a regular expression every keyword must match in full
+            "wording": str,  # on-screen wording, e.g. {app}搜索【{keyword}】
+            "max_seconds": float,
+            "deadline": str,  # ISO date
+            "notes": str,
+            "status": str,  # open | closed
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"platform", "app", "title", "kind", "status"},
+    )
+    db["tasks"].create_index(["platform", "external_id"], unique=True)
+    db["accounts"].create(
+        {"id": int, "channel": str, "handle": str, "name": str, "created_at": str},
+        pk="id", not_null={"channel", "handle"},
+    )
+    db["accounts"].create_index(["channel", "handle"], unique=True)
+    db["keywords"].create(
+        {
+            "id": int,
+            "task_id": int,
+            "account_id": int,
+            "text": str,
+            "status": str,  # pending | approved | rejected | expired
+            "reason": str,  # why it was rejected or expired
+            "expires_at": str,  # ISO date, its own expiry (the task's deadline also counts)
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id"), ("account_id", "accounts", "id")],
+        not_null={"task_id", "account_id", "text", "status"},
+    )
+    db["keywords"].create_index(["task_id", "text"], unique=True)
+    db["keywords"].create_index(["text"])
+    # One active (pending or approved) keyword per task and account.
+    db.execute("CREATE UNIQUE INDEX idx_keywords_active ON keywords (task_id, account_id) "
+               "WHERE status IN ('pending', 'approved')")
+    # Append-only: every status change (and every corrected tracking row) with time, actor and
+    # reason. The triggers refuse updates and deletes, so history cannot be rewritten.
+    db["history"].create(
+        {
+            "id": int,
+            "entity": str,  # task | account | keyword | submission | tracking | settlement
+            "entity_id": str,
+            "action": str,  # add | edit | apply | approve | reject | expire | publish | …
+            "old_status": str,
+            "new_status": str,
+            "actor": str,  # cli:<user> | app:<user> | api:<platform> | system
+            "reason": str,
+            "data": str,  # JSON: what changed (old values)
+            "at": str,
+        },
+        pk="id", not_null={"entity", "entity_id", "action", "actor", "at"},
+    )
+    db["history"].create_index(["entity", "entity_id"])
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER history_no_{verb.lower()} BEFORE {verb} ON history "
+                   "BEGIN SELECT RAISE(ABORT, 'history is append-only'); END")
+    for column, kind in (("account_id", int), ("keyword_id", int), ("draft", int),
+                         ("template_id", str), ("template_version", str),
+                         ("template_hash", str), ("reason", str), ("settled_at", str)):
+        db["submissions"].add_column(column, kind)
+    db["tracking_imports"].create(
+        {
+            "id": int,
+            "file": str,
+            "sha256": str,
+            "format": str,  # csv | json | xlsx
+            "encoding": str,
+            "source": str,
+            "mapping": str,  # JSON: file column → canonical field
+            "inserted": int,
+            "updated": int,
+            "unchanged": int,
+            "rejected": int,
+            "actor": str,
+            "at": str,
+        },
+        pk="id",
+    )
+    db["tracking"].create(
+        {
+            "id": int,
+            "keyword_id": int,
+            "date": str,  # ISO date
+            "source": str,  # the export it came from (--source): rows upsert per source
+            "views": int, "likes": int, "comments": int, "shares": int, "favorites": int,
+            "clicks": int, "searches": int, "activations": int, "registrations": int,
+            "orders": int,
+            "revenue": str,  # Decimal yuan
+            "import_id": int,  # the import that last set it
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("keyword_id", "keywords", "id"), ("import_id", "tracking_imports", "id")],
+        not_null={"keyword_id", "date", "source"},
+    )
+    db["tracking"].create_index(["keyword_id", "date", "source"], unique=True)
+    db["settlement_releases"].create(
+        {"id": int, "keyword_id": int, "date": str, "actor": str, "reason": str, "at": str},
+        pk="id", foreign_keys=[("keyword_id", "keywords", "id")],
+        not_null={"keyword_id", "date"},
+    )
+    db["settlement_releases"].create_index(["keyword_id", "date"], unique=True)

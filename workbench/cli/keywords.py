@@ -1,0 +1,1 @@
+"""`workbench keywords …` (filled in by its own change)."""

@@ -1,0 +1,1 @@
+"""`workbench settle …` (filled in by its own change)."""

@@ -1,0 +1,1 @@
+"""`workbench tasks …` (filled in by its own change)."""

@@ -1,0 +1,1 @@
+"""`workbench tracking …` (filled in by its own change)."""
