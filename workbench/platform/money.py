@@ -48,7 +48,7 @@ def parse_share(value: object, what: str = "分成比例") -> Decimal:
     percent = isinstance(text, str) and text.endswith(("%", "％"))
     number = parse_decimal(text[:-1] if percent else text, what)
     if percent:
-        number = number / 100
+        number = number.scaleb(-2)  # 30% → 0.30, exactly
     if not 0 < number <= 1:
         raise InputError(f"{what}应在 0 到 1 之间（不含 0，可写 0.30 或 30%），收到 {value}")
     return number
