@@ -16,7 +16,7 @@ from workbench.cli.common import (
     short_time,
 )
 
-material_app = typer.Typer(help="素材：导入与查看小说。", no_args_is_help=True)
+material_app = typer.Typer(help="素材：导入与查看小说和短剧。", no_args_is_help=True)
 app.add_typer(material_app, name="material")
 
 
@@ -39,6 +39,45 @@ def material_add(
     )
     for note in notes:
         out.print(f"注意：{note}")
+    out.print(str(row["id"]))  # the id alone on the last line, for scripts
+
+
+@material_app.command("add-drama")
+def material_add_drama(
+    paths: Annotated[list[Path], typer.Argument(
+        help="剧集文件（MP4/MOV/MKV/WebM）或文件夹，可多个")],
+    title: Annotated[str | None, typer.Option(help="剧名（默认从文件名识别）")] = None,
+    order: Annotated[str | None, typer.Option(
+        help="按顺序列出文件名，逗号分隔（默认按文件名里的集数：第12集、EP12、12.mp4）")] = None,
+    skip_bad: Annotated[bool, typer.Option("--skip-bad", help="跳过无法播放的文件，导入其余的")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """导入一部短剧的剧集（逐个检查能否播放，读取同名字幕），最后一行输出素材 ID。"""
+    import json
+
+    from workbench.cli.common import err, progress_bar
+    from workbench.materials.drama import add_drama, list_episodes
+
+    db = open_store(current_settings())
+    names = [n.strip() for n in order.replace("，", ",").split(",") if n.strip()] if order else None
+    with progress_bar() as progress:
+        result = add_drama(db, paths, title=title, order=names, skip_bad=skip_bad,
+                           progress=progress)
+    material, episodes = result.material, list_episodes(db, result.material["id"])
+    if as_json:
+        out.print(json.dumps({**material, "created": result.created, "skipped": result.skipped,
+                              "episodes": [{k: v for k, v in e.items() if k != "subtitles"}
+                                           for e in episodes]}, ensure_ascii=False, indent=2))
+        return
+    for skipped in result.skipped:
+        err.print(f"已跳过 {skipped}", style="yellow")
+    verb = "已导入" if result.created else "已存在（同样的剧集，未重复导入）"
+    total = sum(e["duration"] for e in episodes)
+    subtitled = sum(1 for e in episodes if e["subtitle_path"])
+    out.print(f"{verb}: #{material['id']} 《{material['title']}》 {len(episodes)} 集，"
+              f"共 {total / 60:.1f} 分钟，{subtitled} 集有字幕")
+    out.print(str(material["id"]))
 
 
 @material_app.command("list")

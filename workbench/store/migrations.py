@@ -328,3 +328,36 @@ def m007_platform(db: Database) -> None:
         not_null={"keyword_id", "date"},
     )
     db["settlement_releases"].create_index(["keyword_id", "date"], unique=True)
+
+
+@migrations()
+def m008_episodes(db: Database) -> None:
+    # A drama material's episodes, in order. The files stay where they are (episodes are large)
+    # and are referenced by path + sha256, which the rights record repeats.
+    db["episodes"].create(
+        {
+            "id": int,
+            "material_id": int,
+            "idx": int,  # 1-based position in the drama
+            "number": int,  # the episode number read from the name (None with --order)
+            "filename": str,
+            "path": str,
+            "sha256": str,
+            "size": int,
+            "duration": float,
+            "width": int,
+            "height": int,
+            "fps": float,
+            "video_codec": str,
+            "audio_codec": str,  # None: the episode has no sound
+            "subtitle_path": str,
+            "subtitle_format": str,  # srt | ass | vtt
+            "subtitle_encoding": str,
+            "subtitles": str,  # JSON [[start, end, text], …] in seconds
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("material_id", "materials", "id")],
+        not_null={"material_id", "idx", "path", "sha256"},
+    )
+    db["episodes"].create_index(["material_id", "idx"], unique=True)
