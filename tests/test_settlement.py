@@ -294,6 +294,30 @@ def test_task_filter_and_groupings_by_task_account_and_day(db):
         report(db, by="week")
 
 
+def test_a_report_reads_a_bounded_number_of_rows(db, monkeypatch):
+    from workbench.platform import daily
+
+    keyword = make_keyword(db, "CPM", price="1")
+    for date in ("2026-11-01", "2026-11-02", "2026-11-03"):
+        track(db, keyword, date, views=1000)
+    monkeypatch.setattr(daily, "MAX_ROWS", 2)
+    with pytest.raises(InputError, match="回传数据有 3 行，超过一次最多 2 行：请用 --task 或 --to"):
+        report(db)
+    assert one(report(db, date_to="2026-11-02"))["amount"] == "2.00"
+
+
+def test_bad_dates_and_an_overlong_reason_are_refused(db):
+    keyword = spiky_cpm(db)
+    with pytest.raises(InputError, match="--from不是日期：'11月5日'"):
+        report(db, date_from="11月5日")
+    with pytest.raises(InputError, match="放行日期不是日期"):
+        release_day(db, keyword["text"], "昨天", actor=ACTOR, spike_factor=5.0)
+    with pytest.raises(InputError, match="放行原因太长（501 个字符，最多 500）"):
+        release_day(db, keyword["text"], "2026-11-05", actor=ACTOR, spike_factor=5.0,
+                    reason="核" * 501)
+    assert db["settlement_releases"].count == 0
+
+
 # --- the command --------------------------------------------------------------------------
 
 def test_cli_report_json_table_csv_and_release(db, tmp_path):
