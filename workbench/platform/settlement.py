@@ -165,8 +165,8 @@ def settle(db: Database, *, spike_factor: float, task_id: int | str | None = Non
            date_from: str | None = None, date_to: str | None = None, by: str = "keyword"
            ) -> list[dict[str, Any]]:
     """The settlement lines: the group's keys, model, amount, held ("756.00", or None when
-    the money cannot be computed), flags [{date, reason, keyword_id, keyword}], days and (unless split among
-    submissions) the summed counts."""
+    the money cannot be computed), flags [{date, reason, keyword_id, keyword}], days and
+    (unless split among submissions) the summed counts."""
     if by not in GROUP_KEYS:
         raise InputError(f"不认识的分组 --by {by}：可选 {'|'.join(BY_CHOICES)}")
     task = get_task(db, task_id)["id"] if task_id is not None else None
