@@ -21,7 +21,8 @@ EXPECTED_COLUMNS = {
     "submissions": [
         "id", "job_id", "recipe_hash", "material_id", "chapter", "keyword", "task_id", "title",
         "path", "video_sha256", "duration", "profile", "compliance", "warnings", "status",
-        "publish_url", "published_at", "created_at",
+        "publish_url", "published_at", "created_at", "account_id", "keyword_id", "draft",
+        "template_id", "template_version", "template_hash", "reason", "settled_at",
     ],
     "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
     "drafts": ["owner", "step", "state", "updated_at"],
@@ -39,6 +40,29 @@ EXPECTED_COLUMNS = {
         "submission_id", "keyword", "task_id", "algo", "frames", "duplicate_of", "distance",
         "created_at",
     ],
+    "tasks": [
+        "id", "platform", "external_id", "app", "title", "kind", "model", "price", "share",
+        "action", "channels", "keyword_min", "keyword_max", "keyword_pattern", "wording",
+        "max_seconds", "deadline", "notes", "status", "created_at", "updated_at",
+    ],
+    "accounts": ["id", "channel", "handle", "name", "created_at"],
+    "keywords": ["id", "task_id", "account_id", "text", "status", "reason", "expires_at",
+                 "created_at", "updated_at"],
+    "history": ["id", "entity", "entity_id", "action", "old_status", "new_status", "actor",
+                "reason", "data", "at"],
+    "tracking_imports": ["id", "file", "sha256", "format", "encoding", "source", "mapping",
+                         "inserted", "updated", "unchanged", "rejected", "actor", "at"],
+    "tracking": [
+        "id", "keyword_id", "date", "source", "views", "likes", "comments", "shares",
+        "favorites", "clicks", "searches", "activations", "registrations", "orders", "revenue",
+        "import_id", "created_at", "updated_at",
+    ],
+    "settlement_releases": ["id", "keyword_id", "date", "actor", "reason", "at"],
+    "episodes": [
+        "id", "material_id", "idx", "number", "filename", "path", "sha256", "size", "duration",
+        "width", "height", "fps", "video_codec", "audio_codec", "subtitle_path",
+        "subtitle_format", "subtitle_encoding", "subtitles", "created_at",
+    ],
 }
 
 
@@ -50,14 +74,14 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
         "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches",
-        "m006_job_owner"]
+        "m006_job_owner", "m007_platform", "m008_episodes"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 6
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 8
     assert migrations.pending(db) == []
 
 
