@@ -91,8 +91,8 @@ def get_preset(name: str) -> Preset:
 
 
 def parse_map(spec: str) -> dict[str, str]:
-    """`列名=字段,…` as {column key: field}. Unknown fields, a field given twice and a map
-    without date and keyword are refused."""
+    """`列名=字段,…` as {column name as written: field}. Unknown fields, a field or column
+    given twice and a map without date and keyword are refused."""
     if len(spec) > MAX_MAP:
         raise InputError(f"--map 太长（{len(spec)} 个字符，最多 {MAX_MAP}）")
     result: dict[str, str] = {}
@@ -108,10 +108,10 @@ def parse_map(spec: str) -> dict[str, str]:
             raise InputError(f"--map 里的字段「{field}」不存在：可用 {', '.join(FIELDS)}")
         if field in names:
             raise InputError(f"--map 里字段 {field} 出现了两次（「{names[field]}」和「{column}」）")
-        if column_key(column) in result:
+        if column_key(column) in map(column_key, result):
             raise InputError(f"--map 里列「{column}」出现了两次")
         names[field] = column
-        result[column_key(column)] = field
+        result[column] = field
     missing = [f"{field}（{FIELD_NAMES[field]}）" for field in REQUIRED if field not in names]
     if missing:
         raise InputError(f"--map 缺少 {'、'.join(missing)} 列：口令和日期是必需的，"
@@ -149,9 +149,9 @@ def fit_preset(header: Sequence[str], preset: Preset) -> Mapping | None:
 def fit_map(header: Sequence[str], spec: dict[str, str]) -> Mapping | None:
     """The --map's mapping of this header, or None when a column it names is missing."""
     positions = _positions(header)
-    if not all(key in positions for key in spec):
+    if not all(column_key(name) in positions for name in spec):
         return None
-    chosen = {field: positions[key][0] for key, field in spec.items()}
+    chosen = {field: positions[column_key(name)][0] for name, field in spec.items()}
     _check_unique(header, positions, chosen)
     return _build(header, chosen, None)
 
@@ -184,8 +184,8 @@ def no_header_message(source: str, found: tuple[int, Sequence[str]] | None,
     where = f"{source}: 第 {line} 行的表头是 {shown or '（空）'}"
     if spec is not None:
         have = set(_positions(header))
-        missing = [key for key in spec if key not in have]
-        return (f"{where}，没有 --map 里的列 {'、'.join(f'「{m}」' for m in missing)}："
+        missing = [name for name in spec if column_key(name) not in have]
+        return (f"{where}，没有 --map 里的列{'、'.join(f'「{m}」' for m in missing)}："
                 "请按文件里的列名写 --map")
     if preset is not None:
         wanted = "、".join(f"{FIELD_NAMES[f]}（{' / '.join(preset.columns[f])}）"

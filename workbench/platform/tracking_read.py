@@ -131,9 +131,10 @@ def _text(data: bytes, source: str, kind: str) -> tuple[str, str]:
 
 
 def _delimiter(text: str) -> str:
-    """The delimiter the first non-blank line uses most (a comma when it has none)."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: first.count(d) for d in _DELIMITERS}
+    """The delimiter the first lines use most (a title line above the header may have none);
+    a comma when they have none."""
+    lines = [line for line in text[:65536].splitlines() if line.strip()][:10]
+    counts = {d: max((line.count(d) for line in lines), default=0) for d in _DELIMITERS}
     best = max(_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] else ","
 
