@@ -277,7 +277,18 @@ def _zip_as_csv(tmp_path: Path) -> Path:
     return target
 
 
+def _zip_not_xlsx(tmp_path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "a.xlsx", "w") as archive:
+        archive.writestr("readme.txt", "不是表格")
+    return tmp_path / "a.xlsx"
+
+
 REFUSED = {
+    "zip that is not a workbook": (_zip_not_xlsx, {}, "不是有效的 XLSX 文件"),
+    "json number too long": (lambda p: write(p / "a.json", ['[{"views": ' + "9" * 5000 + "}]"]),
+                             {}, "第 1 行的对象无法读取"),
     "unknown extension": (lambda p: write(p / "a.xls", [HEADER]), {}, "不支持的文件类型"),
     "xlsx that is text": (lambda p: write(p / "a.xlsx", [HEADER]), {}, "不是 XLSX 文件"),
     "csv that is a zip": (_zip_as_csv, {}, "内容与扩展名不符"),
@@ -299,6 +310,8 @@ REFUSED = {
     "map names an unknown field": (lambda p: write(p / "a.csv", [HEADER]),
                                    {"mapping": "日期=date,口令=keyword,播放量=plays"},
                                    "字段「plays」不存在"),
+    "map written the wrong way round": (lambda p: write(p / "a.csv", [HEADER]),
+                                        {"mapping": "date=日期,keyword=口令"}, "写反了？应为 日期=date"),
     "map without keyword": (lambda p: write(p / "a.csv", [HEADER]), {"mapping": "日期=date"},
                             "--map 缺少 keyword（口令） 列"),
     "preset and map": (lambda p: write(p / "a.csv", [HEADER]),

@@ -25,7 +25,6 @@ from workbench.platform import history
 from workbench.platform.money import from_text, to_text
 from workbench.platform.tasks import get_task
 from workbench.platform.tracking_mapping import (
-    COUNTS,
     FIELDS,
     Mapping,
     Preset,
@@ -229,5 +228,3 @@ def list_tracking(db: Database, keyword_id: int | None = None, task_id: int | No
            + " ORDER BY t.date DESC, k.text, t.source LIMIT ?")
     return [dict(row) for row in db.query(sql, [*args, max(1, min(limit, 10_000))])]
 
-
-__all__ = ["COUNTS", "ImportResult", "import_tracking", "list_tracking", "write_rejected"]

@@ -105,7 +105,9 @@ def parse_map(spec: str) -> dict[str, str]:
         if not sep or not column or not field:
             raise InputError(f"--map 的「{pair.strip()}」应写成 列名=字段（如 日期=date）")
         if field not in FIELDS:
-            raise InputError(f"--map 里的字段「{field}」不存在：可用 {', '.join(FIELDS)}")
+            hint = (f"（写反了？应为 {field}={column.lower()}）"
+                    if column.lower() in FIELDS else "")
+            raise InputError(f"--map 里的字段「{field}」不存在{hint}：可用 {', '.join(FIELDS)}")
         if field in names:
             raise InputError(f"--map 里字段 {field} 出现了两次（「{names[field]}」和「{column}」）")
         if column_key(column) in map(column_key, result):

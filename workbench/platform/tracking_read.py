@@ -188,6 +188,8 @@ def _json_rows(text: str, source: str) -> Iterator[Row]:
             except json.JSONDecodeError as exc:
                 raise InputError(f"{source}: 第 {exc.lineno} 行第 {exc.colno} 列不是有效的 "
                                  f"JSON（{exc.msg}）") from None
+            except (ValueError, RecursionError):  # a number of thousands of digits, deep nesting
+                raise fail(pos, "的对象无法读取（数字太长或嵌套太深）") from None
             if not isinstance(value, dict):
                 raise fail(pos, f"的元素不是对象（{json.dumps(value, default=str)[:40]}）")
             if len(objects) >= MAX_ROWS:
