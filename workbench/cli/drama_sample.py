@@ -1,0 +1,1 @@
+"""`workbench drama …` (filled in by its own change)."""
