@@ -134,6 +134,8 @@ def test_a_job_for_a_task_needs_an_approved_unexpired_keyword(batch_settings, db
         "--keyword", "末班渡口", "--app", "番茄小说")
     assert "规定最长 60 秒，与最长时长 90 秒矛盾" in refused(
         "--keyword", "末班渡口", "--max-seconds", "90")
+    assert "口令「末班渡口」已通过审核：去掉 --draft 直接生成" in refused(
+        "--keyword", "末班渡口", "--draft")
     no_task = run_cli(*MAKE, "--keyword", "末班渡口", "--draft")
     assert no_task.returncode == 1 and "--draft 只用于任务的口令还在审核中的时候" in no_task.stderr
     assert "没有编号为 99 的任务" in run_cli(*MAKE, "--task", "99", "--keyword", "末班渡口").stderr
@@ -210,6 +212,7 @@ def test_briefs_report_keyword_and_task_problems_with_file_and_line(tmp_path, ba
         "c-banner.yaml": f"task: {task}\nkeyword: 末班渡口\nbanner: 搜【{{keyword}}】\n",
         "d-draft.yaml": "chapters: 2\ndraft: true\n",
         "e-rejected.yaml": f"task: {task}\n\nkeyword: 旧渡口\n",
+        "f-needless-draft.yaml": f"task: {task}\nkeyword: 末班渡口\ndraft: true\n",
     })
     text = _problems(folder, batch_settings, db)
     assert f"{folder / 'a-emoji.yaml'}:2: 口令「夜渡😀迷局」第 3 个字符「😀」是符号或表情" in text
@@ -218,6 +221,8 @@ def test_briefs_report_keyword_and_task_problems_with_file_and_line(tmp_path, ba
     assert f"{folder / 'c-banner.yaml'}:3: 任务 #{task}规定画面文字为" in text
     assert f"{folder / 'd-draft.yaml'}:2: draft: true 只用于任务的口令还在审核中的时候" in text
     assert f"{folder / 'e-rejected.yaml'}:3: 口令「旧渡口」未通过审核" in text
+    assert (f"{folder / 'f-needless-draft.yaml'}:3: 口令「末班渡口」已通过审核：去掉 draft: true "
+            "直接生成") in text
     # the dry run reports it too, and writes nothing
     dry = run_cli("batch", str(folder), "--dry-run")
     assert dry.returncode == 1 and "b-pending.yaml:2: 口令「夜渡迷局」还在审核中" in dry.stderr

@@ -23,7 +23,12 @@ from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
-from workbench.platform.gate import check_keyword, task_conflicts, task_keyword
+from workbench.platform.gate import (
+    check_keyword,
+    needless_draft,
+    task_conflicts,
+    task_keyword,
+)
 from workbench.platform.tasks import get_task
 from workbench.render.backgrounds import GENERATED, check_background
 from workbench.render.bgm import NONE, check_bgm_file, generated_variant
@@ -162,8 +167,10 @@ def _check_keyword_and_task(brief: Brief, settings: Settings, db: Database, bad)
     if task is None:
         return
     try:
-        task_keyword(db, task["id"], keyword, draft=bool(v.get("draft")),
-                     draft_flag="写 draft: true")
+        usable = task_keyword(db, task["id"], keyword, draft=bool(v.get("draft")),
+                              draft_flag="写 draft: true")
+        if v.get("draft") and usable.keyword["status"] == "approved":
+            bad(needless_draft(keyword, "draft: true"), "draft")
     except WorkbenchError as exc:
         bad(str(exc), "keyword")
     for name, message in task_conflicts(task, banner=v.get("banner"), app=v.get("app"),
