@@ -3,9 +3,13 @@ rejected with a reason; the publish link checked against the account's channel; 
 the append-only history; published, settled and rejected packages never overwritten; the
 `workbench submissions` commands and the app's 提交记录 tab over the same library.
 
-No renders: rows are written the way the lifecycle writes them (record_submission +
-record_created); real SQLite, the CLI through its entry point.
+Rows are written the way the lifecycle writes them (record_submission + record_created), so
+only one test renders (a tiny draft remake racing a publish); real SQLite, the CLI through its
+entry point.
 """
+
+# The fixtures are imported by name, so test parameters "redefine" them:
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -14,15 +18,19 @@ import sqlite3
 
 import gradio as gr
 import pytest
+from batch_fixtures import NOVEL, batch_settings  # noqa: F401
 from cli_runner import run_cli
 
 from workbench.errors import InputError
 from workbench.files import sha256_file
+from workbench.materials.library import add_material
 from workbench.models import MakeJob
 from workbench.package import CONTENT_FILES, MANIFEST
+from workbench.pipeline import run_job
 from workbench.pipeline.job_plan import plan_job
 from workbench.pipeline.lifecycle import claim, find_reusable
 from workbench.platform.accounts import add_account
+from workbench.platform.gate import bind_task
 from workbench.platform.history import history_of
 from workbench.platform.submissions_lifecycle import (
     publish,
@@ -177,6 +185,30 @@ def test_published_settled_and_rejected_packages_are_never_overwritten(settings,
     taken = claim(other, settings, db)
     assert taken.submission_id != second and any("已退回，不会被覆盖" in n for n in taken.notes)
     assert find_reusable(other, settings, db) is None  # a rejected package is not handed out
+
+
+def test_a_package_published_while_its_remake_renders_is_kept(batch_settings, db):
+    """Claimed as ready, published by another process during the render: the remake is
+    refused at the last step and the published package and row stay as they were."""
+    add_material(db, NOVEL)
+    job = MakeJob(material_id=1, chapter=2, template="tiny", keyword="夜渡迷局", bgm="none")
+    plan = plan_job(bind_task(job, batch_settings, db), batch_settings)
+    own = plan.recipe_hash[:12]
+    _fake_package(batch_settings, own)
+    _row(db, own, recipe_hash=plan.recipe_hash, path=str(batch_settings.submissions_dir / own))
+
+    def progress(fraction: float, message: str) -> None:
+        if message == "打包" and get_submission(db, own)["status"] == "ready":
+            publish(db, own, "https://www.douyin.com/video/1", actor="cli:other")
+
+    with pytest.raises(InputError, match=f"成品包 {own} 在这次生成期间已被标记为已发布"):
+        run_job(job, batch_settings, db, progress, force=True)
+    row = get_submission(db, own)
+    assert (row["status"], row["publish_url"], row["path"]) == (
+        "published", "https://www.douyin.com/video/1", str(batch_settings.submissions_dir / own))
+    assert (batch_settings.submissions_dir / own / "video.mp4").read_bytes() == b"video.mp4"
+    assert [p.name for p in batch_settings.submissions_dir.iterdir()] == [own]  # no staging
+    assert [h["action"] for h in history_of(db, "submission", own)] == ["create", "publish"]
 
 
 # The command line and the app ----------------------------------------------------------------------

@@ -3,8 +3,10 @@ complete.
 
 `workbench make`, the app and `workbench batch` all go through these functions; they differ
 only in where `render_package` runs (in process, or on a worker) and how progress is shown.
-A step every job needs (a task and keyword check, drama segments) goes into `prepare_job`
-(prepare.py) and is seen by every front end, because they all reach it through `prepare`.
+A step every job needs (drama segments, say) goes into `prepare_job` (prepare.py) and is seen
+by every front end, because they all reach it through `prepare`. The keyword and task check is
+such a step, run twice: `bind_task` before planning (a refused job records nothing), and again
+at the start of `prepare_job` (a keyword may expire while a batch runs).
 
 - `bind_task` (platform/gate.py) checks the keyword against the base rules and, for a task,
   that it is approved and unexpired; the task's wording, app and length limit go into the job.
@@ -180,6 +182,10 @@ def _record_row(prepared: PreparedJob, rendered: RenderedPackage, final: Path,
                 db: Database, actor: str) -> None:
     job, script, manifest = prepared.job, prepared.script, rendered.manifest
     replaced = find_submission(db, prepared.submission_id)  # a ready package remade
+    if replaced is not None and replaced["status"] in KEPT:  # moved on while this one rendered
+        raise InputError(f"成品包 {replaced['id']} 在这次生成期间已被标记为"
+                         f"{STATUS_NAMES[replaced['status']]}，保留原样没有覆盖；"
+                         "重新运行会生成新的成品包")
     row = {
         "id": prepared.submission_id, "job_id": prepared.make_id,
         "recipe_hash": prepared.recipe_hash,

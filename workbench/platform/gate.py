@@ -81,8 +81,9 @@ def task_keyword(db: Database, task_id: int | str, keyword: str, *, draft: bool 
     rows = list(db["keywords"].rows_where("task_id = ? AND text = ?", [task["id"], keyword],
                                           limit=1))
     if not rows:
-        raise InputError(f"{where}里没有口令「{keyword}」：先为这个任务申请口令，审核通过后再生成"
-                         "（workbench keyword list 查看这个任务的口令）")
+        raise InputError(f"{where}里没有口令「{keyword}」：先用 workbench keyword apply 申请，"
+                         f"审核通过后再生成（workbench keyword list --task {task['id']} "
+                         "查看这个任务的口令）")
     row = dict(rows[0])
     on = on or today()
     status = _status_now(row, task, on)
