@@ -110,6 +110,16 @@ def test_errors_come_back_as_the_clis_text_without_a_traceback(client, material,
     with pytest.raises(AppError) as missing_keyword:
         _script(client, material, keyword="  ")
     assert str(missing_keyword.value) == "请填写口令（任务平台给的搜索词）"
+    with pytest.raises(AppError) as emoji:  # the keyword rules `make` and `script` apply
+        _script(client, material, keyword="夜渡😀迷局")
+    assert str(emoji.value) == ("口令「夜渡😀迷局」第 3 个字符「😀」是符号或表情："
+                                "口令只能由汉字、英文字母和数字组成")
+    with pytest.raises(AppError) as spaced:  # the render checks it too, before any work
+        client.predict(material, 2, "tiny", "narration", "夜渡 迷局", "", {"headers": ["a", "b"],
+                       "data": [["hook", "一句话"]]}, "t", "c", "", "cmn", 0, "generated:0",
+                       "generated", "draft", api_name="/render")
+    assert "口令「夜渡 迷局」第 3 个字符" in str(spaced.value)
+    assert "是空白或不可见字符" in str(spaced.value)
 
     with pytest.raises(AppError) as unknown:
         client.predict(999, 1, "tiny", "narration", KEYWORD, "", api_name="/generate_script")
@@ -134,7 +144,7 @@ def test_errors_come_back_as_the_clis_text_without_a_traceback(client, material,
                        "data": [["hook", "一句话"]]}, "t", "c", "", "cmn", 0,
                        "upload:../../../etc/passwd", "generated", "draft", api_name="/render")
     assert "只能选择已上传的背景素材" in str(escape.value)
-    for exc in (missing_keyword, unknown, wrong_type, escape):
+    for exc in (missing_keyword, emoji, spaced, unknown, wrong_type, escape):
         assert "Traceback" not in str(exc.value) and "File \"" not in str(exc.value)
 
 

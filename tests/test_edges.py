@@ -11,7 +11,7 @@ from conftest import SAMPLES
 from workbench.config import load_settings
 from workbench.errors import InputError
 from workbench.materials.library import add_material, get_chapter, get_material
-from workbench.store.submissions import mark_published
+from workbench.platform.submissions_lifecycle import publish
 
 
 def test_numbers_beyond_sqlite_are_clear_errors(db):
@@ -59,10 +59,11 @@ def test_publish_date_takes_only_a_date(db):
                               "path": "/nowhere", "status": "ready"}, pk="id")
     for bad in ("yesterday", "2026-13-01", "11/22/2026", "2026-11-22 rm -rf"):
         with pytest.raises(InputError, match="发布时间格式不对"):
-            mark_published(db, "abc123", "https://v.douyin.com/x", bad)
-    assert mark_published(db, "abc123", "https://v.douyin.com/x", "2026-11-22")[
+            publish(db, "abc123", "https://v.douyin.com/x", bad, actor="test")
+    assert publish(db, "abc123", "https://v.douyin.com/x", "2026-11-22", actor="test")[
         "published_at"] == "2026-11-22"
-    assert mark_published(db, "abc123", "https://v.douyin.com/x", "2026-11-22T20:00")[
+    assert publish(db, "abc123", "https://v.douyin.com/x", "2026-11-22T20:00",
+                   actor="test")[
         "published_at"] == "2026-11-22T20:00"
     cli = run_cli("submissions", "publish", "abc123", "--url", "https://v.douyin.com/x",
                   "--date", "tomorrow-ish")

@@ -141,13 +141,14 @@ def test_the_rendered_job_speaks_with_the_template_voice(batch_settings, db, hom
 
 # Published packages and concurrent makers ------------------------------------------------------
 def test_a_published_package_is_never_overwritten(batch_settings, db):
-    from workbench.store.submissions import get_submission, mark_published
+    from workbench.platform.submissions_lifecycle import publish
+    from workbench.store.submissions import get_submission
 
     material, _ = add_material(db, NOVEL)
     job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword="夜渡迷局",
                   bgm="none")
     first = run_job(job, batch_settings, db)
-    mark_published(db, first.submission_id, "https://www.douyin.com/video/1", "2026-11-29")
+    publish(db, first.submission_id, "https://www.douyin.com/video/1", "2026-11-29", actor="test")
     video = first.package / "video.mp4"
     before = (video.stat().st_mtime_ns, video.read_bytes())
 

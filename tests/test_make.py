@@ -25,9 +25,10 @@ from workbench.materials.library import add_material
 from workbench.models import MakeJob
 from workbench.package import CONTENT_FILES, verify_package
 from workbench.pipeline import MakeOutcome, run_job
+from workbench.platform.submissions_lifecycle import publish
 from workbench.render.probe import probe, read_tags
 from workbench.store import open_db
-from workbench.store.submissions import get_submission, list_submissions, mark_published
+from workbench.store.submissions import get_submission, list_submissions
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
@@ -123,10 +124,10 @@ def test_package_has_every_file_and_a_verified_manifest(made):
     assert make["kind"] == "make" and make["status"] == "done"
     children = {r["kind"] for r in db["jobs"].rows_where("parent_id = ?", [outcome.job_id])}
     assert children == {"script", "voice"}
-    published = mark_published(db, row["id"], "https://www.douyin.com/video/123")
+    published = publish(db, row["id"], "https://www.douyin.com/video/123", actor="test")
     assert published["status"] == "published" and published["published_at"]
     with pytest.raises(InputError, match="http"):
-        mark_published(db, row["id"], "douyin 123")
+        publish(db, row["id"], "douyin 123", actor="test")
 
     # verify_package notices tampering
     (folder / "caption.txt").write_text("改过了", encoding="utf-8")

@@ -53,7 +53,8 @@ def test_backend_failure_is_recorded_without_the_key(settings, db, material, llm
 
 
 def test_unknown_chapter_is_clear(settings, db, material):
-    job = ScriptJob(material_id=material["id"], chapter=99, template="suspense", keyword="k")
+    job = ScriptJob(material_id=material["id"], chapter=99, template="suspense",
+                    keyword="夜渡迷局")
     with pytest.raises(InputError, match="99"):
         make_script(job, settings, db)
     assert db["jobs"].count == 0  # nothing to record: the job never started

@@ -109,7 +109,7 @@ def test_errors_are_one_clear_line_and_store_nothing(home, tmp_path):
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2
 
     missing = run_subprocess("script", "--material", "7", "--chapter", "1", "--template",
-                             "suspense", "--keyword", "k")
+                             "suspense", "--keyword", "夜渡迷局")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
     assert "7" in missing.stderr
     db = Database(home / "workbench.db")

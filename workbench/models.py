@@ -135,6 +135,9 @@ class MakeJob:
     # The rewrite's wording seed when it should differ from `seed` (batch variants that share a
     # script but not a background). None: `seed` drives both, as before.
     script_seed: int | None = None
+    # A package made while the task's keyword is still pending (`--draft`): it may not be
+    # published, and says so on its checklist.
+    draft: bool = False
 
     @property
     def wording_seed(self) -> int:
@@ -146,6 +149,8 @@ class MakeJob:
         fields = asdict(self)
         if fields["script_seed"] is None:
             del fields["script_seed"]
+        if not fields["draft"]:
+            del fields["draft"]
         return {
             **fields,
             "app": self.app or settings.app_name,

@@ -34,8 +34,16 @@ def caption_text(script: Script, banner: str) -> str:
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
-def checklist_text(submission_id: str, script: Script, report: ComplianceReport) -> str:
+DRAFT_LINE = "口令未通过审核，勿发布"
+
+
+def checklist_text(submission_id: str, script: Script, report: ComplianceReport,
+                   draft: bool = False) -> str:
+    why = (f"生成时口令「{script.keyword}」还在审核中。审核通过后去掉 --draft 重新生成，"
+           "发布新的成品包；这个草稿不能回填发布。")
+    draft_lines = [f"# 草稿：{DRAFT_LINE}", "", why, ""] if draft else []
     lines = [
+        *draft_lines,
         f"# 发布清单 · {script.title or submission_id}",
         "",
         f"提交编号：{submission_id}　口令：{script.keyword}",
@@ -82,8 +90,8 @@ def discard_staging(submissions_dir: Path, submission_id: str) -> None:
 
 
 def assemble_package(staging: Path, submission_id: str, *, script: Script, banner: str,
-                     report: ComplianceReport, srt: Path, manifest: dict[str, Any]
-                     ) -> dict[str, Any]:
+                     report: ComplianceReport, srt: Path, manifest: dict[str, Any],
+                     draft: bool = False) -> dict[str, Any]:
     """Write caption, subtitles, checklist and the manifest (with every file's sha256) into
     `staging`; returns the manifest. Touches nothing outside `staging` (batch workers run it)."""
     for name in ("video.mp4", "cover.jpg"):
@@ -91,7 +99,7 @@ def assemble_package(staging: Path, submission_id: str, *, script: Script, banne
             raise InputError(f"打包失败：缺少 {name}（{staging}）")
     shutil.copyfile(srt, staging / "subtitles.srt")
     write_text_atomic(staging / "caption.txt", caption_text(script, banner))
-    write_text_atomic(staging / "checklist.md", checklist_text(submission_id, script, report))
+    write_text_atomic(staging / "checklist.md", checklist_text(submission_id, script, report, draft))
     manifest = {**manifest, "files": {
         name: {"sha256": sha256_file(staging / name), "bytes": (staging / name).stat().st_size}
         for name in CONTENT_FILES

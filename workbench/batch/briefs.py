@@ -52,6 +52,7 @@ SCHEMA: dict[str, Any] = {
         "keyword": _STR,
         "app": _STR,
         "task": {"type": "integer", "minimum": 1},
+        "draft": {"type": "boolean"},
         "max_seconds": {"type": "number", "exclusiveMinimum": 0},
         "banner": _STR,
         "variables": {"type": "object",

@@ -111,14 +111,15 @@ def expand(checked: Checked, material_id: int, settings: Settings
                 bgm = f"{GENERATED}:{pad}" if pad else None
             job = MakeJob(
                 material_id=material_id, chapter=chapter, template=pick["templates"],
-                keyword=v.get("keyword", ""), app=v.get("app"),
+                keyword=v.get("keyword", "").strip(), app=v.get("app"),
                 prompt=v.get("prompt", "narration"), rewrite_backend=v.get("rewrite_backend"),
                 variables=variables, instruction=instruction, seed=base + k,
                 script_seed=base if shared_wording else None,
                 voice_backend=v.get("voice_backend"), voice=pick["voices"], rate=v.get("rate"),
                 pitch=v.get("pitch"), volume=v.get("volume"), background=background, bgm=bgm,
                 profile=v.get("profile"), encoder=v.get("encoder"), banner=v.get("banner"),
-                task_id=v.get("task"), max_seconds=v.get("max_seconds"))
+                task_id=v.get("task"), max_seconds=v.get("max_seconds"),
+                draft=v.get("draft", False))
             label = {"chapter": chapter, "template": _short(pick["templates"]),
                      "hook": pick["hooks"] or "", "voice": pick["voices"] or "默认",
                      "background": _short(pick["backgrounds"]), "bgm": _short(bgm),

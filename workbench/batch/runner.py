@@ -40,6 +40,7 @@ from workbench.pipeline import lifecycle
 from workbench.pipeline.job_plan import JobPlan, plan_job
 from workbench.pipeline.lifecycle import MakeOutcome
 from workbench.pipeline.render_phase import PreparedJob
+from workbench.platform.gate import bind_task
 from workbench.store import utcnow
 from workbench.store.jobs import fail_job
 
@@ -90,12 +91,14 @@ class Surveyed:
 
 def survey(plan: BatchPlan, settings: Settings, db: Database, *, force: bool = False
            ) -> list[Surveyed]:
-    """Every job's plan and its verified package, if an identical one exists (`force`: none).
+    """Every job's plan (bound to its task first: the keyword checked, the task's wording in
+    the recipe) and its verified package, if an identical one exists (`force`: none).
     Verifying hashes whole packages, so the CLI surveys once and hands the result to
     `run_batch`."""
     return [Surveyed(p, job_plan, None if force else
                      lifecycle.find_reusable(job_plan, settings, db))
-            for p in plan.jobs for job_plan in [plan_job(p.job, settings)]]
+            for p in plan.jobs
+            for job_plan in [plan_job(bind_task(p.job, settings, db), settings)]]
 
 
 @dataclass
@@ -116,9 +119,10 @@ def title_of(planned: PlannedJob) -> str:
 def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: str = "local",
               workers: int = 1, ray_address: str | None = None, transfer: str | None = None,
               display: Display | None = None, force: bool = False,
-              surveyed: list[Surveyed] | None = None) -> BatchResult:
+              surveyed: list[Surveyed] | None = None, actor: str = "system") -> BatchResult:
     """Run every job of `plan` (skipping finished ones) and write the report. `surveyed` is
-    `survey(plan, …)` when the caller already has it (the jobs are not planned again)."""
+    `survey(plan, …)` when the caller already has it (the jobs are not planned again);
+    `actor` is recorded in the history of every package made."""
     if workers < 1:
         raise InputError(f"--workers 至少为 1（收到 {workers}）")
     transfer = transfer or ("bytes" if executor == "ray" else "shared")
@@ -128,7 +132,7 @@ def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: st
         if surveyed is None:
             surveyed = survey(plan, settings, db, force=force)
         return _run(plan, surveyed, settings, db, executor, workers, ray_address, transfer,
-                    display)
+                    display, actor)
 
 
 @contextmanager
@@ -147,7 +151,7 @@ def _only_runner(path: Path) -> Iterator[None]:
 
 def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Database,
          executor: str, workers: int, ray_address: str | None, transfer: str,
-         display: Display) -> BatchResult:
+         display: Display, actor: str) -> BatchResult:
     records.start_batch(db, plan, executor, workers)
     batch_id = plan.batch_id
     todo: deque[tuple[PlannedJob, JobPlan, int]] = deque()
@@ -181,7 +185,7 @@ def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Data
                     running[planned.key] = entry
                     pool.submit(make_task(planned.key, entry.prepared, entry.staging, transfer))
             for outcome in pool.finished(timeout=0.2):
-                _record(running.pop(outcome.key), outcome, settings, db, display)
+                _record(running.pop(outcome.key), outcome, settings, db, display, actor)
             for key, fraction, message in pool.progress_events():
                 if key in running:
                     display.job_progress(key, PREPARE_SHARE + (1 - PREPARE_SHARE) * fraction,
@@ -246,22 +250,22 @@ def _prepare(planned: PlannedJob, job_plan: JobPlan, row_id: int, settings: Sett
 
 
 def _record(entry: _Running, outcome: RenderOutcome, settings: Settings, db: Database,
-            display: Display) -> None:
+            display: Display, actor: str) -> None:
     try:
-        _record_locked(entry, outcome, settings, db, display)
+        _record_locked(entry, outcome, settings, db, display, actor)
     finally:
         entry.lock.release()
 
 
 def _record_locked(entry: _Running, outcome: RenderOutcome, settings: Settings, db: Database,
-                   display: Display) -> None:
+                   display: Display, actor: str) -> None:
     prepared, key = entry.prepared, entry.planned.key
     submission_id = prepared.submission_id
     if outcome.error is None:
         try:
             staging = entry.staging or _unpack(outcome, settings, submission_id)
             lifecycle.complete(prepared, outcome.rendered, staging, settings, db,
-                               worker=outcome.host)
+                               worker=outcome.host, actor=actor)
         except Exception as exc:  # noqa: BLE001 - recorded as this job's failure
             outcome = RenderOutcome(key, error=str(exc) or type(exc).__name__)
     if outcome.error is not None:

@@ -1,4 +1,5 @@
-"""What a brief refers to: material and chapters, templates, prompt, voices, footage, BGM, paths.
+"""What a brief refers to: material and chapters, templates, prompt, voices, footage, BGM, paths,
+and its keyword and task (the gate `workbench make` runs, reported with the brief's file and line).
 
 Nothing here writes anything: a material named by path is parsed but not imported (the runner
 imports it once the whole folder is valid), so a folder with mistakes leaves the store as it was.
@@ -22,6 +23,13 @@ from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
+from workbench.platform.gate import (
+    check_keyword,
+    needless_draft,
+    task_conflicts,
+    task_keyword,
+)
+from workbench.platform.tasks import get_task
 from workbench.render.backgrounds import GENERATED, check_background
 from workbench.render.bgm import NONE, check_bgm_file, generated_variant
 from workbench.rewrite.prompts import get_prompt
@@ -129,10 +137,45 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
         leftover = re.sub(r"\{(app|keyword)\}", "", v["banner"])
         if "{" in leftover or "}" in leftover:
             bad("banner 里只能用 {app} 和 {keyword} 两个占位符", "banner")
+    _check_keyword_and_task(brief, settings, db, bad)
     if len(problems) > before:
         return None
     return Checked(brief, material, list(chapters), templates, backgrounds, bgms,
                    {axis: list(opts) for axis, opts in matrix.items()})
+
+
+def _check_keyword_and_task(brief: Brief, settings: Settings, db: Database, bad) -> None:
+    """The keyword obeys the base rules (and its task's); with `task:`, the task is open, the
+    keyword is usable for it (approved, or pending with `draft: true`) and no value contradicts
+    the task. Nothing is written: a dry run reports it all."""
+    v = brief.values
+    task = None
+    if "task" in v:
+        try:
+            task = get_task(db, v["task"])
+        except WorkbenchError as exc:
+            bad(str(exc), "task")
+    elif v.get("draft"):
+        bad("draft: true 只用于任务的口令还在审核中的时候：请同时写 task", "draft")
+    if "keyword" not in v:
+        return
+    try:
+        keyword = check_keyword(v["keyword"], settings, task)
+    except WorkbenchError as exc:
+        bad(str(exc), "keyword")
+        return
+    if task is None:
+        return
+    try:
+        usable = task_keyword(db, task["id"], keyword, draft=bool(v.get("draft")),
+                              draft_flag="写 draft: true")
+        if v.get("draft") and usable.keyword["status"] == "approved":
+            bad(needless_draft(keyword, "draft: true"), "draft")
+    except WorkbenchError as exc:
+        bad(str(exc), "keyword")
+    for name, message in task_conflicts(task, banner=v.get("banner"), app=v.get("app"),
+                                        max_seconds=v.get("max_seconds")):
+        bad(message, name)
 
 
 def _chapters(raw: Any) -> Sequence[int]:

@@ -39,6 +39,7 @@ def batch_cmd(
     from workbench.batch.display import RichDisplay
     from workbench.batch.runner import survey
     from workbench.batch.summary import done_keys, plan_summary, plan_table, result_lines
+    from workbench.platform.history import cli_actor
 
     if executor not in ("local", "ray"):
         raise typer.BadParameter(f"--executor 只能是 local 或 ray（收到 {executor}）")
@@ -58,7 +59,7 @@ def batch_cmd(
         return
     result = run_batch(plan, settings, db, executor=executor, workers=workers,
                        ray_address=ray_address, transfer=transfer, display=RichDisplay(err),
-                       force=force, surveyed=surveyed)
+                       force=force, surveyed=surveyed, actor=cli_actor())
     for line in result_lines(result):
         out.print(line)
     if result.count("failed"):

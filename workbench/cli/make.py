@@ -55,13 +55,19 @@ def make_cmd(
     = None,
     seed: Annotated[int, typer.Option(help="变体种子：背景配色/片段/起点随之变化")] = 0,
     var: VarOpt = [],  # noqa: B006
-    task: Annotated[int | None, typer.Option(help="平台任务 ID（可选）")] = None,
+    task: Annotated[int | None, typer.Option(
+        help="平台任务 ID（可选）：口令须已通过审核且未过期，画面文字、阅读平台与时长上限以任务为准")]
+    = None,
+    draft: Annotated[bool, typer.Option(
+        "--draft", help="口令还在审核中时先生成草稿（不能发布；审核通过后去掉 --draft 重新生成）")]
+    = False,
     max_seconds: Annotated[float | None, typer.Option(help="任务限定的最长时长（秒）")] = None,
     cover_at: Annotated[float | None, typer.Option(help="封面取第几秒的画面")] = None,
     force: Annotated[bool, typer.Option("--force", help="即使已有相同成品也重新生成")] = False,
 ) -> None:
     """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。"""
     from workbench.pipeline import MakeJob, run_job
+    from workbench.platform.history import cli_actor
 
     rewrite_backend = backend_alias(backend, rewrite_backend, "--rewrite-backend")
     settings = current_settings()
@@ -71,9 +77,9 @@ def make_cmd(
                   variables=parse_vars(var), seed=seed, voice_backend=voice_backend,
                   voice=voice, rate=rate, background=background, bgm=bgm, profile=profile,
                   encoder=encoder, banner=banner, task_id=task, max_seconds=max_seconds,
-                  cover_at=cover_at)
+                  cover_at=cover_at, draft=draft)
     with progress_bar() as progress:
-        outcome = run_job(job, settings, db, progress, force=force)
+        outcome = run_job(job, settings, db, progress, force=force, actor=cli_actor())
     print_outcome(outcome)
 
 

@@ -49,6 +49,8 @@ def script_cmd(
     seed: Annotated[int, typer.Option(help="变体种子（同一种子结果相同）")] = 0,
     var: VarOpt = [],  # noqa: B006
     out_file: Annotated[Path | None, typer.Option("--out", help="写入 JSON 文件")] = None,
+    task: Annotated[int | None, typer.Option(help="平台任务 ID（可选）：按任务的口令规则检查口令")]
+    = None,
 ) -> None:
     """把一章小说写成带口令的口播脚本（JSON），并记录任务。"""
     from workbench.pipeline import ScriptJob, make_script
@@ -58,7 +60,7 @@ def script_cmd(
     db = open_store(settings)
     job = ScriptJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
                     app=app_name, prompt=prompt, backend=backend, seed=seed,
-                    variables=parse_vars(var))
+                    variables=parse_vars(var), task_id=task)
     with err.status("生成脚本…"):
         outcome = make_script(job, settings, db)
     err.print(outcome.backend_note + ("，结果来自缓存" if outcome.script.cached else ""))

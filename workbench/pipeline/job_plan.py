@@ -36,4 +36,6 @@ def plan_job(job: MakeJob, settings: Settings) -> JobPlan:
     prompt = get_prompt(job.prompt, settings.prompt_dirs)
     recipe = {**job.recipe(settings), "template_hash": template.content_hash,
               "prompt_hash": prompt.content_hash}
-    return JobPlan(job, template, recipe, content_hash(recipe))
+    draft = f"这是草稿（--draft），成品包不能发布：口令「{job.keyword}」审核通过后去掉 --draft 重新生成"
+    notes = (draft,) if job.draft else ()
+    return JobPlan(job, template, recipe, content_hash(recipe), notes=notes)

@@ -1,15 +1,21 @@
-"""The one job lifecycle: plan → reuse check → claim → start → prepare → render → complete.
+"""The one job lifecycle: bind → plan → reuse check → claim → start → prepare → render →
+complete.
 
 `workbench make`, the app and `workbench batch` all go through these functions; they differ
 only in where `render_package` runs (in process, or on a worker) and how progress is shown.
-A step every job needs (a task and keyword check, drama segments) goes into `prepare_job`
-(prepare.py) and is seen by every front end, because they all reach it through `prepare`.
+A step every job needs (drama segments, say) goes into `prepare_job` (prepare.py) and is seen
+by every front end, because they all reach it through `prepare`. The keyword and task check is
+such a step, run twice: `bind_task` before planning (a refused job records nothing), and again
+at the start of `prepare_job` (a keyword may expire while a batch runs).
 
+- `bind_task` (platform/gate.py) checks the keyword against the base rules and, for a task,
+  that it is approved and unexpired; the task's wording, app and length limit go into the job.
+  Nothing has been recorded when it refuses a job.
 - `plan_job` is pure (no database): the job's recipe, with template and prompt hashes.
 - `find_reusable` is the one reuse path: an identical job's package, when it is recorded and
   every file verifies (sha256). It hashes the whole package, so callers run it once per job.
 - `claim` picks the package id this run writes: the recipe's own, or a new take when a
-  published package holds it (a published package is never overwritten).
+  published, settled or rejected package holds it (those are never overwritten).
 - `job_lock` keeps two processes from making the same job at once.
 - `start` writes the `make` job row; `prepare` runs the cheap, cache-backed half on the driver.
 - `render_package` (render_phase.py) is the CPU-heavy half and never opens the database.
@@ -43,10 +49,17 @@ from workbench.pipeline.job_plan import JobPlan, plan_job
 from workbench.pipeline.prepare import prepare_job
 from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
 from workbench.pipeline.stages import Progress, no_progress, within
+from workbench.platform.gate import bind_task
+from workbench.platform.submissions_lifecycle import KEPT, record_created
 from workbench.store import write_transaction
 from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
-from workbench.store.submissions import find_by_recipe, find_submission, record_submission
+from workbench.store.submissions import (
+    STATUS_NAMES,
+    find_by_recipe,
+    find_submission,
+    record_submission,
+)
 
 LOCK_WAIT_SECONDS = 3600  # how long a second maker of the same job waits for the first
 
@@ -65,8 +78,10 @@ class MakeOutcome:
 # reuse check → start ----------------------------------------------------------------------
 def find_reusable(plan: JobPlan, settings: Settings, db: Database) -> MakeOutcome | None:
     """The package of an identical job (its own id or a later take) when it is recorded and
-    every file verifies; the newest such package."""
+    every file verifies; the newest such package. A rejected package is not handed out again."""
     for row in find_by_recipe(db, plan.recipe_hash):
+        if row["status"] == "rejected":
+            continue
         final = settings.submissions_dir / row["id"]
         if final.is_dir() and not verify_package(final):
             manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
@@ -76,20 +91,23 @@ def find_reusable(plan: JobPlan, settings: Settings, db: Database) -> MakeOutcom
 
 
 def claim(plan: JobPlan, settings: Settings, db: Database) -> JobPlan:
-    """The plan with the submission id this run writes. A published package is never
-    overwritten: remaking its job (`--force`, or a package found damaged) makes a new take
-    with its own id, and the notes say so."""
+    """The plan with the submission id this run writes. A published, settled or rejected
+    package is never overwritten (its row is the record of what went out, or was turned
+    down): remaking its job (`--force`, a package found damaged, a rejected one) makes a new
+    take with its own id, and the notes say so."""
     notes, take, submission_id = [], 1, plan.recipe_hash[:12]
-    while (row := find_submission(db, submission_id)) and row["status"] == "published":
+    first = None
+    while (row := find_submission(db, submission_id)) and row["status"] in KEPT:
+        first = first or row
         folder = settings.submissions_dir / submission_id
         problems = verify_package(folder) if folder.is_dir() else ["成品包文件夹不存在"]
-        if problems:
-            notes.append(f"已发布的成品包 {submission_id} 有问题（{'；'.join(problems)}），"
-                         "保留原样没有覆盖，请核对已发布的作品")
+        if problems and row["status"] != "rejected":
+            notes.append(f"{STATUS_NAMES[row['status']]}的成品包 {submission_id} 有问题"
+                         f"（{'；'.join(problems)}），保留原样没有覆盖，请核对已发布的作品")
         take += 1
         submission_id = content_hash(plan.recipe_hash, take)[:12]
-    if take > 1:
-        notes.append(f"成品包 {plan.recipe_hash[:12]} 已发布，不会被覆盖；"
+    if first is not None:
+        notes.append(f"成品包 {plan.recipe_hash[:12]} {STATUS_NAMES[first['status']]}，不会被覆盖；"
                      f"这次生成新的成品包 {submission_id}")
     return replace(plan, submission_id=submission_id, notes=(*plan.notes, *notes))
 
@@ -126,13 +144,15 @@ def prepare(plan: JobPlan, make_id: int, settings: Settings, db: Database,
 
 
 def complete(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
-             settings: Settings, db: Database, *, worker: str | None = None) -> MakeOutcome:
-    """Move the assembled package into place, write its submission row, finish the job. On
-    any failure the staging folder is removed and the job is marked failed."""
+             settings: Settings, db: Database, *, worker: str | None = None,
+             actor: str = "system") -> MakeOutcome:
+    """Move the assembled package into place, write its submission row (and its history
+    entry, by `actor`), finish the job. On any failure the staging folder is removed and the
+    job is marked failed."""
     submission_id = prepared.submission_id
     try:
         with failure_recorded(db, prepared.make_id):
-            outcome = record_package(prepared, rendered, staging, settings, db)
+            outcome = record_package(prepared, rendered, staging, settings, db, actor)
     except BaseException:
         discard_staging(settings.submissions_dir, submission_id)
         raise
@@ -144,7 +164,7 @@ def complete(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
 
 
 def record_package(prepared: PreparedJob, rendered: RenderedPackage, staging: Path,
-                   settings: Settings, db: Database) -> MakeOutcome:
+                   settings: Settings, db: Database, actor: str = "system") -> MakeOutcome:
     """Move the assembled package into place and write its submission row (driver only)."""
     submission_id, manifest = prepared.submission_id, rendered.manifest
     final = settings.submissions_dir / submission_id
@@ -152,48 +172,64 @@ def record_package(prepared: PreparedJob, rendered: RenderedPackage, staging: Pa
     # the commit: a busy database fails before anything moves, and a failed rename leaves no
     # row, so a package folder never exists without its row.
     with write_transaction(db):
-        _record_row(prepared, rendered, final, db)
+        _record_row(prepared, rendered, final, db, actor)
         install_package(staging, final)
     return MakeOutcome(final, submission_id, prepared.make_id, manifest, rendered.report,
                        False, list(prepared.notes))
 
 
 def _record_row(prepared: PreparedJob, rendered: RenderedPackage, final: Path,
-                db: Database) -> None:
+                db: Database, actor: str) -> None:
     job, script, manifest = prepared.job, prepared.script, rendered.manifest
-    record_submission(db, {
-        "id": prepared.submission_id, "job_id": prepared.make_id, "recipe_hash": prepared.recipe_hash,
+    replaced = find_submission(db, prepared.submission_id)  # a ready package remade
+    if replaced is not None and replaced["status"] in KEPT:  # moved on while this one rendered
+        raise InputError(f"成品包 {replaced['id']} 在这次生成期间已被标记为"
+                         f"{STATUS_NAMES[replaced['status']]}，保留原样没有覆盖；"
+                         "重新运行会生成新的成品包")
+    row = {
+        "id": prepared.submission_id, "job_id": prepared.make_id,
+        "recipe_hash": prepared.recipe_hash,
         "material_id": job.material_id, "chapter": job.chapter, "keyword": script.keyword,
-        "task_id": job.task_id, "title": script.title, "path": str(final),
+        "task_id": job.task_id, "keyword_id": prepared.keyword_id,
+        "account_id": prepared.account_id, "draft": int(job.draft),
+        "template_id": script.template_id or None,
+        "template_version": script.template_version or None,
+        "template_hash": script.template_hash or None,
+        "title": script.title, "path": str(final),
         "video_sha256": manifest["files"]["video.mp4"]["sha256"],
         "duration": rendered.duration, "profile": manifest["render"]["profile"],
         "compliance": rendered.report.to_dict(), "warnings": len(rendered.report.warnings),
-        "status": "ready", "publish_url": None, "published_at": None,
-        "created_at": manifest["created_at"],
-    })
+        "status": "ready", "publish_url": None, "published_at": None, "reason": None,
+        "settled_at": None, "created_at": manifest["created_at"],
+    }
+    record_submission(db, row)
+    record_created(db, row, actor, replaced)
 
 
 # The whole job in this process ---------------------------------------------------------
 def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress = no_progress,
-            *, cancel: threading.Event | None = None, force: bool = False) -> MakeOutcome:
+            *, cancel: threading.Event | None = None, force: bool = False,
+            actor: str = "system") -> MakeOutcome:
     """Material → script → voice + subtitles → video → checked submission package, in this
-    process. An identical job's verified package is reused unless `force`. When another
-    process is making the same job, this one waits for it (and then reuses its package)."""
+    process. The keyword (and the task's, for a job for a task) is checked before anything
+    is recorded. An identical job's verified package is reused unless `force`. When another
+    process is making the same job, this one waits for it (and then reuses its package).
+    `actor` (cli:<user>, app:<user>) is recorded in the package's history."""
     settings.ensure_dirs()
-    plan = plan_job(job, settings)
+    plan = plan_job(bind_task(job, settings, db), settings)
     lock = job_lock(plan, settings)
     if not lock.acquire(wait=LOCK_WAIT_SECONDS, on_wait=lambda: progress(
             0.0, "同一个视频正在另一个进程里生成，等它完成后复用")):
         raise InputError(f"同一个视频在另一个进程里已经生成了 {LOCK_WAIT_SECONDS // 60:.0f} 分钟"
                          "还没有结束；等它结束，或停止它后重试")
     try:
-        return _run_locked(plan, settings, db, progress, cancel, force)
+        return _run_locked(plan, settings, db, progress, cancel, force, actor)
     finally:
         lock.release()
 
 
 def _run_locked(plan: JobPlan, settings: Settings, db: Database, progress: Progress,
-                cancel: threading.Event | None, force: bool) -> MakeOutcome:
+                cancel: threading.Event | None, force: bool, actor: str) -> MakeOutcome:
     reused = None if force else find_reusable(plan, settings, db)
     if reused is not None:
         progress(1.0, "已有相同的成品，直接复用")
@@ -208,6 +244,6 @@ def _run_locked(plan: JobPlan, settings: Settings, db: Database, progress: Progr
     except BaseException:  # failed, blocked, cancelled, Ctrl-C: no half package is kept
         discard_staging(settings.submissions_dir, plan.submission_id)
         raise
-    outcome = complete(prepared, rendered, staging, settings, db)
+    outcome = complete(prepared, rendered, staging, settings, db, actor=actor)
     progress(1.0, f"完成：{outcome.package}")
     return outcome

@@ -28,6 +28,7 @@ from workbench.pipeline.stages import (
     no_progress,
     within,
 )
+from workbench.platform.gate import job_keyword
 from workbench.render.backgrounds import resolve_background
 from workbench.render.bgm import resolve_bgm
 from workbench.render.encoders import choose_encoder
@@ -63,6 +64,9 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     script costs no render). Raises ComplianceBlocked / InputError."""
     job, template, recipe = plan.job, plan.template, plan.recipe
     recipe_hash, submission_id = plan.recipe_hash, plan.submission_id
+    # The task's keyword once more: a batch can run for hours, and a keyword approved when it
+    # was planned may have expired (or been rejected) since.
+    keyword = job_keyword(job, db)
     work = settings.outputs_dir / "jobs" / submission_id
     # Files first: a damaged background or music file is refused before it costs a script
     # or a voice (and long before it could stall the render).
@@ -75,6 +79,7 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
             material_id=job.material_id, chapter=job.chapter, template=job.template,
             keyword=job.keyword, app=job.app, prompt=job.prompt, backend=job.rewrite_backend,
             variables=job.variables, seed=job.wording_seed, instruction=job.instruction,
+            task_id=job.task_id,
         ), settings, db, within(progress, 0.0, 0.33))
         script, script_job_id = script_out.script, script_out.job_id
     write_text_atomic(work / "script.json",
@@ -134,4 +139,6 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         notes=tuple(notes), srt=voice.srt_path, render_job=render_job, checks=checks,
         banner=banner, encoder=encoder,
         cover_at=job.cover_at if job.cover_at is not None else min(hook_end, 1.5),
-        words=tuple(words), submission_id=submission_id)
+        words=tuple(words), submission_id=submission_id,
+        keyword_id=keyword["id"] if keyword else None,
+        account_id=keyword["account_id"] if keyword else None)

@@ -51,6 +51,8 @@ class PreparedJob:
     cover_at: float
     words: tuple[BannedWord, ...] = field(default=())
     submission_id: str = ""  # "": the recipe's own id (recipe_hash[:12])
+    keyword_id: int | None = None  # the task's keyword row (jobs for a task)
+    account_id: int | None = None  # the account that keyword was applied for
 
     def __post_init__(self) -> None:
         if not self.submission_id:
@@ -129,7 +131,7 @@ def render_package(prepared: PreparedJob, staging: Path, progress: Progress = no
                       "video": round(info.duration, 3)},
         "jobs": {"make": prepared.make_id, "script": prepared.script_job_id,
                  "voice": prepared.voice_job_id},
-        "script_edited": job.script is not None,
+        "script_edited": job.script is not None, "draft": job.draft,
         "keyword": script.keyword, "task_id": job.task_id, "title": script.title,
         "caption": script.caption, "hashtags": script.hashtags,
         "aigc": json.loads(render_job.metadata["AIGC"]),
@@ -137,5 +139,6 @@ def render_package(prepared: PreparedJob, staging: Path, progress: Progress = no
     }
     progress(0.98, "打包")
     manifest = assemble_package(staging, submission_id, script=script, banner=prepared.banner,
-                                report=report, srt=prepared.srt, manifest=manifest)
+                                report=report, srt=prepared.srt, manifest=manifest,
+                                draft=job.draft)
     return RenderedPackage(manifest=manifest, report=report, duration=info.duration)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.materials.library import get_chapter, get_material
 from workbench.models import Chapter, Script
+from workbench.platform.gate import check_keyword
+from workbench.platform.tasks import get_task
 from workbench.rewrite.base import RewriteRequest
 from workbench.rewrite.prompts import get_prompt
 from workbench.rewrite.registry import resolve_backend
@@ -72,6 +74,7 @@ class ScriptJob:
     variables: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     instruction: str = ""
+    task_id: int | None = None  # the task whose keyword rules apply (else the base rules)
 
 
 @dataclass
@@ -84,7 +87,12 @@ class ScriptOutcome:
 def make_script(
     job: ScriptJob, settings: Settings, db: Database, progress: Progress = no_progress
 ) -> ScriptOutcome:
-    """Material chapter → template segments → rewritten narration, recorded as a job."""
+    """Material chapter → template segments → rewritten narration, recorded as a job. The
+    keyword goes on screen, so it obeys the keyword rules (its task's, when given) first."""
+    keyword = check_keyword(job.keyword, settings,
+                            get_task(db, job.task_id) if job.task_id is not None else None)
+    if keyword != job.keyword:
+        job = replace(job, keyword=keyword)
     app = job.app or settings.app_name
     material = get_material(db, job.material_id)
     chapter = get_chapter(db, job.material_id, job.chapter)
@@ -93,7 +101,10 @@ def make_script(
     resolved = resolve_backend(job.backend or settings.rewrite_backend, settings)
     backend = resolved.backend
 
-    recipe = {**asdict(job), "app": app, "template_hash": template.content_hash,
+    fields = asdict(job)
+    if fields["task_id"] is None:  # added later: left out while unset, as MakeJob does
+        del fields["task_id"]
+    recipe = {**fields, "app": app, "template_hash": template.content_hash,
               "prompt_hash": prompt.content_hash, "backend": backend.name, "model": backend.model}
     job_id = start_job(
         db, "script", content_hash(recipe),

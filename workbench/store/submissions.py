@@ -1,4 +1,7 @@
-"""Submission rows: one per package, linking it to its job, keyword and (when known) task."""
+"""Submission rows: one per package, linking it to its job, keyword and (when known) task.
+
+How a row's status changes (publish, settle, reject, with history) is
+`workbench.platform.submissions_lifecycle`."""
 
 from __future__ import annotations
 
@@ -11,7 +14,17 @@ from sqlite_utils import Database
 from workbench.errors import InputError
 from workbench.store import utcnow
 
-STATUS_NAMES = {"ready": "待发布", "published": "已发布"}  # for users
+STATUS_NAMES = {"ready": "待发布", "published": "已发布", "settled": "已结算",
+                "rejected": "已退回"}  # for users
+DRAFT_NAME = "草稿"
+
+
+def status_label(row: dict[str, Any]) -> str:
+    """The status as users read it, e.g. 待发布 or 待发布·草稿 (a package that may not be
+    published: its keyword was still pending)."""
+    name = STATUS_NAMES.get(row["status"], row["status"])
+    return f"{name}·{DRAFT_NAME}" if row.get("draft") else name
+
 
 def record_submission(db: Database, row: dict[str, Any]) -> None:
     """Insert or replace the row for `row["id"]` (a re-made package replaces its old row)."""
@@ -51,10 +64,11 @@ def list_submissions(db: Database, limit: int = 50, keyword: str | None = None
     where, args = ("keyword = ?", [keyword]) if keyword else (None, [])
     return [dict(r) for r in db["submissions"].rows_where(
         where, args, select="id, created_at, keyword, title, duration, profile, status, warnings, "
-        "task_id, job_id, path, publish_url", order_by="created_at desc, id", limit=limit)]
+        "task_id, job_id, path, publish_url, draft, keyword_id, account_id",
+        order_by="created_at desc, id", limit=limit)]
 
 
-def _publish_time(value: str | None) -> str:
+def publish_time(value: str | None) -> str:
     """A date or date-time (ISO: 2026-11-22 or 2026-11-22T20:00), as stored; now when None."""
     if value is None or not value.strip():
         return utcnow()
@@ -66,14 +80,3 @@ def _publish_time(value: str | None) -> str:
     if len(value.strip()) == 10:  # a date alone stays a date
         return parsed.date().isoformat()
     return parsed.isoformat(timespec="minutes" if parsed.second == 0 else "seconds")
-
-
-def mark_published(db: Database, submission_id: str, url: str, published_at: str | None = None
-                   ) -> dict[str, Any]:
-    """Record where the video went live ("回填"), so results can be tracked per video."""
-    row = get_submission(db, submission_id)
-    if not url.startswith(("http://", "https://")):
-        raise InputError(f"作品链接应以 http:// 或 https:// 开头（收到 {url!r}）")
-    db["submissions"].update(row["id"], {"status": "published", "publish_url": url,
-                                         "published_at": _publish_time(published_at)})
-    return get_submission(db, row["id"])

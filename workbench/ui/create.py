@@ -226,7 +226,8 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
         progress(0.0, desc="排队完成，开始制作")
         try:
             outcome = run_job(job, settings, db,
-                              lambda f, m: progress(f, desc=f"{m}（{f:.0%}）"), cancel=cancel)
+                              lambda f, m: progress(f, desc=f"{m}（{f:.0%}）"), cancel=cancel,
+                              actor=f"app:{user}")
         except Cancelled:
             raise InputError("已取消渲染，没有留下半成品") from None
         finally:

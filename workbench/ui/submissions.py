@@ -10,15 +10,9 @@ import gradio as gr
 
 from workbench.errors import InputError
 from workbench.package import package_zip, verify_package
-from workbench.store.submissions import (
-    STATUS_NAMES as STATUS,
-)
-from workbench.store.submissions import (
-    get_submission,
-    list_submissions,
-    mark_published,
-)
-from workbench.ui.common import LEVELS, handler, session
+from workbench.platform.submissions_lifecycle import publish as publish_submission
+from workbench.store.submissions import get_submission, list_submissions, status_label
+from workbench.ui.common import LEVELS, handler, owner, session
 
 HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
 
@@ -28,7 +22,7 @@ def rows(keyword: str = "") -> list[list[Any]]:
         found = list_submissions(db, 200, keyword.strip() or None)
     return [[s["id"], (s["created_at"] or "")[:16].replace("T", " "), s["keyword"],
              s["title"] or "", f"{s['duration']:.1f}s" if s["duration"] else "",
-             s["profile"] or "", STATUS.get(s["status"], s["status"]), s["warnings"] or 0]
+             s["profile"] or "", status_label(s), s["warnings"] or 0]
             for s in found]
 
 
@@ -46,10 +40,12 @@ def open_submission(submission_id: str) -> tuple[str, str, str, str, str]:
                              "（请在「创作」里重新渲染）")
         zipped = package_zip(folder, settings.home / "ui" / "zips")
     report = json.loads(row["compliance"] or "{}")
-    status = STATUS.get(row["status"], row["status"])
+    status = status_label(row)
     lines = [f"**{row['title'] or row['id']}** · 口令 {row['keyword']} · {status}"]
     if row["publish_url"]:
         lines.append(f"发布链接：{row['publish_url']}（{row['published_at']}）")
+    if row.get("reason"):
+        lines.append(f"退回原因：{row['reason']}")
     lines += [f"- {LEVELS.get(f['level'], '')} {f['message']}" for f in report.get("findings", [])]
     return (str(folder / "video.mp4"), str(folder / "cover.jpg"),
             (folder / "caption.txt").read_text(encoding="utf-8"), str(zipped), "\n".join(lines))
@@ -62,11 +58,13 @@ def download_package(submission_id: str) -> str:
 
 
 @handler
-def publish(submission_id: str, url: str) -> tuple[str, list[list[Any]]]:
+def publish(submission_id: str, url: str, request: gr.Request
+            ) -> tuple[str, list[list[Any]]]:
     if not (url or "").strip():
         raise InputError("请填写作品链接（发布后平台给的网址）")
     with session() as (_, db):
-        row = mark_published(db, (submission_id or "").strip(), url.strip())
+        row = publish_submission(db, (submission_id or "").strip(), url.strip(),
+                                 actor=f"app:{owner(request)}")
     return f"已记录 {row['id']} 发布于 {row['published_at']}", rows()
 
 
