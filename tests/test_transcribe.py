@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from cli_runner import run_cli
+from cli_runner import run_cli, run_subprocess
 from llm_server import Planned
 from test_drama_material import make_episode
 from transcribe_server import form_fields, transcribe_server, verbose_json  # noqa: F401
@@ -307,3 +307,13 @@ def test_cli_offline_says_so_and_refuses_a_novel_or_a_bad_range(drama):
     assert run_cli("material", "add", str(novel)).returncode == 0
     refused = run_cli("drama", "transcribe", "--material", "2")
     assert refused.returncode == 1 and "不是短剧" in refused.stderr
+
+
+def test_the_command_runs_in_a_real_process(drama):
+    result = run_subprocess("drama", "transcribe", "--material", "1", "--episodes", "1,3",
+                            "--json")
+    assert result.returncode == 0, result.stderr
+    assert [(e["episode"], e["source"]) for e in json.loads(result.stdout)] == [
+        (1, "sidecar"), (3, "none")]
+    unknown = run_subprocess("drama", "transcribe", "--material", "1", "--backend", "vosk")
+    assert unknown.returncode == 1 and "未知的语音识别后端: vosk" in unknown.stderr

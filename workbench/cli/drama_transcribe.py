@@ -48,7 +48,7 @@ def drama_transcribe(
     for note, warning in notes.items():
         err.print(f"注意: {note}" if warning else note, style="yellow" if warning else None)
     if as_json:
-        print(json.dumps([{"episode": row["idx"], "source": r.source, "lines": r.to_dict()}
+        print(json.dumps([{"episode": row["idx"], "source": r.source, "lines": r.line_dicts()}
                           for row, r in results], ensure_ascii=False, indent=2))
         return
     out.print(f"#{drama['id']} 《{drama['title']}》")

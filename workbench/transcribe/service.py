@@ -41,7 +41,7 @@ class EpisodeLines:
     cached: bool = False  # a transcript served entirely from the cache
     requests: int = field(default=0, compare=False)  # chunks sent to the backend this call
 
-    def to_dict(self) -> list[dict[str, Any]]:
+    def line_dicts(self) -> list[dict[str, Any]]:
         return [{"start": line.start, "end": line.end, "text": line.text} for line in self.lines]
 
 
@@ -69,8 +69,13 @@ def episode_lines(episode: dict[str, Any], settings: Settings, db: Database,
     resolved = resolve_backend(name, settings)
     if resolved.backend is None:
         return EpisodeLines([], "none", resolved.reason)
-    return transcribe_episode(episode, resolved.backend, settings, db, progress,
-                              note=resolved.reason)
+    try:
+        return transcribe_episode(episode, resolved.backend, settings, db, progress,
+                                  note=resolved.reason)
+    finally:
+        close = getattr(resolved.backend, "close", None)
+        if close is not None:  # the HTTP connection pool of a networked backend
+            close()
 
 
 def chunk_key(episode: dict[str, Any], backend: TranscribeBackend, language: str | None,
