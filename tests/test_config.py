@@ -11,6 +11,7 @@ from workbench.errors import InputError
 from workbench.render.profiles import PROFILES
 from workbench.rewrite import registry as rewrite_registry
 from workbench.settings_file import save_settings, settings_path
+from workbench.transcribe import registry as transcribe_registry
 from workbench.voice import registry as voice_registry
 
 
@@ -77,12 +78,13 @@ def test_the_option_table_is_derived_from_the_settings_fields():
     assert (kinds["home"], kinds["banned_words_file"], kinds["llm_api_key"]) == (Path, Path, str)
     assert (kinds["voice_fallback"], kinds["edge_retries"], kinds["loudness"]) == (
         bool, int, float)
-    assert {o.name for o in OPTIONS if o.secret} == {"llm_api_key"}
+    assert {o.name for o in OPTIONS if o.secret} == {"llm_api_key", "transcribe_api_key"}
 
 
 @pytest.mark.parametrize(("env", "choices", "label"), [
     ("WORKBENCH_REWRITE_BACKEND", rewrite_registry.CHOICES, "改写后端"),
     ("WORKBENCH_VOICE_BACKEND", voice_registry.CHOICES, "配音后端"),
+    ("WORKBENCH_TRANSCRIBE_BACKEND", transcribe_registry.CHOICES, "语音识别后端"),
     ("WORKBENCH_RENDER_PROFILE", tuple(PROFILES), "输出规格"),
 ])
 def test_backend_and_profile_names_are_checked_against_their_registries(
@@ -147,12 +149,14 @@ def test_config_is_not_part_of_an_import_cycle():
             seen.add(name)
             todo.extend(graph[name])
     assert "workbench.rewrite.registry" in seen and "workbench.voice.registry" in seen
+    assert "workbench.transcribe.registry" in seen
     assert "workbench.config" not in seen
     assert "workbench.settings_file" not in seen
 
 
 @pytest.mark.parametrize("module", ["workbench.config", "workbench.settings_file",
                                     "workbench.rewrite.registry", "workbench.voice.registry",
+                                    "workbench.transcribe.registry",
                                     "workbench.models"])
 def test_each_settings_module_imports_on_its_own(module):
     code = (f"import sys, {module}\n"

@@ -27,6 +27,7 @@ from typing import Any
 from workbench.errors import InputError
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.transcribe.registry import CHOICES as TRANSCRIBE_CHOICES
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +103,30 @@ class Settings:
     edge_timeout: float = field(default=15.0, metadata=option(
         toml="voice.edge_timeout", env="WORKBENCH_EDGE_TIMEOUT",
         help="seconds to connect to / hear from edge-tts", bounds=(1, 600)))
+    transcribe_backend: str = field(default="auto", metadata=option(
+        toml="transcribe.backend", env="WORKBENCH_TRANSCRIBE_BACKEND",
+        help="speech recognition for drama episodes without subtitles",
+        choices=TRANSCRIBE_CHOICES, label="语音识别后端"))
+    transcribe_base_url: str | None = field(default=None, metadata=option(
+        toml="transcribe.base_url", env="WORKBENCH_TRANSCRIBE_BASE_URL",
+        help="OpenAI-compatible transcription endpoint (unset: the LLM endpoint)"))
+    transcribe_api_key: str | None = field(default=None, metadata=option(
+        toml="transcribe.api_key", env="WORKBENCH_TRANSCRIBE_API_KEY",
+        help="transcription API key (unset: the LLM key, when the endpoint is the LLM's)",
+        secret=True))
+    transcribe_model: str = field(default="whisper-1", metadata=option(
+        toml="transcribe.model", env="WORKBENCH_TRANSCRIBE_MODEL",
+        help="transcription model name at the endpoint"))
+    transcribe_language: str = field(default="zh", metadata=option(
+        toml="transcribe.language", env="WORKBENCH_TRANSCRIBE_LANGUAGE",
+        help="spoken language (ISO 639-1, e.g. zh; auto: let the model detect it)"))
+    transcribe_deadline: float = field(default=300.0, metadata=option(
+        toml="transcribe.deadline", env="WORKBENCH_TRANSCRIBE_DEADLINE",
+        help="seconds for one transcription request (up to 10 minutes of sound), retries "
+             "included", bounds=(1, 3600)))
+    whisper_model_dir: Path | None = field(default=None, metadata=option(
+        toml="transcribe.whisper_model_dir", env="WORKBENCH_WHISPER_MODEL_DIR",
+        help="a faster-whisper (CTranslate2) model folder you already have"))
     subtitle_font_size: int = field(default=84, metadata=option(
         toml="subtitles.font_size", env="WORKBENCH_SUBTITLE_FONT_SIZE",
         help="subtitle font size in px on a 1080x1920 frame", bounds=(12, 400)))

@@ -77,6 +77,8 @@ VoiceOpt = Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeur
 RateOpt = Annotated[str | None, typer.Option(help="语速，如 +20%")]
 ProfileOpt = Annotated[str | None, typer.Option(help=f"输出规格 {'|'.join(PROFILES)}")]
 LimitOpt = Annotated[int, typer.Option(help="显示条数")]
+EpisodesOpt = Annotated[str | None, typer.Option(
+    help="哪几集，如 2、1-3、1,3-4（按导入顺序，默认全部）")]
 # `--backend` meant the rewrite backend of `script`/`make` and the voice backend of
 # `voice`/`voices`; it still works there, hidden from help, with a note to use the clear name.
 OldBackendOpt = Annotated[str | None, typer.Option(

@@ -1,0 +1,62 @@
+"""Where transcription requests go, and with which key.
+
+`transcribe.base_url` unset: the LLM's endpoint (`OPENAI_BASE_URL`, else OpenAI's).
+`transcribe.api_key` unset: the LLM's key, but only when the request goes to the LLM's own
+endpoint — a key is never sent to a host it was not set for (a local faster-whisper server
+needs none; a placeholder is sent instead).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from workbench.config import Settings, mask_secret
+from workbench.rewrite.openai_backend import OPENAI_DEFAULT_BASE_URL
+
+_KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str
+    api_key: str | None
+    configured: bool  # a base URL or a key is set (here or for the LLM)
+
+    def __repr__(self) -> str:  # never show the key, even in a traceback
+        return f"Endpoint(base_url={self.display_url!r}, configured={self.configured})"
+
+    @property
+    def host(self) -> str:
+        parts = urlsplit(self.base_url)
+        if not parts.hostname:
+            return "?"
+        return parts.hostname + (f":{parts.port}" if parts.port else "")
+
+    @property
+    def display_url(self) -> str:
+        """The base URL without user:password or query string (either may hold a secret)."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{self.host}{parts.path}" if parts.scheme else "?"
+
+    def redact(self, text: str) -> str:
+        """`text` from a server, with the key (and anything key-shaped) masked."""
+        if self.api_key:
+            text = text.replace(self.api_key, mask_secret(self.api_key))
+        return _KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/").lower() == b.rstrip("/").lower()
+
+
+def transcription_endpoint(settings: Settings) -> Endpoint:
+    llm_url = settings.llm_base_url or OPENAI_DEFAULT_BASE_URL
+    base_url = settings.transcribe_base_url or llm_url
+    key = settings.transcribe_api_key
+    if not key and _same_url(base_url, llm_url):
+        key = settings.llm_api_key
+    configured = bool(settings.transcribe_base_url or settings.transcribe_api_key
+                      or settings.llm_configured)
+    return Endpoint(base_url, key, configured)
