@@ -17,8 +17,9 @@ pass the total length, and returns them in rank order.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlite_utils import Database
@@ -32,6 +33,7 @@ MAX_SECONDS = 30.0
 NORM_SECONDS = 10.0
 ENDING_BONUS = 1.0
 MAX_ENDS_PER_START = 80  # bounds the candidates of an episode with very many short lines
+MAX_PER_EPISODE = 500  # an episode's best candidates kept for the ranking over all episodes
 MAX_RESULTS = 50
 DENSE, LOUD, FAST_CUTS, WHOLE_SCENE = "台词密集", "声音激烈", "镜头切换快", "完整场景"
 REASON_ORDER = (CLIFFHANGER, CONFLICT, QUESTION, EMOTION, SUSPENSE, DENSE, LOUD, FAST_CUTS,
@@ -123,7 +125,8 @@ def highlight(facts: EpisodeFacts, start: float, end: float, *, start_on_cut: bo
 
 
 def candidates(facts: EpisodeFacts) -> list[Highlight]:
-    """Every segment between two allowed edges whose length is within bounds."""
+    """The best MAX_PER_EPISODE segments between two allowed edges whose length is within
+    bounds, without their text (`with_text` adds it to the few that are shown)."""
     points = snap_points(facts.spans, facts.cuts, facts.duration)
     shortest = min(MIN_SECONDS, facts.duration)
     found = []
@@ -136,14 +139,24 @@ def candidates(facts: EpisodeFacts) -> list[Highlight]:
             if length + 1e-6 < shortest:
                 continue
             ends += 1
-            found.append(highlight(facts, first.time, last.time, start_on_cut=first.scene,
-                                   end_on_cut=last.scene))
-    return found
+            score, reasons = score_segment(facts, first.time, last.time,
+                                           start_on_cut=first.scene, end_on_cut=last.scene)
+            found.append(Highlight(facts.idx, first.time, last.time, score, reasons, ""))
+    return heapq.nsmallest(MAX_PER_EPISODE, found, key=rank_key)
+
+
+def with_text(chosen: Sequence[Highlight], facts: Sequence[EpisodeFacts]) -> list[Highlight]:
+    by_idx = {f.idx: f for f in facts}
+    return [replace(h, text=segment_text(by_idx[h.episode], h.start, h.end)) for h in chosen]
+
+
+def rank_key(h: Highlight) -> tuple[float, float, int, float]:
+    """Best first; of equal scores the shorter (the same merit, more concentrated)."""
+    return (-round(h.score, 6), h.seconds, h.episode, h.start)
 
 
 def rank(found: Sequence[Highlight]) -> list[Highlight]:
-    """Best first; of equal scores the shorter (the same merit, more concentrated)."""
-    return sorted(found, key=lambda h: (-round(h.score, 6), h.seconds, h.episode, h.start))
+    return sorted(found, key=rank_key)
 
 
 def pick(ranked: Sequence[Highlight], max_seconds: float | None,
@@ -174,4 +187,4 @@ def find_highlights(db: Database, material_id: int, episodes: Sequence[int] | No
     at most `max_seconds` in all."""
     facts, notes = gather(db, material_id, episodes, lines_for=lines_for, progress=progress)
     found = [h for f in facts for h in candidates(f)]
-    return HighlightReport(pick(rank(found), max_seconds), notes)
+    return HighlightReport(with_text(pick(rank(found), max_seconds), facts), notes)
