@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cli_runner import run_cli
+from cli_runner import run_cli, run_subprocess
 from llm_server import LLMServer, llm_server  # noqa: F401
 
 from workbench.config import load_settings
@@ -218,6 +218,11 @@ def test_lines_can_come_from_elsewhere(db, material):
     assert report.notes == ["第 2 集用的是语音识别的字幕"]
     assert report.highlights[0].text == "你到底是谁……"
     assert CLIFFHANGER in report.highlights[0].reasons
+    two_rows = gather(db, material, [2], lines_for=lambda e: (
+        [SubtitleLine(1.0, 2.0, "你到底\n是谁？"), SubtitleLine(9.0, 9.5, "结尾之后")], None))[0]
+    assert [line.text for line in two_rows[0].lines] == ["你到底 是谁？"]  # one line, no tail
+    with pytest.raises(InputError, match="只有 2 集"):
+        gather(db, material, [3])
 
 
 # The command ------------------------------------------------------------------------------
@@ -236,6 +241,13 @@ def test_cli_json_shape_and_table(material):
     assert table.returncode == 0 and "悬念结尾" in table.stdout and "高光片段" in table.stdout
     offline = run_cli("drama", "highlights", "--material", str(material), "--episodes", "2")
     assert offline.returncode == 0 and OFFLINE_NOTE in offline.stderr
+
+
+def test_the_installed_command_runs(material):
+    result = run_subprocess("drama", "highlights", "--material", str(material), "--episodes",
+                            "1", "--max-seconds", "10", "--json")
+    assert result.returncode == 0, result.stderr
+    assert CLIFF in json.loads(result.stdout)[0]["text"]
 
 
 def test_cli_refusals(db, material, tmp_path):

@@ -61,7 +61,8 @@ class EpisodeFacts:
     @classmethod
     def build(cls, idx: int, duration: float, lines: Sequence[SubtitleLine],
               cuts: list[float], sound: Loudness) -> EpisodeFacts:
-        kept = sorted((SubtitleLine(max(0.0, l.start), min(duration, l.end), l.text.strip())
+        kept = sorted((SubtitleLine(max(0.0, l.start), min(duration, l.end),
+                                    " ".join(l.text.split()))  # a two-row cue is one line
                        for l in lines if l.text.strip() and l.start < duration),
                       key=lambda l: ((l.start + l.end) / 2, l.start))
         kept = [l for l in kept if l.end > l.start]
@@ -89,6 +90,8 @@ def gather(db: Database, material_id: int, episodes: Sequence[int] | None = None
     """Facts for the chosen episodes (positions from 1; all when None) and notes for the
     user (where lines came from, which episodes have none)."""
     rows = drama_episodes(db, material_id)
+    if episodes and not all(1 <= i <= len(rows) for i in episodes):
+        raise InputError(f"素材 #{material_id} 只有 {len(rows)} 集：集数应在 1–{len(rows)} 之间")
     chosen = [rows[i - 1] for i in episodes] if episodes else rows
     cache = StageCache(db)
     facts, notes, silent = [], [], []
