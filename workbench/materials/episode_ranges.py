@@ -14,15 +14,16 @@ from sqlite_utils import Database
 from workbench.errors import InputError
 
 MAX_TEXT = 200
-_PART = re.compile(r"^(\d{1,9})(?:\s*[-~～–—]\s*(\d{1,9}))?$")
+_PART = re.compile(r"^(\d{1,9})(?:\s*[-~～–—至到]\s*(\d{1,9}))?$")
 
 
 def parse_episode_range(text: str | None, count: int) -> list[int]:
     """The episode positions `text` names, ascending, each once; every episode when `text` is
-    None or blank. InputError says what is wrong and the valid range."""
-    every = list(range(1, count + 1))
-    if text is None or not text.strip():
-        return every
+    None. InputError says what is wrong and the valid range."""
+    if text is None:
+        return list(range(1, count + 1))
+    if not text.strip():
+        raise InputError("集数范围是空的：写成 2、1-3 或 1,3-4（不写 --episodes 就是全部剧集）")
     if count < 1:
         raise InputError("这部剧没有剧集")
     shown = text.strip()[:40]
@@ -39,7 +40,7 @@ def parse_episode_range(text: str | None, count: int) -> list[int]:
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) else first
         if first > last:
-            raise InputError(f"集数范围「{part}」前大后小：应写成 {last}-{first}")
+            raise InputError(f"集数范围「{part}」是倒过来的，前大后小：应写成 {last}-{first}")
         if first < 1 or last > count:
             raise InputError(f"集数范围「{part}」超出：这部剧共 {count} 集，可选 1–{count}")
         chosen.update(range(first, last + 1))
@@ -57,7 +58,7 @@ def drama_episodes(db: Database, material_id: int, episodes: str | None = None
 
     material = get_material(db, material_id)
     if material.get("kind") != "drama":
-        raise InputError(f"素材 #{material_id}《{material['title']}》不是短剧：drama 命令只用于 "
+        raise InputError(f"素材 #{material_id}《{material['title']}》是小说，不是短剧：drama 命令只用于 "
                          "workbench material add-drama 导入的剧集")
     rows = list_episodes(db, material_id)
     wanted = set(parse_episode_range(episodes, len(rows)))

@@ -119,6 +119,12 @@ class OpenAIBackend:
             f"（WORKBENCH_LLM_MODEL）或改用 rules 后端"
         )
 
+    def complete(self, messages: list[dict[str, str]], **options: Any) -> tuple[str, str]:
+        """One chat completion asking for JSON, on the same client, limits, JSON-mode fallback
+        and error translation as `rewrite`: (answer text, '' or a note for a parse failure).
+        For other stages that ask the configured model for JSON (the drama arc)."""
+        return self._complete(messages, **options)
+
     # Internals -------------------------------------------------------------------------------
     def _prompt_for(self, request: RewriteRequest) -> Prompt:
         """The request's prompt, else the one given at construction, else the bundled default."""

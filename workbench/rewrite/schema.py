@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -68,7 +69,8 @@ _validator = Draft202012Validator(REWRITE_SCHEMA)
 
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[a-zA-Z]*[ \t]*\n?(.*?)```", re.DOTALL)
-_TYPE_NAMES = {"object": "对象", "array": "数组", "string": "字符串"}
+_TYPE_NAMES = {"object": "对象", "array": "数组", "string": "字符串", "number": "数字",
+               "integer": "整数"}
 _TITLE_BREAKS = "，。！？；：、,.!?;: "
 _HASH_CHARS = "#＃"
 
@@ -108,7 +110,14 @@ def parse_rewrite_answer(
 
 
 def _extract_json_object(text: str) -> dict[str, Any]:
-    """The one JSON object in `text`, ignoring fences, <think> blocks and prose around it."""
+    return extract_json_object(text, "segments", REWRITE_SCHEMA["properties"].keys())
+
+
+def extract_json_object(text: str, main_key: str, keys: Iterable[str]) -> dict[str, Any]:
+    """The one JSON object in `text` that has `main_key`, ignoring fences, <think> blocks and
+    prose around it; failing that, the first object with any of `keys` (so the validator can
+    say what is missing)."""
+    known = set(keys)
     if not text or not text.strip():
         raise InvalidAnswer("回答是空的，需要一个 JSON 对象")
     cleaned = _THINK.sub("", text).strip()
@@ -123,12 +132,12 @@ def _extract_json_object(text: str) -> dict[str, Any]:
                 continue
             if not isinstance(value, dict):
                 continue
-            if "segments" in value:
+            if main_key in value:
                 return value
             # An object with some of our top-level keys is ours, only incomplete: keep it so
             # the validator can say what is missing. An inner {"name", "text"} of a truncated
             # answer is not, and must not hide the real problem (the JSON is cut off).
-            if partial is None and value.keys() & REWRITE_SCHEMA["properties"].keys():
+            if partial is None and value.keys() & known:
                 partial = value
     if partial is not None:
         return partial
@@ -136,11 +145,15 @@ def _extract_json_object(text: str) -> dict[str, Any]:
 
 
 def _validate(data: dict[str, Any]) -> None:
-    errors = [
-        e for e in _validator.iter_errors(data)
+    validate_answer(_validator, data, skip=lambda e: (
         # An over-long title is handled by _fit_title (trim a little, reject a lot).
-        if not (e.validator == "maxLength" and list(e.absolute_path) == ["title"])
-    ]
+        e.validator == "maxLength" and list(e.absolute_path) == ["title"]))
+
+
+def validate_answer(validator: Draft202012Validator, data: Any,
+                    skip: Callable[[ValidationError], bool] = lambda e: False) -> None:
+    """InvalidAnswer naming (in short Chinese) up to three ways `data` breaks the schema."""
+    errors = [e for e in validator.iter_errors(data) if not skip(e)]
     if errors:
         errors.sort(key=lambda e: (len(e.absolute_path), [str(p) for p in e.absolute_path]))
         reasons = list(dict.fromkeys(_describe(e) for e in errors))  # "required" repeats
@@ -168,6 +181,8 @@ def _describe(error: ValidationError) -> str:
         return f"{where} 至少要有 {error.validator_value} 项"
     if error.validator == "maxItems":
         return f"{where} 最多 {error.validator_value} 项"
+    if error.validator == "minimum":
+        return f"{where} 不能小于 {error.validator_value}"
     return f"{where} 不符合格式（{error.validator}）"
 
 
