@@ -155,6 +155,8 @@ def _build(folder: Path, key: str, script: DramaScript, settings: Settings,
 
     settings.ensure_dirs()
     folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in folder.parent.glob(".v*"):  # left by a killed run (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     db = open_db(settings.db_path)
     try:
