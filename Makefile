@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install test demo demo-batch app browser lint clean
+.PHONY: install test demo demo-batch demo-drama app browser lint clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ demo: install
 
 demo-batch: install
 	$(BIN)/workbench batch examples/briefs
+
+# The sample drama 《夜渡》 (made offline, cached after the first run), imported as a material.
+demo-drama: install
+	@made="$$($(BIN)/workbench drama sample)" && printf '%s\n' "$$made" && \
+		$(BIN)/workbench material add-drama "$$(printf '%s\n' "$$made" | tail -1)"
 
 app: install
 	$(BIN)/python app.py

@@ -6,6 +6,7 @@ import logging
 import re
 import subprocess
 from functools import lru_cache
+from pathlib import Path
 
 import imageio_ffmpeg
 
@@ -20,13 +21,15 @@ def ffmpeg_exe() -> str:
 
 
 def run_ffmpeg(args: list[str], *, input: bytes | None = None, timeout: float = 600,
-               what: str = "ffmpeg") -> bytes:
-    """Run ffmpeg quietly with `args`; return stdout. A failure raises RenderError with the
+               what: str = "ffmpeg", cwd: Path | None = None) -> bytes:
+    """Run ffmpeg quietly with `args` (in the folder `cwd`, so a filter graph can name files
+    there without escaping paths); return stdout. A failure raises RenderError with the
     last lines ffmpeg printed (they name the real problem)."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", *args]
     log.debug("ffmpeg %s", " ".join(args))
     try:
-        proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, check=False)
+        proc = subprocess.run(cmd, input=input, capture_output=True, timeout=timeout, check=False,
+                              cwd=cwd)
     except subprocess.TimeoutExpired:
         raise RenderError(f"{what} 超时（{timeout:.0f} 秒）") from None
     if proc.returncode != 0:
