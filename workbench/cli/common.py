@@ -97,7 +97,11 @@ def backend_alias(old: str | None, new: str | None, new_flag: str) -> str | None
 
 @contextmanager
 def progress_bar() -> Iterator[Callable[[float, str], None]]:
-    """A live bar on stderr; the callback takes (fraction, message) like every stage."""
+    """A live bar on stderr; the callback takes (fraction, message) like every stage. Not on
+    a pipe or a file: there a bar cannot redraw, and rich would leave a blank line behind."""
+    if not err.is_terminal:
+        yield lambda fraction, message: None
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
