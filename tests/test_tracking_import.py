@@ -346,7 +346,7 @@ def test_bounds_refuse_files_too_big_or_too_long(db, keywords, tmp_path, monkeyp
         import_tracking(db, json_path, actor="test")
     monkeypatch.setattr(tracking_read, "MAX_ROWS", 20)
     monkeypatch.setattr(tracking_read, "MAX_BYTES", path.stat().st_size - 1)
-    with pytest.raises(InputError, match="超过 0 MB"):
+    with pytest.raises(InputError, match="文件过大.*上限 0 MB"):
         import_tracking(db, path, actor="test")
     assert nothing_stored(db)
     monkeypatch.setattr(tracking_read, "MAX_BYTES", path.stat().st_size)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,3 +74,53 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_bounded(path: Path, limit: int, choose: str, too_big: str) -> bytes:
+    """The file's bytes, refusing missing, non-regular and oversized (over `limit`) files up
+    front; `choose` says what file to pick instead, `too_big` what to do with a large one.
+
+    Opened without blocking and checked on the open descriptor, so a FIFO (which would wait
+    for a writer) or a device (/dev/zero never ends) is named for what it is, even if it
+    replaced a file after the path was chosen; at most `limit` bytes are read."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # not on Windows
+    except FileNotFoundError:
+        raise InputError(f"找不到文件 {path}，请检查路径和文件名") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} 是文件夹，不是文件；{choose}") from None
+    except OSError as exc:
+        raise InputError(f"无法读取文件 {path}: {exc.strerror}，请检查文件权限") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError(f"{path} 是文件夹，不是文件；{choose}")
+        raise InputError(
+            f"{path} 不是普通文件（{_kind(info.st_mode)}），{choose}")
+    with os.fdopen(fd, "rb") as file:
+        size = info.st_size
+        try:
+            data = b""
+            if size <= limit:  # read(n) allocates n up front: ask for what stat says
+                data = file.read(size + 1)
+                if len(data) > size:  # grew since: read on, but never past the cap
+                    data += file.read(limit + 1 - len(data))
+        except OSError as exc:
+            raise InputError(f"无法读取文件 {path}: {exc.strerror}，请检查文件权限") from None
+    if size > limit or len(data) > limit:
+        size = max(size, len(data))
+        raise InputError(
+            f"{path}: 文件过大（{size / 1024 / 1024:.1f} MB，上限 "
+            f"{limit // 1024 // 1024} MB），{too_big}"
+        )
+    return data
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "管道"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "设备"
+    return "套接字" if stat.S_ISSOCK(mode) else "特殊文件"

@@ -8,12 +8,11 @@ together and re-exports: `encoding` (bytes → str), `chapters` (cleaning, split
 from __future__ import annotations
 
 import io
-import os
-import stat
 import zipfile
 from pathlib import Path
 
 from workbench.errors import InputError
+from workbench.files import read_bounded
 from workbench.materials.chapters import chinese_number, clean_text, guess_title, split_chapters
 from workbench.materials.encoding import decode_text
 from workbench.materials.epub import read_epub_bytes
@@ -40,52 +39,8 @@ def read_novel(path: Path, title: str | None = None) -> NovelText:
 
 
 def read_file_bytes(path: Path) -> bytes:
-    """The file's bytes, refusing missing, non-regular and oversized files up front.
-
-    Opened without blocking and checked on the open descriptor, so a FIFO (which would wait
-    for a writer) or a device (/dev/zero never ends) is named for what it is, even if it
-    replaced a file after the path was chosen; at most MAX_FILE_BYTES are read."""
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # not on Windows
-    except FileNotFoundError:
-        raise InputError(f"找不到文件 {path}，请检查路径和文件名") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} 是文件夹，不是文件；请选择一个 TXT 或 EPUB 文件") from None
-    except OSError as exc:
-        raise InputError(f"无法读取文件 {path}: {exc.strerror}，请检查文件权限") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise InputError(f"{path} 是文件夹，不是文件；请选择一个 TXT 或 EPUB 文件")
-        raise InputError(
-            f"{path} 不是普通文件（{_kind(info.st_mode)}），请选择一个 TXT 或 EPUB 文件")
-    with os.fdopen(fd, "rb") as file:
-        size = info.st_size
-        try:
-            data = b""
-            if size <= MAX_FILE_BYTES:  # read(n) allocates n up front: ask for what stat says
-                data = file.read(size + 1)
-                if len(data) > size:  # grew since: read on, but never past the cap
-                    data += file.read(MAX_FILE_BYTES + 1 - len(data))
-        except OSError as exc:
-            raise InputError(f"无法读取文件 {path}: {exc.strerror}，请检查文件权限") from None
-    if size > MAX_FILE_BYTES or len(data) > MAX_FILE_BYTES:
-        size = max(size, len(data))
-        raise InputError(
-            f"{path}: 文件过大（{size / 1024 / 1024:.1f} MB，上限 "
-            f"{MAX_FILE_BYTES // 1024 // 1024} MB），请拆分后再导入"
-        )
-    return data
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "管道"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "设备"
-    return "套接字" if stat.S_ISSOCK(mode) else "特殊文件"
+    """A novel file's bytes (at most MAX_FILE_BYTES; see files.read_bounded)."""
+    return read_bounded(path, MAX_FILE_BYTES, "请选择一个 TXT 或 EPUB 文件", "请拆分后再导入")
 
 
 def parse_novel(data: bytes, path: Path, title: str | None = None) -> NovelText:

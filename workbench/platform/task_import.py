@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.errors import InputError
+from workbench.files import read_bounded
 from workbench.materials.encoding import decode_text
 from workbench.platform import history
 from workbench.platform.tasks import FIELD_NAMES, FIELDS, task_row, task_values
@@ -44,18 +45,7 @@ class TaskImport:
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line, values) for each task in the file; values keyed by field name."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(f"{path}: 文件太大（{size / 1e6:.1f} MB，任务清单最多 "
-                             f"{MAX_BYTES // 1024 // 1024} MB）")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"找不到文件 {path}") from None
-    except IsADirectoryError:
-        raise InputError(f"{path} 是文件夹：请给出 CSV 或 JSON 文件") from None
-    except OSError as exc:
-        raise InputError(f"无法读取 {path}: {exc.strerror}") from None
+    data = read_bounded(path, MAX_BYTES, "请给出 CSV 或 JSON 文件", "请拆成几个文件分别导入")
     text, _ = decode_text(data, str(path))
     suffix = path.suffix.lower()
     if suffix == ".json" or (suffix != ".csv" and text.lstrip().startswith("[")):

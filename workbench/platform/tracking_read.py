@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.files import read_bounded
 from workbench.materials.encoding import decode_text
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -86,18 +87,8 @@ def open_export(path: Path | str) -> Iterator[Export]:
     if kind is None:
         raise InputError(f"{source}: 不支持的文件类型「{path.suffix or '无扩展名'}」：请导入 "
                          ".csv、.tsv、.txt、.json 或 .xlsx")
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise InputError(f"{source}: 不是文件")
-        if size > MAX_BYTES:
-            raise InputError(f"{source}: 文件有 {size / 1048576:.1f} MB，超过 "
-                             f"{MAX_BYTES // 1048576} MB：请按日期拆成几个文件分别导入")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{source}: 文件不存在") from None
-    except OSError as exc:
-        raise InputError(f"{source}: 无法读取（{exc.strerror or exc}）") from None
+    data = read_bounded(path, MAX_BYTES, "请导入 CSV、JSON 或 XLSX 文件",
+                        "请按日期拆成几个文件分别导入")
     if not data.strip():
         raise InputError(f"{source}: 文件是空的")
     digest = hashlib.sha256(data).hexdigest()
