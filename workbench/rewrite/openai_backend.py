@@ -263,7 +263,7 @@ def _create(openai_mod: Any, client: Any, settings: Settings, kwargs: dict[str, 
 def _complains_about_response_format(openai_mod: Any, exc: Exception) -> bool:
     if not isinstance(exc, (openai_mod.BadRequestError, openai_mod.UnprocessableEntityError)):
         return False
-    text = f"{_error_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
+    text = f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
     return any(w in text for w in ("response_format", "response format", "json_object"))
 
 
@@ -299,7 +299,7 @@ def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> Back
     if not isinstance(exc, openai_mod.APIStatusError):
         return BackendError(f"调用大模型失败（{type(exc).__name__}）：{_redact(str(exc), settings)}")
 
-    detail = _redact(_error_message(exc), settings)
+    detail = _redact(server_message(exc), settings)
     status = exc.status_code
     if isinstance(exc, openai_mod.AuthenticationError):
         return BackendError(
@@ -328,7 +328,7 @@ def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> Back
     return BackendError(f"大模型服务 {host} 返回错误 {status}：{detail or '（无说明）'}")
 
 
-def _error_message(exc: Exception) -> str:
+def server_message(exc: Exception) -> str:
     """The server's own explanation, one line, short: body.error.message or the raw body."""
     body = getattr(exc, "body", None)
     if isinstance(body, dict):

@@ -157,6 +157,7 @@ def translate_error(openai_mod: Any, exc: Exception, endpoint: Endpoint,
                     settings: Settings) -> BackendError:
     """One Chinese line per SDK failure, naming the setting that fixes it."""
     from workbench.rewrite import bounded_http
+    from workbench.rewrite.openai_backend import server_message
 
     host, url, model = endpoint.host, endpoint.display_url, settings.transcribe_model
     if isinstance(exc, bounded_http.DeadlineExceeded):
@@ -178,7 +179,7 @@ def translate_error(openai_mod: Any, exc: Exception, endpoint: Endpoint,
                             "和网络，本地服务请确认已启动")
     if not isinstance(exc, openai_mod.APIStatusError):
         return BackendError(f"语音识别失败（{type(exc).__name__}）：{endpoint.redact(str(exc))}")
-    detail = endpoint.redact(_server_message(exc))
+    detail = endpoint.redact(server_message(exc))
     if isinstance(exc, openai_mod.AuthenticationError):
         return BackendError(
             f"语音识别服务 {host} 拒绝了 API Key（401）：请检查 WORKBENCH_TRANSCRIBE_API_KEY（未设置"
@@ -198,16 +199,3 @@ def translate_error(openai_mod: Any, exc: Exception, endpoint: Endpoint,
         return BackendError(f"语音识别服务 {host} 限流或额度不足（429，已自动重试 "
                             f"{settings.llm_max_retries} 次）：请稍后再试（{detail}）")
     return BackendError(f"语音识别服务 {host} 返回错误 {exc.status_code}：{detail or '（无说明）'}")
-
-
-def _server_message(exc: Exception) -> str:
-    """The server's own explanation, one line, short: body.error.message or the raw body."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        text = inner.get("message") if isinstance(inner, dict) else inner
-        text = str(text or body.get("message") or body.get("detail") or "")
-    else:
-        text = str(body if body is not None else getattr(exc, "message", "") or "")
-    text = " ".join(text.split())
-    return text if len(text) <= 200 else text[:200] + "…"
