@@ -193,12 +193,15 @@ def test_offline_with_neither_backend_there_are_no_lines_and_a_note(db, drama, s
         episode_lines(drama[0], settings, db, backend="vosk")
 
 
-def test_auto_prefers_transcription_settings_then_a_model_folder_then_the_llm(
+def test_auto_prefers_transcription_settings_then_a_model_folder_never_the_llm(
         db, drama, settings, transcribe_server, tmp_path):
     via_llm = replace(settings, llm_base_url=transcribe_server.base_url, llm_api_key=KEY)
-    chosen = resolve_backend("auto", via_llm)
-    assert chosen.backend.name == "openai" and "使用大模型的接口" in chosen.reason
-    assert episode_lines(drama[1], via_llm, db).source == "transcript:openai"
+    chosen = resolve_backend("auto", via_llm)  # an LLM set up for rewriting is not enough
+    assert chosen.backend is None and "WORKBENCH_TRANSCRIBE_BACKEND=openai" in chosen.reason
+    assert episode_lines(drama[1], via_llm, db).source == "none"
+    assert transcribe_server.transcription_requests == []
+    explicit = replace(via_llm, transcribe_backend="openai")  # asked for: the LLM's endpoint
+    assert episode_lines(drama[1], explicit, db).source == "transcript:openai"
     assert transcribe_server.transcription_requests[-1].headers["authorization"] == f"Bearer {KEY}"
     folder = tmp_path / "whisper-small"
     folder.mkdir()
@@ -206,7 +209,7 @@ def test_auto_prefers_transcription_settings_then_a_model_folder_then_the_llm(
     if faster_whisper_installed():
         assert resolve_backend("auto", with_folder).backend.name == "faster-whisper"
     else:
-        assert resolve_backend("auto", with_folder).backend.name == "openai"
+        assert resolve_backend("auto", with_folder).backend is None
         assert "pip install 'workbench[whisper]'" in resolve_backend(
             "auto", replace(settings, whisper_model_dir=folder)).reason
     own = replace(with_folder, transcribe_base_url=transcribe_server.base_url)

@@ -36,6 +36,7 @@ def drama_highlights(
     from workbench.drama.facts import drama_episodes
     from workbench.drama.highlights import find_highlights
     from workbench.materials.episode_ranges import parse_episode_range
+    from workbench.transcribe.service import lines_source
 
     settings = current_settings()
     db = open_store(settings)
@@ -45,10 +46,10 @@ def drama_highlights(
     with progress_bar() as progress:
         if arc:
             report = find_arc(db, settings, material, chosen, max_seconds=max_seconds,
-                              progress=progress)
+                              lines_for=lines_source(settings, db), progress=progress)
         else:
             report = find_highlights(db, material, chosen, max_seconds=max_seconds,
-                                     progress=progress)
+                                     lines_for=lines_source(settings, db), progress=progress)
     for note in report.notes:
         err.print(f"注意: {note}", style="yellow")
     if as_json:

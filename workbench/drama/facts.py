@@ -8,7 +8,6 @@ without this package knowing about transcription.
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from workbench.drama.loudness import Loudness, loudness
 from workbench.drama.scenes import scene_cuts
 from workbench.errors import InputError
 from workbench.materials.episode_ranges import drama_episodes as all_episodes
-from workbench.materials.sidecar import SubtitleLine
+from workbench.materials.sidecar import SubtitleLine, stored_lines
 from workbench.store.cache import StageCache
 
 LinesFor = Callable[[dict[str, Any]], tuple[list[SubtitleLine], str | None]]
@@ -32,10 +31,7 @@ OFFLINE_NOTE = "离线：没有字幕，只根据镜头和声音挑选片段"
 
 def sidecar_lines(episode: dict[str, Any]) -> tuple[list[SubtitleLine], str | None]:
     """The sidecar subtitles read at import (episodes.subtitles), or none."""
-    raw = episode.get("subtitles")
-    if not raw:
-        return [], None
-    return [SubtitleLine(float(s), float(e), str(t)) for s, e, t in json.loads(raw)], None
+    return stored_lines(episode), None
 
 
 @dataclass

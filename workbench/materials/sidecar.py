@@ -8,9 +8,11 @@ and a broken one is refused with its line number.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pysubs2
 
@@ -111,3 +113,9 @@ def read_sidecar(path: Path) -> Sidecar:
     if not lines:
         raise InputError(f"{path}: 字幕文件里没有字幕")
     return Sidecar(path, fmt, encoding, tuple(sorted(lines, key=lambda l: l.start)))
+
+
+def stored_lines(episode: dict[str, Any]) -> list[SubtitleLine]:
+    """The sidecar lines stored with an episode row at import (`episodes.subtitles`), or []."""
+    raw = episode.get("subtitles")
+    return [SubtitleLine(float(s), float(e), str(t)) for s, e, t in json.loads(raw)] if raw else []

@@ -2,10 +2,11 @@
 import) and `faster-whisper` is an optional extra, so neither costs anything until used.
 
 `auto` picks, in order: `openai` when a transcription endpoint or key of its own is set;
-`faster-whisper` when a model folder is set and the package is installed; `openai` through the
-LLM's endpoint when an LLM is configured; else nothing (highlights then come from scenes and
-sound alone). A model folder the user set is a deliberate choice, so it wins over an LLM key
-that was set for rewriting.
+`faster-whisper` when a model folder is set and the package is installed; else nothing
+(highlights then come from scenes and sound alone). An LLM configured for rewriting is not
+used for speech on its own: many OpenAI-compatible chat services (DeepSeek, Qwen …) have no
+transcription route, and a drama command should not send audio anywhere nobody asked it to.
+`transcribe.backend = openai` without an endpoint of its own uses the LLM's endpoint.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _faster_whisper(settings: Settings) -> TranscribeBackend:
 BACKENDS: dict[str, Callable[[Settings], TranscribeBackend]] = {
     "openai": _openai, "faster-whisper": _faster_whisper}
 CHOICES = ("auto", *BACKENDS, "none")
-OFFLINE_NOTE = "离线：没有字幕，也没有配置语音识别，只根据镜头和声音挑选片段"
+OFFLINE_NOTE = ("离线：没有字幕，也没有配置语音识别，只根据镜头和声音挑选片段（要识别台词：设置 "
+                "WORKBENCH_TRANSCRIBE_BACKEND=openai 或 faster-whisper）")
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,6 @@ def _auto(settings: Settings) -> Resolved:
     if settings.whisper_model_dir is not None and faster_whisper_installed():
         backend = BACKENDS["faster-whisper"](settings)
         return Resolved(backend, f"语音识别: faster-whisper（auto：本地模型 {backend.model}）")
-    if settings.llm_configured:
-        backend = BACKENDS["openai"](settings)
-        return Resolved(backend, "语音识别: openai（auto：使用大模型的接口，模型 "
-                                 f"{backend.model}）")
     if settings.whisper_model_dir is not None:
         return Resolved(None, f"{OFFLINE_NOTE}（已设置 WORKBENCH_WHISPER_MODEL_DIR，但没有安装 "
                               "faster-whisper：pip install 'workbench[whisper]'）")

@@ -10,7 +10,6 @@ episode's probed length, so a time past the end of the episode never leaves here
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable
@@ -21,8 +20,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.config import Settings
-from workbench.errors import InputError
-from workbench.materials.sidecar import SubtitleLine
+from workbench.errors import BackendError, InputError
+from workbench.materials.sidecar import SubtitleLine, stored_lines
 from workbench.store.cache import StageCache, content_hash
 from workbench.transcribe import audio
 from workbench.transcribe.base import TranscribeBackend
@@ -51,11 +50,6 @@ def transcript_language(settings: Settings) -> str | None:
     return None if language.lower() in ("", "auto") else language
 
 
-def sidecar_lines(episode: dict[str, Any]) -> list[SubtitleLine]:
-    return [SubtitleLine(float(s), float(e), str(t)) for s, e, t in json.loads(
-        episode["subtitles"])]
-
-
 def episode_lines(episode: dict[str, Any], settings: Settings, db: Database,
                   backend: str | None = None, progress: Progress | None = None) -> EpisodeLines:
     """The spoken lines of one episode (a row of the `episodes` table)."""
@@ -63,7 +57,7 @@ def episode_lines(episode: dict[str, Any], settings: Settings, db: Database,
     if name not in CHOICES:
         raise InputError(f"未知的语音识别后端: {name}（可选 {', '.join(CHOICES)}）")
     if episode.get("subtitles"):
-        return EpisodeLines(sidecar_lines(episode), "sidecar")
+        return EpisodeLines(stored_lines(episode), "sidecar")
     if not episode.get("audio_codec"):
         return EpisodeLines([], "none", f"第 {episode['idx']} 集没有声音，也没有字幕：只根据镜头挑选片段")
     resolved = resolve_backend(name, settings)
@@ -127,3 +121,23 @@ def clamp(lines: list[SubtitleLine], length: float) -> list[SubtitleLine]:
         if end > start:
             kept.append(SubtitleLine(round(start, 3), round(end, 3), line.text))
     return sorted(kept, key=lambda line: line.start)
+
+
+def lines_source(settings: Settings, db: Database, backend: str | None = None
+                 ) -> Callable[[dict[str, Any]], tuple[list[SubtitleLine], str | None]]:
+    """`lines_for` for highlights and drama jobs: sidecar subtitles, else the (cached)
+    transcript, else none with a note. With `auto` (nobody asked for recognition by name) a
+    backend that fails leaves the episode without lines, with a note, instead of stopping the
+    work: highlights then come from scenes and sound."""
+    name = backend or settings.transcribe_backend
+
+    def lines_for(episode: dict[str, Any]) -> tuple[list[SubtitleLine], str | None]:
+        try:
+            found = episode_lines(episode, settings, db, backend=name)
+        except BackendError as exc:
+            if name != "auto":
+                raise
+            return [], f"第 {episode['idx']} 集语音识别失败，只根据镜头和声音挑选片段（{exc}）"
+        return found.lines, found.note or None
+
+    return lines_for
