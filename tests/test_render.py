@@ -571,7 +571,7 @@ def test_resolve_background_errors(tmp_path: Path) -> None:
     fake.write_text("not a video", encoding="utf-8")
     with pytest.raises(InputError, match=re.escape(str(fake))):
         resolve_background(fake)
-    assert resolve_background(None, seed=4) == Background("generated", seed=4)
+    assert resolve_background(None, seed=4) == Background("page", seed=4, theme="paper")
     assert resolve_background("generated").kind == "generated"
 
 

@@ -141,6 +141,10 @@ class Settings:
     encoder: str = field(default="libx264", metadata=option(
         toml="render.encoder", env="WORKBENCH_ENCODER",
         help="libx264 | auto (try nvenc, qsv, vaapi, videotoolbox, then libx264) | a name"))
+    page_theme: str = field(default="paper", metadata=option(
+        toml="render.page_theme", env="WORKBENCH_PAGE_THEME",
+        help="theme of the reading-page background when a job says just `page` (or nothing)",
+        choices=("paper", "night"), label="阅读页主题"))
     banner: str = field(default="{app}搜索【{keyword}】", metadata=option(
         toml="render.banner", env="WORKBENCH_BANNER",
         help="keyword banner wording ({app}, {keyword})"))

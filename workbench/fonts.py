@@ -43,3 +43,16 @@ def default_font_file() -> Path:
             f"{FONT_PACKAGE} 中找不到 {FONT_FILE}：请重新安装（pip install -U {FONT_PACKAGE}）"
         )
     return path
+
+
+SERIF_FONT_FILE = "NotoSerifSC-Regular.otf"
+
+
+def serif_font_file() -> Path:
+    """Noto Serif SC from the same pip package: the reading page's book face."""
+    path = fonts_dir() / SERIF_FONT_FILE
+    if not path.is_file():
+        raise BackendUnavailable(
+            f"{FONT_PACKAGE} 中找不到 {SERIF_FONT_FILE}：请重新安装（pip install -U {FONT_PACKAGE}）"
+        )
+    return path

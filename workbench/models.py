@@ -98,7 +98,7 @@ class Script:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-RENDER_VERSION = 1  # bump when a change to the render makes old packages stale
+RENDER_VERSION = 2  # bump when a change to the render makes old packages stale
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ class MakeJob:
     rate: str | None = None
     pitch: str | None = None
     volume: str | None = None
-    background: str | None = None  # None/"generated" | a video/image file or folder
+    background: str | None = None  # None/"page[:theme]" | "generated" | a file or folder
     bgm: str | None = None  # None/"generated" | "none" | an audio file
     profile: str | None = None  # final | draft
     encoder: str | None = None  # libx264 | auto | a hardware encoder
@@ -162,7 +162,8 @@ class MakeJob:
             "profile": self.profile or settings.render_profile,
             "encoder": self.encoder or settings.encoder,
             "default_banner": settings.banner,
-            "background": _file_identity(self.background), "bgm": _file_identity(self.bgm),
+            "background": _file_identity(self.background, "page"),
+            "bgm": _file_identity(self.bgm), "page_theme": settings.page_theme,
             "label": settings.ai_label, "label_seconds": settings.ai_label_seconds,
             "end_card_seconds": settings.end_card_seconds, "bgm_volume": settings.bgm_volume,
             "loudness": settings.loudness, "pause": settings.voice_pause,
@@ -171,11 +172,11 @@ class MakeJob:
         }
 
 
-def _file_identity(spec: str | None) -> Any:
+def _file_identity(spec: str | None, default: str = "generated") -> Any:
     """A background/BGM spec for the recipe: a path also counts by its size and mtime, so
     replacing the footage makes a new package instead of reusing the old one."""
-    if spec in (None, "", "generated", "none"):
-        return spec or "generated"
+    if spec in (None, "", "generated", "none", "page"):
+        return spec or default
     path = Path(spec).expanduser()
     if path.is_file():
         stat = path.stat()

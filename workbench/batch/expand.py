@@ -27,6 +27,7 @@ from workbench.config import Settings
 from workbench.models import MakeJob
 from workbench.render.backgrounds import GENERATED
 from workbench.render.bgm import PAD_VARIANTS
+from workbench.render.page import PAGE
 from workbench.store.cache import content_hash
 
 DEFAULT_MIN_DIFFERENCES = 2
@@ -66,6 +67,8 @@ def default_voices(values: dict[str, Any], settings: Settings) -> tuple[str, ...
 def _short(value: str | None) -> str:
     if value in (None, GENERATED):
         return "内置"
+    if value == PAGE or value.startswith(f"{PAGE}:"):
+        return "阅读页" + ("（夜间）" if value.endswith(":night") else "")
     if value.startswith(f"{GENERATED}:"):
         return f"内置 {int(value.partition(':')[2]) + 1}"
     return Path(value).name if "/" in value else value
@@ -104,7 +107,7 @@ def expand(checked: Checked, material_id: int, settings: Settings
             variables = dict(v.get("variables") or {})
             if pick["hooks"]:
                 variables["hook_line"] = pick["hooks"]
-            background = None if pick["backgrounds"] == GENERATED else pick["backgrounds"]
+            background = None if pick["backgrounds"] == PAGE else pick["backgrounds"]
             bgm = None if pick["bgms"] == GENERATED else pick["bgms"]
             if vary_bgm:  # the built-in music, a different pad for each sibling
                 pad = (base + k) % PAD_VARIANTS

@@ -32,6 +32,7 @@ from workbench.platform.gate import (
 from workbench.platform.tasks import get_task
 from workbench.render.backgrounds import GENERATED, check_background
 from workbench.render.bgm import NONE, check_bgm_file, generated_variant
+from workbench.render.page import PAGE, is_page_spec, parse_theme
 from workbench.rewrite.prompts import get_prompt
 from workbench.script.templates import ScriptTemplate, get_template, load_template
 from workbench.voice.registry import plan_voice
@@ -297,6 +298,9 @@ def _check_voices(brief: Brief, settings: Settings, bad, matrix: dict[str, list[
 def _background(raw: str, folder: Path, roots: list[Path]) -> str:
     if raw == GENERATED:
         return raw
+    if is_page_spec(raw):
+        parse_theme(raw)  # page:<a theme that exists>
+        return raw
     path = confine(raw, folder, roots)
     check_background(path)  # exists; all its footage or images decode
     return str(path)
@@ -308,10 +312,13 @@ def _bgm(raw: str, folder: Path, roots: list[Path]) -> str:
     return str(check_bgm_file(confine(raw, folder, roots)))  # the check `make` runs
 
 
+DEFAULTS = {"backgrounds": PAGE, "bgms": GENERATED}  # what a brief that names none gets
+
+
 def _check_media(brief: Brief, key: str, folder: Path, roots: list[Path], bad,
                  matrix: dict[str, list[str]], resolve, memo: Memo) -> list[str]:
     in_matrix = key in matrix
-    raws = matrix[key] if in_matrix else brief.values.get(key, [GENERATED])
+    raws = matrix[key] if in_matrix else brief.values.get(key, [DEFAULTS[key]])
     where = ("matrix", key) if in_matrix else (key,)
     out = []
     for i, raw in enumerate(raws):

@@ -40,7 +40,8 @@ def make_cmd(
     keyword: KeywordOpt,
     profile: ProfileOpt = None,
     background: Annotated[str | None, typer.Option(
-        help="背景：generated（默认，内置动画）、视频/图片文件或文件夹")] = None,
+        help="背景：page（默认，阅读页；page:night 夜间）、generated（内置动画）、"
+             "视频/图片文件或文件夹")] = None,
     bgm: Annotated[str | None, typer.Option(help="背景音乐：generated（默认）、none 或音频文件")]
     = None,
     voice: VoiceOpt = None,

@@ -12,9 +12,10 @@ from sqlite_utils import Database
 
 from workbench.compliance import aigc_metadata, load_banned_words, run_checks
 from workbench.config import Settings
-from workbench.errors import ComplianceBlocked, InputError
+from workbench.errors import ComplianceBlocked, InputError, WorkbenchError
 from workbench.files import write_text_atomic
 from workbench.fonts import default_font_file
+from workbench.materials.library import get_chapter
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
 from workbench.pipeline.job_plan import JobPlan
@@ -29,10 +30,11 @@ from workbench.pipeline.stages import (
     within,
 )
 from workbench.platform.gate import job_keyword
-from workbench.render.backgrounds import resolve_background
+from workbench.render.backgrounds import resolve_background, with_page_text
 from workbench.render.bgm import resolve_bgm
 from workbench.render.encoders import choose_encoder
 from workbench.render.overlays import OverlaySpec
+from workbench.render.page import page_text
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.profiles import get_profile
 from workbench.script.edits import edited_script
@@ -58,6 +60,15 @@ def _job_script(job: MakeJob, app: str) -> Script:
     return script
 
 
+def _chapter_title(db: Database, material_id: int, chapter: int, script: Script) -> str:
+    """The chapter's title for the reading page's header (the video's title if the chapter is
+    gone or the material has no chapters)."""
+    try:
+        return get_chapter(db, material_id, chapter).title
+    except WorkbenchError:
+        return script.title
+
+
 def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
                 progress: Progress = no_progress) -> PreparedJob:
     """Script, voice and subtitles (cached), render inputs resolved, text checks run (a blocked
@@ -70,7 +81,8 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     work = settings.outputs_dir / "jobs" / submission_id
     # Files first: a damaged background or music file is refused before it costs a script
     # or a voice (and long before it could stall the render).
-    background = resolve_background(job.background, seed=job.seed)
+    background = resolve_background(job.background, seed=job.seed,
+                                    page_theme=settings.page_theme)
     bgm = resolve_bgm(job.bgm, settings.cache_dir)
     if job.script is not None:
         script, script_job_id = _job_script(job, recipe["app"]), None
@@ -92,6 +104,8 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         if stage_job is not None:
             db["jobs"].update(stage_job, {"parent_id": make_id})
 
+    background = with_page_text(background, page_text(
+        voice.timing, script.app, _chapter_title(db, job.material_id, job.chapter, script)))
     progress(0.96, "准备渲染")
     profile = get_profile(recipe["profile"])
     wording = {"app": script.app, "keyword": script.keyword}

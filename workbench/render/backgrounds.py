@@ -1,4 +1,5 @@
-"""Backgrounds: looped footage, still images with a slow pan, or a generated animation.
+"""Backgrounds: the reading page (the default), looped footage, still images with a slow pan,
+or a generated animation.
 
 `resolve_background` looks at the files (the only impure part: listing, probing durations,
 decoding every still and the first second of footage, so a damaged file is refused before the
@@ -10,11 +11,22 @@ palette all follow from the seed, so a variant seed gives a different but repeat
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from workbench.errors import InputError
+from workbench.fonts import serif_font_file
+from workbench.render.page import (
+    PAGE,
+    PAGE_FILE,
+    PageText,
+    is_page_spec,
+    page_ass,
+    page_graph,
+    parse_theme,
+    sample_page,
+)
 from workbench.render.probe import check_media, check_still
 from workbench.render.profiles import RenderProfile
 
@@ -22,6 +34,7 @@ VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi", ".flv"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MAX_IMAGES = 12
 GENERATED = "generated"
+FONTS_DIR = "fonts"  # the work folder's fonts (render/plan.py writes them there)
 
 # Dark, low-contrast palettes: calm enough to read white subtitles over.
 PALETTES: tuple[tuple[str, ...], ...] = (
@@ -38,14 +51,20 @@ GRADIENT_TYPES = ("linear", "radial", "circular")
 class Background:
     """A resolved background: what the plan needs, no file access left."""
 
-    kind: Literal["generated", "footage", "images"]
+    kind: Literal["generated", "footage", "images", "page"]
     clips: tuple[tuple[Path, float], ...] = ()  # footage: (path, duration seconds)
     images: tuple[Path, ...] = ()
     seed: int = 0
+    theme: str = ""  # page: paper | night
+    page: PageText | None = None  # page: the narration, set once the voice is made
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "clips": [[str(p), d] for p, d in self.clips],
-                "images": [str(p) for p in self.images], "seed": self.seed}
+        out = {"kind": self.kind, "clips": [[str(p), d] for p, d in self.clips],
+               "images": [str(p) for p in self.images], "seed": self.seed}
+        if self.kind == PAGE:
+            out["page"] = {"theme": self.theme, "app": self.page.app if self.page else "",
+                           "title": self.page.title if self.page else ""}
+        return out
 
 
 def _media_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -60,10 +79,15 @@ def probe_duration(path: Path) -> float:
     return check_media(path, "video", "背景视频")
 
 
-def resolve_background(spec: str | Path | None, seed: int = 0) -> Background:
-    """`None`/"generated" → the built-in animation; a folder → its videos (one picked per
-    seed) or, if it has none, its images; a single video or image file."""
-    if spec is None or str(spec) in ("", GENERATED):
+def resolve_background(spec: str | Path | None, seed: int = 0,
+                       page_theme: str = "paper") -> Background:
+    """`None`/"page" → the reading page (`page:night` its night theme; the text is added by
+    `with_page_text` once the narration exists); "generated" → the built-in animation; a
+    folder → its videos (one picked per seed) or, if it has none, its images; a single video
+    or image file."""
+    if spec is None or str(spec) == "" or is_page_spec(str(spec)):
+        return Background(PAGE, seed=seed, theme=parse_theme(str(spec or PAGE), page_theme))
+    if str(spec) == GENERATED:
         return Background(GENERATED, seed=seed)
     path = Path(spec).expanduser().absolute()
     if not path.exists():
@@ -97,7 +121,8 @@ def check_background(spec: str | Path | None) -> None:
     """Every file a background may use decodes — what the batch dry run checks, since the
     variants of a batch pick different clips or images from a folder."""
     resolve_background(spec)
-    path = None if spec is None or str(spec) in ("", GENERATED) else Path(spec).expanduser()
+    path = (None if spec is None or str(spec) in ("", GENERATED) or is_page_spec(str(spec))
+            else Path(spec).expanduser())
     if path is not None and path.is_dir():
         videos, images = _media_files(path.absolute())
         for video in videos:
@@ -105,6 +130,24 @@ def check_background(spec: str | Path | None) -> None:
         if not videos:
             for image in images:
                 check_still(image)
+
+
+def with_page_text(bg: Background, text: PageText) -> Background:
+    """The page background showing `text` (other kinds are returned as they are)."""
+    return replace(bg, page=text) if bg.kind == PAGE else bg
+
+
+def background_files(bg: Background, duration: float) -> dict[str, str]:
+    """Files `background_graph`'s chain reads from the work folder (name → text): the page's
+    ASS script, laid out with the book face's metrics."""
+    if bg.kind != PAGE:
+        return {}
+    return {PAGE_FILE: page_ass(bg.page or sample_page(), bg.theme, duration, serif_font_file())}
+
+
+def background_fonts(bg: Background) -> tuple[Path, ...]:
+    """Font files the background's chain needs in the work folder's fonts/."""
+    return (serif_font_file(),) if bg.kind == PAGE else ()
 
 
 def _cover(w: int, h: int) -> str:
@@ -116,6 +159,8 @@ def background_graph(bg: Background, profile: RenderProfile, duration: float,
                      first_input: int) -> tuple[list[str], str]:
     """ffmpeg input args and a filter chain producing `[bg]` for `duration` seconds."""
     w, h, fps = profile.width, profile.height, profile.fps
+    if bg.kind == PAGE:
+        return page_graph(bg.theme, bg.seed, w, h, fps, duration, first_input, FONTS_DIR)
     rng = random.Random(bg.seed)
     if bg.kind == GENERATED:
         palette = PALETTES[rng.randrange(len(PALETTES))]

@@ -15,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench.render.backgrounds import Background, background_graph
+from workbench.render.backgrounds import (
+    FONTS_DIR,
+    Background,
+    background_files,
+    background_fonts,
+    background_graph,
+)
 from workbench.render.overlays import LabelPlan, OverlaySpec, build_overlay_ass
 from workbench.render.profiles import RenderProfile
 
 OVERLAY_FILE = "overlay.ass"
-FONTS_DIR = "fonts"
 BGM_FADE = 2.5  # seconds of BGM fade-out at the end
 TRUE_PEAK_LIMIT = 0.84  # linear, ≈ −1.5 dBFS
 
@@ -57,6 +62,7 @@ class RenderPlan:
     duration: float
     label: LabelPlan
     on_screen: tuple[str, ...]  # texts shown over the video (banner, end card)
+    extra_fonts: tuple[Path, ...] = ()  # also made available under fonts/ (the page's serif)
 
 
 def partial_path(output: Path) -> Path:
@@ -137,6 +143,7 @@ def render_plan(job: RenderJob) -> RenderPlan:
         "-f", "mp4", str(partial),
     )
     on_screen = (job.overlays.banner, *job.overlays.end_card)
-    return RenderPlan(args=args, files={OVERLAY_FILE: ass}, font_file=job.font_file,
+    files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass}
+    return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=job.duration, label=label,
-                      on_screen=on_screen)
+                      on_screen=on_screen, extra_fonts=background_fonts(job.background))

@@ -57,11 +57,12 @@ def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
         (workdir / name).write_text(text, encoding="utf-8")
     fonts = workdir / FONTS_DIR
     fonts.mkdir()
-    target = fonts / plan.font_file.name
-    try:
-        target.symlink_to(plan.font_file)
-    except OSError:  # e.g. Windows without symlink rights
-        shutil.copyfile(plan.font_file, target)
+    for font in (plan.font_file, *plan.extra_fonts):
+        target = fonts / font.name
+        try:
+            target.symlink_to(font)
+        except OSError:  # e.g. Windows without symlink rights
+            shutil.copyfile(font, target)
 
 
 def _reader(stream, lines: queue.Queue) -> None:

@@ -86,16 +86,19 @@ def template_voice(settings: Settings, template: str) -> tuple[str | None, int |
 
 
 def backgrounds(settings: Settings) -> Choices:
-    out: Choices = [(f"内置动画 · 配色 {seed + 1}", f"generated:{seed}")
-                    for seed in range(GENERATED_BACKGROUNDS)]
+    out: Choices = [("阅读页 · 纸张", "page:paper"), ("阅读页 · 夜间", "page:night")]
+    out += [(f"内置动画 · 配色 {seed + 1}", f"generated:{seed}")
+            for seed in range(GENERATED_BACKGROUNDS)]
     out += [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "background")]
     return out
 
 
 def background_spec(settings: Settings, choice: str | None) -> tuple[str | None, int]:
     """A background choice → (MakeJob.background, seed)."""
-    choice = choice or "generated:0"
+    choice = choice or "page:paper"
     kind, _, rest = choice.partition(":")
+    if kind == "page":
+        return choice, 0
     if kind == "generated":
         try:
             return None, int(rest or 0)
@@ -104,7 +107,7 @@ def background_spec(settings: Settings, choice: str | None) -> tuple[str | None,
     if kind == "upload":
         return str(inside_uploads(settings, "background",
                                   uploads_dir(settings, "background") / rest)), 0
-    raise InputError(f"背景选项无效: {choice}（应为 generated:N 或 upload:文件名）")
+    raise InputError(f"背景选项无效: {choice}（应为 page:主题、generated:N 或 upload:文件名）")
 
 
 def background_gallery(settings: Settings) -> list[tuple[str, str]]:

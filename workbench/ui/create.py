@@ -283,7 +283,7 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
             voice.get("rate", 0),
             voice.get("preview") if Path(voice.get("preview", "")).is_file() else None,
             gr.Dropdown(choices=choices.backgrounds(settings),
-                        value=bg.get("background", "generated:0")),
+                        value=bg.get("background", "page:paper")),
             choices.background_gallery(settings),
             gr.Dropdown(choices=choices.bgms(settings), value=bg.get("bgm", "generated")),
             done.get("profile", "draft"), video, cover, caption_text, zipped,

@@ -1,0 +1,285 @@
+"""The reading-page background: the narration set like a page of a reading app.
+
+A paper (or night) colour from ffmpeg's `color` source, and on it one ASS script that libass
+draws in the same ffmpeg pass: a header (the app's name, the chapter title, a rule) and the
+text in Noto Serif SC, scrolling in step with the narration, the sentence being spoken in the
+highlight colour. The scroll is piecewise linear between sentence starts (one `\\move` per
+line and interval), so the spoken sentence reaches the reading line as it begins and the line
+being spoken stays near it; nothing is drawn frame by frame in Python.
+
+Layout (1080×1920 play resolution, the overlay's): the AI label and the keyword banner keep
+the top 360 px, the page header sits under them, the text area ends above Workbench's own
+subtitle band (bottom margin 480 px), so subtitles, label and banner never sit on body text.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pysubs2
+
+from workbench.errors import InputError
+from workbench.fonts import em_per_size
+from workbench.subtitles import escape_ass
+from workbench.text import CLOSE_BRACKETS, CLOSE_QUOTES, split_sentences
+from workbench.voice.timing import TimingMap
+
+PAGE = "page"
+PAGE_FILE = "page.ass"
+THEMES = ("paper", "night")
+PLAY_W, PLAY_H = 1080, 1920
+SERIF = "Noto Serif SC"
+
+SIDE = 72  # px: the page's left and right margins
+HEADER_TOP = 380  # px: under the AI label and the banner
+APP_EM, TITLE_EM, BODY_EM = 34, 58, 52  # glyph sizes in px (em), not ASS font sizes
+RULE_Y = 540
+TEXT_TOP, TEXT_BOTTOM = 570, 1330  # the text area; subtitles sit below 1330
+LINE_HEIGHT = 90  # px: about 1.7 × the body em, like a reading app
+READING_LINE = TEXT_TOP + 2 * LINE_HEIGHT  # where the spoken sentence begins
+INDENT = "\u3000\u3000"  # paragraphs start with two full-width spaces
+NO_LINE_START = "，。、；：！？,.;:!?…）》】」』”’" + CLOSE_QUOTES + CLOSE_BRACKETS
+SAMPLE_TEXT = ("江上起了大雾，渡口的灯一盏接一盏熄灭。她攥着一张褪色的船票，站在最后一级台阶上。",
+               "船夫从雾里撑出一条小船，说这条船只渡有缘人。")
+
+
+@dataclass(frozen=True)
+class PageTheme:
+    papers: tuple[str, ...]  # background colours (#RRGGBB), one per variant seed
+    ink: str  # body text
+    highlight: str  # the sentence being spoken
+    muted: str  # app name and the rule
+    title: str  # chapter title
+
+
+# Paper: the cream, white, green and parchment pages reading apps offer; night: their dark pages.
+THEME_COLOURS = {
+    "paper": PageTheme(papers=("#F6EFDC", "#F4F2EC", "#E4EDD9", "#EFE5D1"), ink="#3B3226",
+                       highlight="#C8461E", muted="#8C806E", title="#2A221A"),
+    "night": PageTheme(papers=("#1B1C20", "#15181D", "#1F1C19", "#181E1B"), ink="#8E8B84",
+                       highlight="#E6A646", muted="#5E5B55", title="#B5B1A8"),
+}
+
+
+@dataclass(frozen=True)
+class PageSentence:
+    text: str
+    start: float | None  # seconds in the narration; None: not spoken (no word timings)
+    new_paragraph: bool
+
+
+@dataclass(frozen=True)
+class PageText:
+    """What the page shows: plain, picklable data (the plan reads no files)."""
+
+    app: str
+    title: str
+    sentences: tuple[PageSentence, ...]
+
+
+def parse_theme(spec: str, default: str = "paper") -> str:
+    """`page` → the default theme, `page:night` → night; anything else after `page:` is an
+    error that lists the themes."""
+    _, sep, theme = spec.partition(":")
+    theme = theme.strip() if sep else default
+    if theme not in THEMES:
+        raise InputError(f"阅读页主题 {theme!r} 不存在（可用 page:{'、page:'.join(THEMES)}）")
+    return theme
+
+
+def is_page_spec(spec: object) -> bool:
+    return isinstance(spec, str) and (spec == PAGE or spec.startswith(PAGE + ":"))
+
+
+def paper_colour(theme: str, seed: int) -> str:
+    papers = THEME_COLOURS[theme].papers
+    return papers[seed % len(papers)]
+
+
+def page_text(timing: TimingMap, app: str, title: str) -> PageText:
+    """The narration's sentences in order, each with the time its first word is spoken;
+    every segment (hook, body, call to action) and every line in it starts a paragraph."""
+    sentences: list[PageSentence] = []
+    for index, segment in enumerate(timing.segments):
+        words = timing.segment_words(index)
+        pos = 0
+        for para in segment.text.splitlines():
+            first = True
+            for sentence in split_sentences(para):
+                a = segment.text.find(sentence, pos)
+                if a < 0:  # cannot happen: split_sentences returns substrings
+                    continue
+                pos = b = a + len(sentence)
+                starts = [w.start for w in words if a <= w.char_start < b]
+                sentences.append(PageSentence(sentence, min(starts) if starts else None, first))
+                first = False
+    return PageText(app=app, title=title, sentences=tuple(sentences))
+
+
+def sample_page(app: str = "", title: str = "第一章") -> PageText:
+    """A short page for previews (thumbnails), spread over the first seconds."""
+    sentences = [PageSentence(s, float(i), j == 0)
+                 for i, (j, s) in enumerate((j, s) for para in SAMPLE_TEXT
+                                            for j, s in enumerate(split_sentences(para)))]
+    return PageText(app=app or "阅读", title=title, sentences=tuple(sentences))
+
+
+# --- layout ---------------------------------------------------------------------------------
+
+@cache
+def _advance(font_file: Path, ch: str) -> float:
+    """Advance width of `ch` for an em of 1000 px."""
+    from PIL import ImageFont
+
+    return ImageFont.truetype(str(font_file), 1000).getlength(ch)
+
+
+def _ass_size(font_file: Path, em_px: float) -> int:
+    """The ASS font size whose em is `em_px` (libass sizes by winAscent + winDescent)."""
+    return round(em_px / em_per_size(font_file))
+
+
+Run = tuple[str, int]  # text, sentence index
+Line = tuple[Run, ...]
+
+
+def layout(text: PageText, font_file: Path, width: float = PLAY_W - 2 * SIDE) -> list[Line]:
+    """Lines of runs, broken by width at any character (CJK), with punctuation that may not
+    start a line hung at the end of the previous one, as reading apps do."""
+    lines: list[list[Run]] = []
+    current: list[Run] = []
+    used = 0.0
+
+    def add(ch: str, sentence: int) -> None:
+        if current and current[-1][1] == sentence:
+            current[-1] = (current[-1][0] + ch, sentence)
+        else:
+            current.append((ch, sentence))
+
+    for k, sentence in enumerate(text.sentences):
+        if sentence.new_paragraph and (current or lines):
+            lines.append(current)
+            current, used = [], 0.0
+        chars = (INDENT if sentence.new_paragraph else "") + sentence.text
+        for ch in chars:
+            w = _advance(font_file, ch) * BODY_EM / 1000
+            if used + w > width and current and ch not in NO_LINE_START:
+                lines.append(current)
+                current, used = [], 0.0
+            add(ch, k)
+            used += w
+    if current:
+        lines.append(current)
+    return [tuple(line) for line in lines]
+
+
+# --- the ASS script -------------------------------------------------------------------------
+
+def _bgr(colour: str) -> str:
+    c = colour.lstrip("#")
+    return f"&H{c[4:6]}{c[2:4]}{c[0:2]}&".upper()
+
+
+def _offsets(lines: list[Line], text: PageText, duration: float
+             ) -> list[tuple[int, float, int | None]]:
+    """(centiseconds, scroll offset px, sentence spoken from then on) at each interval start,
+    plus the end. Offsets never go back and never past the last line."""
+    first_line: dict[int, int] = {}
+    for i, line in enumerate(lines):
+        for _, k in line:
+            first_line.setdefault(k, i)
+    content = len(lines) * LINE_HEIGHT
+    most = max(0, content - (TEXT_BOTTOM - TEXT_TOP) + LINE_HEIGHT // 2)
+    end_cs = max(1, round(duration * 100))
+    points: list[tuple[int, float, int | None]] = [(0, 0.0, None)]
+    for k, sentence in enumerate(text.sentences):
+        if sentence.start is None or k not in first_line:
+            continue
+        cs = round(sentence.start * 100)
+        if cs >= end_cs:
+            break
+        want = first_line[k] * LINE_HEIGHT - (READING_LINE - TEXT_TOP)
+        offset = min(most, max(points[-1][1], want, 0))
+        if cs <= points[-1][0]:  # starts with the previous point (e.g. at 0)
+            points[-1] = (points[-1][0], offset, k)
+            continue
+        points.append((cs, offset, k))
+    last = len(lines) * LINE_HEIGHT - (READING_LINE - TEXT_TOP)
+    points.append((end_cs, min(most, max(points[-1][1], last)), None))
+    return points
+
+
+def _line_text(line: Line, spoken: int | None, ink: str, highlight: str) -> str:
+    out = []
+    for chunk, k in line:
+        body = escape_ass(chunk)
+        out.append(f"{{\\1c{highlight}}}{body}{{\\1c{ink}}}" if k == spoken else body)
+    return "".join(out)
+
+
+def page_ass(text: PageText, theme: str, duration: float, font_file: Path) -> str:
+    """The whole page as an ASS script for libass over a `color` source of the paper."""
+    colours = THEME_COLOURS[theme]
+    ink, highlight = _bgr(colours.ink), _bgr(colours.highlight)
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(PLAY_W), "PlayResY": str(PLAY_H), "WrapStyle": "2",
+                      "ScaledBorderAndShadow": "yes"})
+
+    def style(em: float, colour: str, bold: bool = False) -> pysubs2.SSAStyle:
+        c = pysubs2.Color(*(int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)))
+        return pysubs2.SSAStyle(fontname=SERIF, fontsize=_ass_size(font_file, em),
+                                primarycolor=c, secondarycolor=c, outline=0, shadow=0,
+                                bold=bold, alignment=pysubs2.Alignment(7),
+                                marginl=SIDE, marginr=SIDE, marginv=0)
+
+    subs.styles["PageApp"] = style(APP_EM, colours.muted)
+    subs.styles["PageTitle"] = style(TITLE_EM, colours.title, bold=True)
+    subs.styles["PageBody"] = style(BODY_EM, colours.ink)
+    end_ms = max(10, round(duration * 1000))
+    header = [("PageApp", HEADER_TOP, text.app), ("PageTitle", HEADER_TOP + 60, text.title)]
+    for name, y, value in header:
+        if value:
+            fitted = _fit(font_file, value, APP_EM if name == "PageApp" else TITLE_EM)
+            subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style=name,
+                                         text=f"{{\\pos({SIDE},{y})\\fs{fitted}}}"
+                                              f"{escape_ass(value)}"))
+    rule = (f"{{\\pos({SIDE},{RULE_Y})\\p1\\1c{_bgr(colours.muted)}\\1a&H80&}}"
+            f"m 0 0 l {PLAY_W - 2 * SIDE} 0 {PLAY_W - 2 * SIDE} 2 0 2{{\\p0}}")
+    subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style="PageApp", text=rule))
+
+    lines = layout(text, font_file)
+    points = _offsets(lines, text, duration)
+    clip = f"\\clip(0,{TEXT_TOP},{PLAY_W},{TEXT_BOTTOM})"
+    area = TEXT_BOTTOM - TEXT_TOP
+    for (t0, o0, spoken), (t1, o1, _) in itertools.pairwise(points):
+        if t1 <= t0:
+            continue
+        for i, line in enumerate(lines):
+            top = i * LINE_HEIGHT
+            if top - o1 > area or top - o0 < -LINE_HEIGHT:
+                continue  # off the text area for the whole interval
+            y0, y1 = TEXT_TOP + top - o0, TEXT_TOP + top - o1
+            tags = (f"{{\\move({SIDE},{y0:.0f},{SIDE},{y1:.0f}){clip}}}" if o1 != o0
+                    else f"{{\\pos({SIDE},{y0:.0f}){clip}}}")
+            subs.append(pysubs2.SSAEvent(start=t0 * 10, end=t1 * 10, style="PageBody",
+                                         text=tags + _line_text(line, spoken, ink, highlight)))
+    return subs.to_string("ass")
+
+
+def _fit(font_file: Path, value: str, em: float) -> int:
+    """ASS size for `value` at `em`, smaller when it would not fit the page's width."""
+    width = sum(_advance(font_file, ch) for ch in value) * em / 1000
+    room = PLAY_W - 2 * SIDE
+    return _ass_size(font_file, em if width <= room else em * room / width)
+
+
+def page_graph(theme: str, seed: int, w: int, h: int, fps: int, duration: float,
+               first_input: int, fonts_dir: str) -> tuple[list[str], str]:
+    """ffmpeg input args (the paper colour) and the chain that draws `PAGE_FILE` on it."""
+    paper = paper_colour(theme, seed).lstrip("#")
+    source = f"color=c=0x{paper}:s={w}x{h}:r={fps}:d={duration + 1:.3f}"
+    chain = f"[{first_input}:v]subtitles=filename={PAGE_FILE}:fontsdir={fonts_dir},setsar=1[bg]"
+    return ["-f", "lavfi", "-i", source], chain
