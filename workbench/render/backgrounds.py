@@ -142,7 +142,8 @@ def background_files(bg: Background, duration: float) -> dict[str, str]:
     ASS script, laid out with the book face's metrics."""
     if bg.kind != PAGE:
         return {}
-    return {PAGE_FILE: page_ass(bg.page or sample_page(), bg.theme, duration, serif_font_file())}
+    return {PAGE_FILE: page_ass(bg.page or sample_page(), bg.theme, duration, serif_font_file(),
+                               bg.seed)}
 
 
 def background_fonts(bg: Background) -> tuple[Path, ...]:

@@ -38,8 +38,11 @@ HEADER_TOP = 380  # px: under the AI label and the banner
 APP_EM, TITLE_EM, BODY_EM = 34, 58, 52  # glyph sizes in px (em), not ASS font sizes
 RULE_Y = 540
 TEXT_TOP, TEXT_BOTTOM = 570, 1330  # the text area; subtitles sit below 1330
+FADE_STRIP, FADE_STRIPS = 8, 6  # px, count: the soft edges of the text area
 LINE_HEIGHT = 90  # px: about 1.7 × the body em, like a reading app
-READING_LINE = TEXT_TOP + 2 * LINE_HEIGHT  # where the spoken sentence begins
+FADE = FADE_STRIP * FADE_STRIPS
+FIRST_LINE = TEXT_TOP + FADE  # the first line's top before any scrolling
+READING_LINE = FIRST_LINE + 2 * LINE_HEIGHT  # where the spoken sentence begins
 INDENT = "\u3000\u3000"  # paragraphs start with two full-width spaces
 NO_LINE_START = "，。、；：！？,.;:!?…）》】」』”’" + CLOSE_QUOTES + CLOSE_BRACKETS
 SAMPLE_TEXT = ("江上起了大雾，渡口的灯一盏接一盏熄灭。她攥着一张褪色的船票，站在最后一级台阶上。",
@@ -192,7 +195,7 @@ def _offsets(lines: list[Line], text: PageText, duration: float
         for _, k in line:
             first_line.setdefault(k, i)
     content = len(lines) * LINE_HEIGHT
-    most = max(0, content - (TEXT_BOTTOM - TEXT_TOP) + LINE_HEIGHT // 2)
+    most = max(0, FIRST_LINE + content - (TEXT_BOTTOM - FADE))
     end_cs = max(1, round(duration * 100))
     points: list[tuple[int, float, int | None]] = [(0, 0.0, None)]
     for k, sentence in enumerate(text.sentences):
@@ -201,13 +204,13 @@ def _offsets(lines: list[Line], text: PageText, duration: float
         cs = round(sentence.start * 100)
         if cs >= end_cs:
             break
-        want = first_line[k] * LINE_HEIGHT - (READING_LINE - TEXT_TOP)
+        want = FIRST_LINE + first_line[k] * LINE_HEIGHT - READING_LINE
         offset = min(most, max(points[-1][1], want, 0))
         if cs <= points[-1][0]:  # starts with the previous point (e.g. at 0)
             points[-1] = (points[-1][0], offset, k)
             continue
         points.append((cs, offset, k))
-    last = len(lines) * LINE_HEIGHT - (READING_LINE - TEXT_TOP)
+    last = FIRST_LINE + len(lines) * LINE_HEIGHT - READING_LINE
     points.append((end_cs, min(most, max(points[-1][1], last)), None))
     return points
 
@@ -220,7 +223,23 @@ def _line_text(line: Line, spoken: int | None, ink: str, highlight: str) -> str:
     return "".join(out)
 
 
-def page_ass(text: PageText, theme: str, duration: float, font_file: Path) -> str:
+def _fades(paper: str, end_ms: int) -> list[pysubs2.SSAEvent]:
+    """Paper-coloured strips of rising opacity over the text area's edges, so lines scroll in
+    and out softly instead of being cut."""
+    events = []
+    for edge, step in ((TEXT_TOP, 1), (TEXT_BOTTOM - FADE_STRIP, -1)):
+        for i in range(FADE_STRIPS):
+            y = edge + step * i * FADE_STRIP
+            alpha = round(0x100 * i / FADE_STRIPS)  # 0: opaque at the very edge
+            shape = f"m 0 0 l {PLAY_W} 0 {PLAY_W} {FADE_STRIP} 0 {FADE_STRIP}"
+            events.append(pysubs2.SSAEvent(
+                start=0, end=end_ms, style="PageApp", layer=1,
+                text=f"{{\\pos(0,{y})\\p1\\1c{_bgr(paper)}\\1a&H{alpha:02X}&}}{shape}{{\\p0}}"))
+    return events
+
+
+def page_ass(text: PageText, theme: str, duration: float, font_file: Path, seed: int = 0
+             ) -> str:
     """The whole page as an ASS script for libass over a `color` source of the paper."""
     colours = THEME_COLOURS[theme]
     ink, highlight = _bgr(colours.ink), _bgr(colours.highlight)
@@ -250,18 +269,18 @@ def page_ass(text: PageText, theme: str, duration: float, font_file: Path) -> st
             f"m 0 0 l {PLAY_W - 2 * SIDE} 0 {PLAY_W - 2 * SIDE} 2 0 2{{\\p0}}")
     subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style="PageApp", text=rule))
 
+    subs.events += _fades(paper_colour(theme, seed), end_ms)
     lines = layout(text, font_file)
     points = _offsets(lines, text, duration)
     clip = f"\\clip(0,{TEXT_TOP},{PLAY_W},{TEXT_BOTTOM})"
-    area = TEXT_BOTTOM - TEXT_TOP
     for (t0, o0, spoken), (t1, o1, _) in itertools.pairwise(points):
         if t1 <= t0:
             continue
         for i, line in enumerate(lines):
-            top = i * LINE_HEIGHT
-            if top - o1 > area or top - o0 < -LINE_HEIGHT:
+            y0 = FIRST_LINE + i * LINE_HEIGHT - o0  # where the line is as the interval starts
+            y1 = FIRST_LINE + i * LINE_HEIGHT - o1  # and as it ends (never lower)
+            if y1 > TEXT_BOTTOM or y0 + LINE_HEIGHT < TEXT_TOP:
                 continue  # off the text area for the whole interval
-            y0, y1 = TEXT_TOP + top - o0, TEXT_TOP + top - o1
             tags = (f"{{\\move({SIDE},{y0:.0f},{SIDE},{y1:.0f}){clip}}}" if o1 != o0
                     else f"{{\\pos({SIDE},{y0:.0f}){clip}}}")
             subs.append(pysubs2.SSAEvent(start=t0 * 10, end=t1 * 10, style="PageBody",
