@@ -65,10 +65,16 @@ from workbench.compliance import aigc_metadata
 from workbench.errors import RenderError, WorkbenchError
 from workbench.ffmpeg import ffmpeg_exe, run_ffmpeg
 from workbench.fonts import default_font_file, em_per_size
-from workbench.render.backgrounds import Background, background_graph, resolve_background
+from workbench.render.backgrounds import (
+    Background,
+    background_graph,
+    resolve_background,
+    with_page_text,
+)
 from workbench.render.bgm import generated_bgm
 from workbench.render.loudness import with_measured_loudness
 from workbench.render.overlays import OverlaySpec
+from workbench.render.page import PageSentence, PageText
 from workbench.render.plan import (
     BGM_FADE,
     FONTS_DIR,
@@ -263,9 +269,17 @@ def _events(seconds: float) -> list[SubtitleEvent]:
                           text=text, segment=i) for i, text in enumerate(LINES)]
 
 
+def page_background(events: list[SubtitleEvent]) -> Background:
+    """The reading page showing the 30 lines, each highlighted from its subtitle's start."""
+    sentences = tuple(PageSentence(ev.text + "。", ev.start, i % 5 == 0)
+                      for i, ev in enumerate(events))
+    return with_page_text(resolve_background("page"),
+                          PageText(app="番茄小说", title="第二章 夜渡", sentences=sentences))
+
+
 def prepare(work: Path, seconds: float, profile_name: str, grain: int,
             naive_preset: str = "medium", source: str = "mandelbrot",
-            naive_passes: int = 2) -> Setup:
+            naive_passes: int = 2, background: str = "footage") -> Setup:
     footage = work / f"footage-{source}-grain{grain}.mp4"
     if not footage.is_file():  # --keep DIR reuses it
         _make_footage(footage, grain, source)
@@ -277,8 +291,10 @@ def prepare(work: Path, seconds: float, profile_name: str, grain: int,
     (work / "subtitles.ass").write_text(ass, encoding="utf-8")
     overlays = OverlaySpec(label=LABEL, label_seconds=0, banner=BANNER, end_card=END_CARD,
                            end_card_seconds=END_CARD_SECONDS, keyword=KEYWORD)
+    bg = (page_background(events) if background == "page"
+          else resolve_background(footage, seed=SEED))
     return Setup(work=work, seconds=seconds, profile=get_profile(profile_name), footage=footage,
-                 background=resolve_background(footage, seed=SEED), voice=voice, bgm=bgm,
+                 background=bg, voice=voice, bgm=bgm,
                  font=default_font_file(), events=events, subtitles_ass=ass, overlays=overlays,
                  naive_preset=naive_preset, naive_passes=naive_passes)
 
@@ -315,10 +331,23 @@ def leg_background(s: Setup, output: Path) -> None:
     codec arguments and +faststart, nothing else: no audio, no overlays."""
     p = s.profile
     inputs, chain = background_graph(s.background, p, s.seconds, first_input=0)
-    run_ffmpeg(["-y", *inputs, "-filter_complex", f"{chain};[bg]format=yuv420p[vout]",
+    args = ["-y", *inputs, "-filter_complex", f"{chain};[bg]format=yuv420p[vout]",
+            "-map", "[vout]", "-an", *_codec_args(p), "-t", f"{s.seconds:.3f}",
+            "-movflags", "+faststart", "-f", "mp4", str(output.absolute())]
+    if s.background.kind == "page":  # the page's ASS and serif font, in a work folder
+        _run_in_workdir(render_plan(workbench_job(s, output)), args)
+        return
+    run_ffmpeg(args, what="背景编码", timeout=3600)
+
+
+def leg_flat_paper(s: Setup, output: Path) -> None:
+    """The page's paper colour alone, no text: what encoding costs with nothing drawn."""
+    p = s.profile
+    inputs, _ = background_graph(s.background, p, s.seconds, first_input=0)
+    run_ffmpeg(["-y", *inputs, "-filter_complex", "[0:v]setsar=1,format=yuv420p[vout]",
                 "-map", "[vout]", "-an", *_codec_args(p), "-t", f"{s.seconds:.3f}",
                 "-movflags", "+faststart", "-f", "mp4", str(output)],
-               what="背景编码", timeout=3600)
+               what="纯色编码", timeout=3600)
 
 
 def leg_naive(s: Setup, output: Path) -> None:
@@ -579,7 +608,8 @@ def _run_in_workdir(plan: RenderPlan, args: list[str]) -> None:
         for name, text in plan.files.items():
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         (Path(tmp) / FONTS_DIR).mkdir()
-        (Path(tmp) / FONTS_DIR / plan.font_file.name).symlink_to(plan.font_file)
+        for font in (plan.font_file, *plan.extra_fonts):
+            (Path(tmp) / FONTS_DIR / font.name).symlink_to(font)
         proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                                *args], cwd=tmp, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -638,6 +668,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-preset", default="medium",
                     help="x264 preset of the naive leg: the peer writes with moviepy's default "
                          "(medium); 'same' uses the profile's preset")
+    ap.add_argument("--background", choices=("footage", "page"), default="footage",
+                    help="footage (the generated clip, looped) or page (the reading page over "
+                         "its paper colour; adds a flat-paper leg)")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="keep inputs and outputs in DIR")
     args = ap.parse_args(argv)
     if args.seconds < 2 * END_CARD_SECONDS or args.reps < 1:
@@ -654,13 +687,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"准备素材（6 s {SOURCE_SIZE[0]}x{SOURCE_SIZE[1]} {args.footage} + 颗粒 "
                       f"alls={args.grain}，配音，BGM，30 行字幕）…")
         s = prepare(work, args.seconds, args.profile, args.grain, args.naive_preset,
-                    args.footage, args.naive_passes)
+                    args.footage, args.naive_passes, args.background)
         legs = {
             "naive": Leg("naive", "(a) naive moviepy", leg_naive),
             "background": Leg("background", "(b) background only", leg_background),
             "workbench": Leg("workbench", "workbench", leg_workbench),
         }
         extra: dict[str, Leg] = {}
+        if args.background == "page":
+            extra["flat"] = Leg("flat", "(b0) flat paper, no text", leg_flat_paper)
         if args.breakdown:
             for key, title, run in BREAKDOWN:
                 extra[key] = Leg(key, title, run)
@@ -679,6 +714,8 @@ def main(argv: list[str] | None = None) -> int:
         speedup, ratio, peak = report({**legs, **extra} if extra else legs, s)
         print(f"speedup_vs_naive={_fmt(speedup, '.1f', 'nan')}")
         print(f"ratio_vs_background_only={_fmt(ratio, '.2f', 'nan')}")
+        if "flat" in extra and extra["flat"].median and legs["workbench"].median:
+            print(f"ratio_vs_flat_paper={legs['workbench'].median / extra['flat'].median:.2f}")
         print(f"render_peak_mb={_fmt(peak, '.0f', 'nan')}")
         print(f"cpu_ratio_vs_naive={_fmt(cpu_ratio(legs), '.1f', 'nan')}")
         console.print(f"基准共用时 {time.perf_counter() - began:.0f} s")

@@ -130,8 +130,8 @@ def test_create_renders_a_draft_and_a_reload_restores_it(app: AppServer, page) -
 
     # 5 · a background picked by its thumbnail
     thumbs = page.locator("#bg-gallery button.thumbnail-item")
-    expect(thumbs).to_have_count(4)
-    thumbs.nth(2).click()
+    expect(thumbs).to_have_count(6)  # the reading page (paper, night) and 4 gradients
+    thumbs.nth(4).click()
     expect(page.locator("#background input")).to_have_value("内置动画 · 配色 3")
 
     # 6 · a draft render
