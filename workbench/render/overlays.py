@@ -96,9 +96,28 @@ def _style(size: int, colour: pysubs2.Color, alignment: int, margin_v: int, *,
     )
 
 
+DIM_ALPHA = 0x58  # the end card's black veil (&H58& below): ASS alpha, 00 opaque … FF clear
+
+
+def end_card_dim(spec: OverlaySpec, duration: float) -> str:
+    """The end card's veil as an ffmpeg filter (with a trailing comma) for the background
+    stream under the overlay, or "". The same blend libass would do (towards limited-range
+    black, Y 16, U/V 128), as a lookup table enabled from the end card's start: a full-frame
+    ASS drawing cost more than the label, banner and subtitles together."""
+    if not (spec.end_card and spec.end_card_seconds > 0):
+        return ""
+    end_ms = round(duration * 1000)
+    start = max(0, end_ms - round(spec.end_card_seconds * 1000)) / 1000
+    keep = DIM_ALPHA / 255
+    y, uv = f"val*{keep:.4f}+{16 * (1 - keep):.3f}", f"val*{keep:.4f}+{128 * (1 - keep):.3f}"
+    return f"lutyuv=y={y}:u={uv}:v={uv}:enable='gte(t,{start:.3f})',"
+
+
 def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: float,
-                      font_file: Path, frame: tuple[int, int]) -> tuple[str, LabelPlan]:
-    """The subtitles plus label, banner and end card, as ASS text; and where the label is."""
+                      font_file: Path, frame: tuple[int, int], *, dim: bool = True
+                      ) -> tuple[str, LabelPlan]:
+    """The subtitles plus label, banner and end card, as ASS text; and where the label is.
+    `dim=False` leaves out the veil behind the end card (`end_card_dim` draws it instead)."""
     if subtitles_ass:
         subs = pysubs2.SSAFile.from_string(subtitles_ass)
     else:
@@ -125,10 +144,11 @@ def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: fl
 
     if spec.end_card and spec.end_card_seconds > 0:
         start_ms = max(0, end_ms - round(spec.end_card_seconds * 1000))
-        dim = (r"{\an7\pos(0,0)\p1\bord0\shad0\1c&H000000&\1a&H58&}"
-               f"m 0 0 l {PLAY_W} 0 {PLAY_W} {PLAY_H} 0 {PLAY_H}{{\\p0}}")
-        subs.append(pysubs2.SSAEvent(start=start_ms, end=end_ms, style="Banner", layer=0,
-                                     text=dim))
+        dim_veil = (r"{\an7\pos(0,0)\p1\bord0\shad0\1c&H000000&\1a&H58&}"
+                    f"m 0 0 l {PLAY_W} 0 {PLAY_W} {PLAY_H} 0 {PLAY_H}{{\\p0}}")
+        if dim:
+            subs.append(pysubs2.SSAEvent(start=start_ms, end=end_ms, style="Banner", layer=0,
+                                         text=dim_veil))
         subs.styles["EndCard"] = _style(88, WHITE, 5, 0, outline=5, shadow=2)
         lines = []
         for line in spec.end_card:

@@ -22,7 +22,7 @@ from workbench.render.backgrounds import (
     background_fonts,
     background_graph,
 )
-from workbench.render.overlays import LabelPlan, OverlaySpec, build_overlay_ass
+from workbench.render.overlays import LabelPlan, OverlaySpec, build_overlay_ass, end_card_dim
 from workbench.render.profiles import RenderProfile
 
 OVERLAY_FILE = "overlay.ass"
@@ -116,8 +116,9 @@ def render_plan(job: RenderJob) -> RenderPlan:
         inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
 
     ass, label = build_overlay_ass(job.subtitles_ass, job.overlays, job.duration,
-                                   job.font_file, (p.width, p.height))
-    video = (f"{bg_chain};[bg]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
+                                   job.font_file, (p.width, p.height), dim=False)
+    dim = end_card_dim(job.overlays, job.duration)
+    video = (f"{bg_chain};[bg]{dim}subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
              f"format=yuv420p{job.encoder_filter_suffix}[vout]")
     graph = f"{video};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
 
