@@ -718,6 +718,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ratio_vs_flat_paper={legs['workbench'].median / extra['flat'].median:.2f}")
         print(f"render_peak_mb={_fmt(peak, '.0f', 'nan')}")
         print(f"cpu_ratio_vs_naive={_fmt(cpu_ratio(legs), '.1f', 'nan')}")
+        ours_cpu, bg_cpu = legs["workbench"].cpu_s, legs["background"].cpu_s
+        if ours_cpu and bg_cpu:  # steadier than wall time when other work shares the cores
+            print(f"cpu_ratio_vs_background_only="
+                  f"{statistics.median(ours_cpu) / statistics.median(bg_cpu):.2f}")
         console.print(f"基准共用时 {time.perf_counter() - began:.0f} s")
         failed = any(leg.errors for leg in order)
         return 1 if failed else 0
