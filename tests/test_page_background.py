@@ -220,3 +220,15 @@ def test_a_job_without_background_gets_the_reading_page(batch_settings, db):  # 
     margin = img[TEXT, 4:round(page.SIDE * K) - 8]
     assert np.abs(margin.reshape(-1, 3).mean(axis=0) - PAPER).max() < 6
     assert paper_highlight(img[TEXT]).sum() > 100, "the spoken sentence is not highlighted"
+
+
+def test_variant_seeds_do_not_look_like_copies(tmp_path: Path) -> None:
+    """Platforms compare sampled frames: two seeds set the page in other sizes and tints."""
+    import imagehash
+
+    from workbench.batch.fingerprint import DUPLICATE_BITS, HASH_SIZE
+
+    hashes = [imagehash.phash(Image.open(background_thumbnail("page", seed, tmp_path))
+                              .convert("L"), hash_size=HASH_SIZE) for seed in range(4)]
+    for a, b in itertools.combinations(hashes, 2):
+        assert a - b > DUPLICATE_BITS

@@ -40,9 +40,12 @@ RULE_Y = 540
 TEXT_TOP, TEXT_BOTTOM = 570, 1330  # the text area; subtitles sit below 1330
 FADE_STRIP, FADE_STRIPS = 8, 6  # px, count: the soft edges of the text area
 LINE_HEIGHT = 90  # px: about 1.7 × the body em, like a reading app
+# (body em, line height) per variant seed, with the paper tint: siblings of a batch must not
+# look like copies of each other (platforms compare sampled frames), so lines break elsewhere.
+SIZES = ((BODY_EM, LINE_HEIGHT), (46, 84), (58, 100), (49, 96))
 FADE = FADE_STRIP * FADE_STRIPS
 FIRST_LINE = TEXT_TOP + FADE  # the first line's top before any scrolling
-READING_LINE = FIRST_LINE + 2 * LINE_HEIGHT  # where the spoken sentence begins
+READING_LINE = FIRST_LINE + 2 * LINE_HEIGHT  # where the spoken sentence begins (seed 0)
 INDENT = "\u3000\u3000"  # paragraphs start with two full-width spaces
 NO_LINE_START = "，。、；：！？,.;:!?…）》】」』”’" + CLOSE_QUOTES + CLOSE_BRACKETS
 SAMPLE_TEXT = ("江上起了大雾，渡口的灯一盏接一盏熄灭。她攥着一张褪色的船票，站在最后一级台阶上。",
@@ -149,7 +152,8 @@ Run = tuple[str, int]  # text, sentence index
 Line = tuple[Run, ...]
 
 
-def layout(text: PageText, font_file: Path, width: float = PLAY_W - 2 * SIDE) -> list[Line]:
+def layout(text: PageText, font_file: Path, body_em: float = BODY_EM,
+           width: float = PLAY_W - 2 * SIDE) -> list[Line]:
     """Lines of runs, broken by width at any character (CJK), with punctuation that may not
     start a line hung at the end of the previous one, as reading apps do."""
     lines: list[list[Run]] = []
@@ -168,7 +172,7 @@ def layout(text: PageText, font_file: Path, width: float = PLAY_W - 2 * SIDE) ->
             current, used = [], 0.0
         chars = (INDENT if sentence.new_paragraph else "") + sentence.text
         for ch in chars:
-            w = _advance(font_file, ch) * BODY_EM / 1000
+            w = _advance(font_file, ch) * body_em / 1000
             if used + w > width and current and ch not in NO_LINE_START:
                 lines.append(current)
                 current, used = [], 0.0
@@ -186,7 +190,7 @@ def _bgr(colour: str) -> str:
     return f"&H{c[4:6]}{c[2:4]}{c[0:2]}&".upper()
 
 
-def _offsets(lines: list[Line], text: PageText, duration: float
+def _offsets(lines: list[Line], text: PageText, duration: float, line_height: int = LINE_HEIGHT
              ) -> list[tuple[int, float, int | None]]:
     """(centiseconds, scroll offset px, sentence spoken from then on) at each interval start,
     plus the end. Offsets never go back and never past the last line."""
@@ -194,7 +198,8 @@ def _offsets(lines: list[Line], text: PageText, duration: float
     for i, line in enumerate(lines):
         for _, k in line:
             first_line.setdefault(k, i)
-    content = len(lines) * LINE_HEIGHT
+    content = len(lines) * line_height
+    reading = FIRST_LINE + 2 * line_height
     most = max(0, FIRST_LINE + content - (TEXT_BOTTOM - FADE))
     end_cs = max(1, round(duration * 100))
     points: list[tuple[int, float, int | None]] = [(0, 0.0, None)]
@@ -204,13 +209,13 @@ def _offsets(lines: list[Line], text: PageText, duration: float
         cs = round(sentence.start * 100)
         if cs >= end_cs:
             break
-        want = FIRST_LINE + first_line[k] * LINE_HEIGHT - READING_LINE
+        want = FIRST_LINE + first_line[k] * line_height - reading
         offset = min(most, max(points[-1][1], want, 0))
         if cs <= points[-1][0]:  # starts with the previous point (e.g. at 0)
             points[-1] = (points[-1][0], offset, k)
             continue
         points.append((cs, offset, k))
-    last = FIRST_LINE + len(lines) * LINE_HEIGHT - READING_LINE
+    last = FIRST_LINE + len(lines) * line_height - reading
     points.append((end_cs, min(most, max(points[-1][1], last)), None))
     return points
 
@@ -256,7 +261,8 @@ def page_ass(text: PageText, theme: str, duration: float, font_file: Path, seed:
 
     subs.styles["PageApp"] = style(APP_EM, colours.muted)
     subs.styles["PageTitle"] = style(TITLE_EM, colours.title, bold=True)
-    subs.styles["PageBody"] = style(BODY_EM, colours.ink)
+    body_em, line_height = SIZES[seed % len(SIZES)]
+    subs.styles["PageBody"] = style(body_em, colours.ink)
     end_ms = max(10, round(duration * 1000))
     header = [("PageApp", HEADER_TOP, text.app), ("PageTitle", HEADER_TOP + 60, text.title)]
     for name, y, value in header:
@@ -270,16 +276,16 @@ def page_ass(text: PageText, theme: str, duration: float, font_file: Path, seed:
     subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style="PageApp", text=rule))
 
     subs.events += _fades(paper_colour(theme, seed), end_ms)
-    lines = layout(text, font_file)
-    points = _offsets(lines, text, duration)
+    lines = layout(text, font_file, body_em)
+    points = _offsets(lines, text, duration, line_height)
     clip = f"\\clip(0,{TEXT_TOP},{PLAY_W},{TEXT_BOTTOM})"
     for (t0, o0, spoken), (t1, o1, _) in itertools.pairwise(points):
         if t1 <= t0:
             continue
         for i, line in enumerate(lines):
-            y0 = FIRST_LINE + i * LINE_HEIGHT - o0  # where the line is as the interval starts
-            y1 = FIRST_LINE + i * LINE_HEIGHT - o1  # and as it ends (never lower)
-            if y1 > TEXT_BOTTOM or y0 + LINE_HEIGHT < TEXT_TOP:
+            y0 = FIRST_LINE + i * line_height - o0  # where the line is as the interval starts
+            y1 = FIRST_LINE + i * line_height - o1  # and as it ends (never lower)
+            if y1 > TEXT_BOTTOM or y0 + line_height < TEXT_TOP:
                 continue  # off the text area for the whole interval
             tags = (f"{{\\move({SIDE},{y0:.0f},{SIDE},{y1:.0f}){clip}}}" if o1 != o0
                     else f"{{\\pos({SIDE},{y0:.0f}){clip}}}")
