@@ -18,6 +18,7 @@ import itertools
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pysubs2
 
@@ -26,6 +27,9 @@ from workbench.fonts import em_per_size
 from workbench.subtitles import escape_ass
 from workbench.text import CLOSE_BRACKETS, CLOSE_QUOTES, split_sentences
 from workbench.voice.timing import TimingMap
+
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
 
 PAGE = "page"
 PAGE_FILE = "page.ass"
@@ -136,11 +140,16 @@ def sample_page(app: str = "", title: str = "第一章") -> PageText:
 # --- layout ---------------------------------------------------------------------------------
 
 @cache
-def _advance(font_file: Path, ch: str) -> float:
-    """Advance width of `ch` for an em of 1000 px."""
+def _font(font_file: Path) -> FreeTypeFont:
     from PIL import ImageFont
 
-    return ImageFont.truetype(str(font_file), 1000).getlength(ch)
+    return ImageFont.truetype(str(font_file), 1000)
+
+
+@cache
+def _advance(font_file: Path, ch: str) -> float:
+    """Advance width of `ch` for an em of 1000 px."""
+    return _font(font_file).getlength(ch)
 
 
 def _ass_size(font_file: Path, em_px: float) -> int:
