@@ -52,6 +52,7 @@ FIRST_LINE = TEXT_TOP + FADE  # the first line's top before any scrolling
 READING_LINE = FIRST_LINE + 2 * LINE_HEIGHT  # where the spoken sentence begins (seed 0)
 INDENT = "\u3000\u3000"  # paragraphs start with two full-width spaces
 NO_LINE_START = "，。、；：！？,.;:!?…）》】」』”’" + CLOSE_QUOTES + CLOSE_BRACKETS
+NO_LINE_END = "“‘「『（《【(" 
 SAMPLE_TEXT = ("江上起了大雾，渡口的灯一盏接一盏熄灭。她攥着一张褪色的船票，站在最后一级台阶上。",
                "船夫从雾里撑出一条小船，说这条船只渡有缘人。")
 
@@ -161,35 +162,53 @@ Run = tuple[str, int]  # text, sentence index
 Line = tuple[Run, ...]
 
 
+def _runs(chars: list[tuple[str, int]]) -> Line:
+    runs: list[Run] = []
+    for ch, k in chars:
+        if runs and runs[-1][1] == k:
+            runs[-1] = (runs[-1][0] + ch, k)
+        else:
+            runs.append((ch, k))
+    return tuple(runs)
+
+
 def layout(text: PageText, font_file: Path, body_em: float = BODY_EM,
            width: float = PLAY_W - 2 * SIDE) -> list[Line]:
-    """Lines of runs, broken by width at any character (CJK), with punctuation that may not
-    start a line hung at the end of the previous one, as reading apps do."""
-    lines: list[list[Run]] = []
-    current: list[Run] = []
-    used = 0.0
+    """Lines of runs, broken by width at any character (CJK). Line-breaking rules as in CJK
+    typesetting: a mark that may not start a line (，。」…) hangs at the end of the previous
+    one, but only one: with two, the character before them moves down with them; an opening
+    quote or bracket never ends a line."""
+    lines: list[Line] = []
+    current: list[tuple[str, int]] = []  # (character, sentence index)
 
-    def add(ch: str, sentence: int) -> None:
-        if current and current[-1][1] == sentence:
-            current[-1] = (current[-1][0] + ch, sentence)
-        else:
-            current.append((ch, sentence))
+    def advance(ch: str) -> float:
+        return _advance(font_file, ch) * body_em / 1000
+
+    def used() -> float:
+        return sum(advance(c) for c, _ in current)
 
     for k, sentence in enumerate(text.sentences):
         if sentence.new_paragraph and (current or lines):
-            lines.append(current)
-            current, used = [], 0.0
-        chars = (INDENT if sentence.new_paragraph else "") + sentence.text
-        for ch in chars:
-            w = _advance(font_file, ch) * body_em / 1000
-            if used + w > width and current and ch not in NO_LINE_START:
-                lines.append(current)
-                current, used = [], 0.0
-            add(ch, k)
-            used += w
+            lines.append(_runs(current))
+            current = []
+        for ch in (INDENT if sentence.new_paragraph else "") + sentence.text:
+            if used() + advance(ch) <= width or not current:
+                current.append((ch, k))
+                continue
+            if ch in NO_LINE_START and current[-1][0] not in NO_LINE_START:
+                current.append((ch, k))  # hangs in the margin
+                continue
+            cut = len(current)
+            while cut > 1 and (current[cut - 1][0] in NO_LINE_END
+                               or (ch in NO_LINE_START and current[cut - 1][0] in NO_LINE_START)):
+                cut -= 1  # move the hanging marks (and any opener) down ...
+            if ch in NO_LINE_START and cut > 1:
+                cut -= 1  # ... with the character they belong to
+            lines.append(_runs(current[:cut]))
+            current = [*current[cut:], (ch, k)]
     if current:
-        lines.append(current)
-    return [tuple(line) for line in lines]
+        lines.append(_runs(current))
+    return lines
 
 
 # --- the ASS script -------------------------------------------------------------------------
