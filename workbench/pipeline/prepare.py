@@ -15,6 +15,7 @@ from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
 from workbench.fonts import default_font_file
+from workbench.footage import is_tag, pick
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
 from workbench.pipeline.job_plan import JobPlan
@@ -70,8 +71,11 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     work = settings.outputs_dir / "jobs" / submission_id
     # Files first: a damaged background or music file is refused before it costs a script
     # or a voice (and long before it could stall the render).
-    background = resolve_background(job.background, seed=job.seed)
-    bgm = resolve_bgm(job.bgm, settings.cache_dir)
+    background = resolve_background(
+        pick(db, job.background, job.seed, "video") if is_tag(job.background) else job.background,
+        seed=job.seed)
+    bgm = resolve_bgm(pick(db, job.bgm, job.seed, "music") if is_tag(job.bgm) else job.bgm,
+                      settings.cache_dir)
     if job.script is not None:
         script, script_job_id = _job_script(job, recipe["app"]), None
     else:
