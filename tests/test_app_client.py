@@ -214,3 +214,18 @@ def test_the_llm_set_in_the_app_is_used_and_its_key_never_shown(tmp_path):
     leaked = [p for p in app.home.rglob("*") if p.is_file() and p.name != "llm_api_key"
               and b"sk-app-secret" in p.read_bytes()]
     assert leaked == [] and "sk-app-secret" not in app.log.read_text("utf-8", "replace")
+
+
+def test_footage_is_tagged_into_the_library_from_the_app(client, tmp_path):
+    from media_fixtures import make_episode
+
+    clip = make_episode(tmp_path / "跑酷.mp4", 2.0)
+    broken = tmp_path / "坏的.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200)
+    with pytest.raises(AppError, match="请先填写标签"):
+        client.predict([handle_file(str(clip))], "", api_name="/add_to_library")
+    note, table, gallery = client.predict([handle_file(str(clip)), handle_file(str(broken))],
+                                          "解压 跑酷", api_name="/add_to_library")
+    assert "加入素材库 1 个" in note and "跳过：" in note and "坏的" in note
+    assert "/tmp" not in note and "home" not in note  # no server path
+    assert [row[5] for row in table["data"]] == ["解压、跑酷"] and len(gallery) == 1

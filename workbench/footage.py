@@ -148,6 +148,11 @@ def list_footage(db: Database, tag: str | None = None, kind: str | None = None
     return [{**dict(r), "tags": json.loads(r["tags"] or "[]")} for r in db.query(sql, args)]
 
 
+def library_tags(db: Database, kind: str) -> list[str]:
+    """Every tag of the library's videos or music, in the order first used."""
+    return list(dict.fromkeys(t for row in list_footage(db, kind=kind) for t in row["tags"]))
+
+
 def is_tag(spec: object) -> bool:
     return isinstance(spec, str) and spec.startswith(TAG_PREFIX)
 
