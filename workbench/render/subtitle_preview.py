@@ -11,9 +11,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from workbench.ffmpeg import run_ffmpeg
 from workbench.files import atomic_output
 from workbench.fonts import default_font_file
-from workbench.ffmpeg import run_ffmpeg
 from workbench.render.backgrounds import Background, background_graph
 from workbench.render.overlays import OverlaySpec, build_overlay_ass
 from workbench.render.plan import FONTS_DIR, OVERLAY_FILE
