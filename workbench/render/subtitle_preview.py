@@ -56,7 +56,7 @@ def render_still(ass_text: str, background: Background, out: Path, *, at: float,
         with atomic_output(Path(out), ".png") as part:
             run_ffmpeg(["-y", *bg_args, "-filter_complex", graph, "-map", "[v]",
                         "-ss", f"{at:.3f}", "-frames:v", "1", "-f", "image2",
-                        "-c:v", "png", str(Path(part).absolute())],
+                        "-c:v", "png", "-pix_fmt", "rgb24", str(Path(part).absolute())],
                        timeout=TIMEOUT, what="字幕预览", cwd=work)
     return Path(out)
 
