@@ -12,15 +12,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pysubs2
 import pytest
 from batch_fixtures import batch_settings, write_folder  # noqa: F401
 from cli_runner import run_cli
+from conftest import SAMPLES
+from moviepy import VideoFileClip
 from PIL import Image
+from tiny_templates import write_templates
 
 from workbench.batch import load_plan
 from workbench.config import load_settings
 from workbench.errors import InputError, TemplateError
+from workbench.materials.library import add_material
 from workbench.models import MakeJob
+from workbench.pipeline import run_job
+from workbench.pipeline.job_plan import plan_job
 from workbench.pipeline.preview import preview_subtitles
 from workbench.render.backgrounds import Background
 from workbench.render.cover import make_cover
@@ -226,3 +233,30 @@ def test_cover_keyword_box_stays_clear_of_the_subtitle(tmp_path, style):
     if style == "white-outline":  # where the box used to go, it covered the line
         top, bottom = keyword_rows(None)
         assert top < sub_bottom and bottom > sub_top
+
+
+def test_a_karaoke_job_renders_with_word_timings_and_its_own_id(home, monkeypatch, db):
+    """The whole job: the style reaches the ASS burned into the video, the recipe and the id."""
+    monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(home.parent / "tpl")))
+    monkeypatch.setenv("WORKBENCH_RENDER_PROFILE", "draft")
+    settings = load_settings()
+    material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    job = MakeJob(material_id=material["id"], chapter=2, template="tiny", keyword=KEYWORD,
+                  rewrite_backend="rules", subtitles={"style": "karaoke"})
+    outcome = run_job(job, settings, db)
+    recipe = outcome.manifest["recipe"]
+    assert recipe["subtitles"] == {"style": "karaoke"}
+    plain = plan_job(replace(job, subtitles=None), settings)
+    assert outcome.submission_id != plain.submission_id
+    ass = (settings.outputs_dir / "jobs" / outcome.submission_id / "subtitles.ass").read_text(
+        "utf-8")
+    assert ass.count("\\kf") > 5
+    # half-way through a spoken line, its first part is yellow and its last part still white
+    events = pysubs2.load(str(settings.outputs_dir / "jobs" / outcome.submission_id
+                              / "subtitles.ass"))
+    line = max(events, key=lambda e: e.end - e.start)
+    t = (line.start + line.end) / 2000
+    with VideoFileClip(str(outcome.package / "video.mp4"), audio=False) as clip:
+        px = clip.get_frame(t).astype(int)
+    band = px[int(1280 * 0.6):int(1280 * 0.8)]
+    assert yellow(band).sum() > 100 and white(band).sum() > 100
