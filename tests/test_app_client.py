@@ -214,3 +214,22 @@ def test_the_llm_set_in_the_app_is_used_and_its_key_never_shown(tmp_path):
     leaked = [p for p in app.home.rglob("*") if p.is_file() and p.name != "llm_api_key"
               and b"sk-app-secret" in p.read_bytes()]
     assert leaked == [] and "sk-app-secret" not in app.log.read_text("utf-8", "replace")
+
+
+def test_subtitle_style_preview_is_one_frame_before_rendering(client):
+    """创作's style dropdown: a still with the background, the banner and a sample line in the
+    chosen style (karaoke caught half-way: said words yellow, the rest white)."""
+    from PIL import Image
+
+    still = client.predict("karaoke", "tiny", KEYWORD, "番茄小说", "generated:1",
+                           api_name="/preview_subtitles")
+    img = Image.open(still).convert("RGB")
+    assert img.size == (1080, 1920)
+    band = img.crop((0, 1250, 1080, 1460))
+    colours = band.getcolors(1080 * 210) or []
+    yellowish = sum(n for n, (r, g, b) in colours if r > 215 and 175 < g < 235 and b < 90)
+    whitish = sum(n for n, (r, g, b) in colours if min(r, g, b) > 225)
+    assert yellowish > 500 and whitish > 500
+    with pytest.raises(AppError, match="neon"):  # not one of the dropdown's choices
+        client.predict("neon", "tiny", KEYWORD, "番茄小说", "generated:1",
+                       api_name="/preview_subtitles")
