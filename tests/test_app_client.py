@@ -229,3 +229,22 @@ def test_footage_is_tagged_into_the_library_from_the_app(client, tmp_path):
     assert "加入素材库 1 个" in note and "跳过：" in note and "坏的" in note
     assert "/tmp" not in note and "home" not in note  # no server path
     assert [row[5] for row in table["data"]] == ["解压、跑酷"] and len(gallery) == 1
+
+
+def test_subtitle_style_preview_is_one_frame_before_rendering(client):
+    """创作's style dropdown: a still with the background, the banner and a sample line in the
+    chosen style (karaoke caught half-way: said words yellow, the rest white)."""
+    from PIL import Image
+
+    still = client.predict("karaoke", "tiny", KEYWORD, "番茄小说", "generated:1",
+                           api_name="/preview_subtitles")
+    img = Image.open(still).convert("RGB")
+    assert img.size == (1080, 1920)
+    band = img.crop((0, 1250, 1080, 1460))
+    colours = band.getcolors(1080 * 210) or []
+    yellowish = sum(n for n, (r, g, b) in colours if r > 215 and 175 < g < 235 and b < 90)
+    whitish = sum(n for n, (r, g, b) in colours if min(r, g, b) > 225)
+    assert yellowish > 500 and whitish > 500
+    with pytest.raises(AppError, match="neon"):  # not one of the dropdown's choices
+        client.predict("neon", "tiny", KEYWORD, "番茄小说", "generated:1",
+                       api_name="/preview_subtitles")
