@@ -14,7 +14,12 @@ from pathlib import Path
 from workbench.ffmpeg import run_ffmpeg
 from workbench.files import atomic_output
 from workbench.fonts import default_font_file
-from workbench.render.backgrounds import Background, background_graph
+from workbench.render.backgrounds import (
+    Background,
+    background_files,
+    background_fonts,
+    background_graph,
+)
 from workbench.render.overlays import OverlaySpec, build_overlay_ass
 from workbench.render.plan import FONTS_DIR, OVERLAY_FILE
 from workbench.render.profiles import RenderProfile, get_profile
@@ -51,8 +56,11 @@ def render_still(ass_text: str, background: Background, out: Path, *, at: float,
     with tempfile.TemporaryDirectory(prefix="wb-preview-") as tmp:
         work = Path(tmp)
         (work / OVERLAY_FILE).write_text(ass_text, encoding="utf-8")
+        for name, text in background_files(background, seconds).items():  # the reading page's
+            (work / name).write_text(text, encoding="utf-8")
         (work / FONTS_DIR).mkdir()
-        (work / FONTS_DIR / font.name).symlink_to(font)
+        for each in (font, *background_fonts(background)):
+            (work / FONTS_DIR / each.name).symlink_to(each)
         with atomic_output(Path(out), ".png") as part:
             run_ffmpeg(["-y", *bg_args, "-filter_complex", graph, "-map", "[v]",
                         "-ss", f"{at:.3f}", "-frames:v", "1", "-f", "image2",
