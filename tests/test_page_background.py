@@ -232,3 +232,24 @@ def test_variant_seeds_do_not_look_like_copies(tmp_path: Path) -> None:
                               .convert("L"), hash_size=HASH_SIZE) for seed in range(4)]
     for a, b in itertools.combinations(hashes, 2):
         assert a - b > DUPLICATE_BITS
+
+
+def test_line_breaking_follows_cjk_rules() -> None:
+    """No line starts with a closing mark, none ends with an opening one, and at most one mark
+    hangs past the text width (into the page's margin)."""
+    text = ("声音听上去平静：“马经理，出什么事了？”“出什么事？”“上个月东门码头的票款，"
+            "少了三万八千块。保险柜的钥匙就你和老周有，老周在公司干了三十年，你说，是谁拿的？”"
+            "我脑子里“嗡”的一声。“我没拿。”可我万万没想到，真正可怕的事，才刚刚开始……")
+    font = serif_font_file()
+    sentences = tuple(page.PageSentence(s, None, i == 0)
+                      for i, s in enumerate(page.split_sentences(text)))
+    for em, _ in page.SIZES:
+        lines = ["".join(run for run, _ in line)
+                 for line in page.layout(page.PageText("", "", sentences), font, em)]
+        assert "".join(lines) == page.INDENT + text  # nothing lost or repeated
+        width = page.PLAY_W - 2 * page.SIDE
+        for line in lines:
+            assert line[0] not in page.NO_LINE_START, (em, line)
+            assert line[-1] not in page.NO_LINE_END, (em, line)
+            drawn = sum(page._advance(font, ch) for ch in line) * em / 1000
+            assert drawn <= width + em + 0.5, (em, line)  # one full-width mark at most
