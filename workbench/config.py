@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.images.registry import CHOICES as IMAGES_CHOICES
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
 from workbench.transcribe.registry import CHOICES as TRANSCRIBE_CHOICES
@@ -127,6 +128,30 @@ class Settings:
     whisper_model_dir: Path | None = field(default=None, metadata=option(
         toml="transcribe.whisper_model_dir", env="WORKBENCH_WHISPER_MODEL_DIR",
         help="a faster-whisper (CTranslate2) model folder you already have"))
+    images_backend: str = field(default="auto", metadata=option(
+        toml="images.backend", env="WORKBENCH_IMAGES_BACKEND",
+        help="story images for the images:ai background", choices=IMAGES_CHOICES,
+        label="图片生成后端"))
+    images_base_url: str | None = field(default=None, metadata=option(
+        toml="images.base_url", env="WORKBENCH_IMAGES_BASE_URL",
+        help="OpenAI-compatible images endpoint (unset: the LLM endpoint)"))
+    images_api_key: str | None = field(default=None, metadata=option(
+        toml="images.api_key", env="WORKBENCH_IMAGES_API_KEY",
+        help="images API key (unset: the LLM key, when the endpoint is the LLM's)",
+        secret=True))
+    images_model: str = field(default="gpt-image-1", metadata=option(
+        toml="images.model", env="WORKBENCH_IMAGES_MODEL", help="image model at the endpoint"))
+    images_size: str = field(default="1024x1536", metadata=option(
+        toml="images.size", env="WORKBENCH_IMAGES_SIZE", help="image size asked for (WxH)"))
+    images_style: str = field(default="国漫插画风格，细腻线条，电影感光影，竖构图，无文字", metadata=option(
+        toml="images.style", env="WORKBENCH_IMAGES_STYLE",
+        help="style words in every image prompt when the template gives none"))
+    images_max: int = field(default=12, metadata=option(
+        toml="images.max", env="WORKBENCH_IMAGES_MAX", help="most story images per video",
+        bounds=(1, 40)))
+    images_deadline: float = field(default=120.0, metadata=option(
+        toml="images.deadline", env="WORKBENCH_IMAGES_DEADLINE",
+        help="seconds for one image request, retries included", bounds=(1, 3600)))
     subtitle_font_size: int = field(default=84, metadata=option(
         toml="subtitles.font_size", env="WORKBENCH_SUBTITLE_FONT_SIZE",
         help="subtitle font size in px on a 1080x1920 frame", bounds=(12, 400)))

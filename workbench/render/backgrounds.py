@@ -42,10 +42,13 @@ class Background:
     clips: tuple[tuple[Path, float], ...] = ()  # footage: (path, duration seconds)
     images: tuple[Path, ...] = ()
     seed: int = 0
+    # images: when each one comes on (seconds; story images aligned to the voice); () → equal
+    starts: tuple[float, ...] = ()
 
     def describe(self) -> dict:
         return {"kind": self.kind, "clips": [[str(p), d] for p, d in self.clips],
-                "images": [str(p) for p in self.images], "seed": self.seed}
+                "images": [str(p) for p in self.images], "seed": self.seed,
+                **({"starts": list(self.starts)} if self.starts else {})}
 
 
 def _media_files(folder: Path) -> tuple[list[Path], list[Path]]:
@@ -131,6 +134,10 @@ def background_graph(bg: Background, profile: RenderProfile, duration: float,
         start = rng.uniform(0, max(0.0, clip_seconds - 1.0))
         args = ["-stream_loop", "-1", "-ss", f"{start:.3f}", "-i", str(path)]
         return args, f"[{first_input}:v]{_cover(w, h)},fps={fps}[bg]"
+    if bg.starts:
+        from workbench.render.story_stills import timed_stills_graph
+
+        return timed_stills_graph(bg.images, bg.starts, profile, duration, first_input, bg.seed)
     # Still images: each shown for an equal share, panning slowly across a 12% larger frame.
     n = len(bg.images)
     share = duration / n + 0.5
