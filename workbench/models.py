@@ -168,6 +168,10 @@ class MakeJob:
             "loudness": settings.loudness, "pause": settings.voice_pause,
             "font_size": settings.subtitle_font_size, "max_chars": settings.subtitle_max_chars,
             "render_version": RENDER_VERSION,
+            **({"images": [settings.images_backend, settings.images_base_url or "",
+                           settings.images_model, settings.images_size, settings.images_style,
+                           settings.images_max]}
+               if self.background == "images:ai" else {}),
         }
 
 

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
+from workbench.images.service import STORY_IMAGES, story_images_backend
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
 from workbench.platform.gate import (
@@ -133,6 +134,11 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background,
                                memo)
     bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm, memo)
+    if STORY_IMAGES in backgrounds:
+        try:
+            story_images_backend(settings)
+        except WorkbenchError as exc:
+            bad(str(exc), "backgrounds")
     if "banner" in v:
         leftover = re.sub(r"\{(app|keyword)\}", "", v["banner"])
         if "{" in leftover or "}" in leftover:
@@ -296,6 +302,8 @@ def _check_voices(brief: Brief, settings: Settings, bad, matrix: dict[str, list[
 
 def _background(raw: str, folder: Path, roots: list[Path]) -> str:
     if raw == GENERATED:
+        return raw
+    if raw == STORY_IMAGES:  # its images backend is checked below, with the settings
         return raw
     path = confine(raw, folder, roots)
     check_background(path)  # exists; all its footage or images decode

@@ -40,7 +40,7 @@ def make_cmd(
     keyword: KeywordOpt,
     profile: ProfileOpt = None,
     background: Annotated[str | None, typer.Option(
-        help="背景：generated（默认，内置动画）、视频/图片文件或文件夹")] = None,
+        help="背景：generated（默认，内置动画）、视频/图片文件或文件夹，或 images:ai（按文案逐段 AI 配图，需配置图片接口）")] = None,
     bgm: Annotated[str | None, typer.Option(help="背景音乐：generated（默认）、none 或音频文件")]
     = None,
     voice: VoiceOpt = None,

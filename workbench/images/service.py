@@ -11,15 +11,25 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from workbench.config import Settings
 from workbench.files import write_bytes_atomic, write_text_atomic
 from workbench.images.base import ImagesBackend
-from workbench.images.prompts import Beat, Completer, StyleSheet, beat_prompts, story_beats
+from workbench.images.prompts import (
+    Beat,
+    Completer,
+    StyleSheet,
+    beat_prompts,
+    sheet_for,
+    story_beats,
+)
 from workbench.render.backgrounds import Background
 from workbench.store.cache import content_hash
-from workbench.subtitles import SubtitleEvent
+from workbench.subtitles import SubtitleEvent, build_events
+from workbench.voice.timing import TimingMap
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +43,7 @@ class StoryImages:
     prompts: tuple[str, ...]
     images: tuple[Path, ...]
     generated: int  # requests made (0: every image came from the cache)
+    note: str = ""  # one line for the user: how many pictures, from where
 
     def background(self, seed: int) -> Background:
         """The render's background: image i from beat i's start to beat i+1's."""
@@ -101,3 +112,30 @@ def make_story_images(events: list[SubtitleEvent], duration: float, sheet: Style
     log.info("story images: %d beats, %d generated, %d from the cache", len(beats), made,
              len(beats) - made)
     return StoryImages(tuple(beats), tuple(prompts), tuple(paths), made)
+
+
+def story_images_backend(settings: Settings) -> ImagesBackend:
+    """The configured images backend; none configured is a BackendUnavailable saying how."""
+    from workbench.images.registry import resolve_images_backend
+
+    return resolve_images_backend(settings.images_backend, settings)
+
+
+def story_images(settings: Settings, backend: ImagesBackend, front_matter: dict[str, Any],
+                 timing: TimingMap, *, seed: int, progress=None) -> StoryImages:
+    """The pictures of one narration: beats from its subtitle lines, prompts from the LLM when
+    one is configured (else the rules), images through the cache."""
+    llm = None
+    if settings.llm_configured:
+        from workbench.rewrite.openai_backend import OpenAIBackend
+
+        llm = OpenAIBackend(settings)
+    sheet = sheet_for(front_matter, settings.images_style)
+    out = make_story_images(build_events(timing), timing.duration, sheet, backend,
+                            settings.cache_dir, seed=seed, max_images=settings.images_max,
+                            llm=llm, progress=progress)
+    n = len(out.images)
+    source = f"大模型 {llm.model}" if llm is not None else "规则（名词 + 画风）"
+    note = (f"配图：{n} 张（新生成 {out.generated} 张，缓存 {n - out.generated} 张），"
+            f"图片模型 {backend.model}，提示词来自{source}")
+    return replace(out, note=note)

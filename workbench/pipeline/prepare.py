@@ -15,6 +15,7 @@ from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
 from workbench.fonts import default_font_file
+from workbench.images.service import STORY_IMAGES, story_images, story_images_backend
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
 from workbench.pipeline.job_plan import JobPlan
@@ -70,7 +71,11 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     work = settings.outputs_dir / "jobs" / submission_id
     # Files first: a damaged background or music file is refused before it costs a script
     # or a voice (and long before it could stall the render).
-    background = resolve_background(job.background, seed=job.seed)
+    story = job.background == STORY_IMAGES
+    # images:ai is made after the voice (its pictures follow the voice timings); without an
+    # images backend that is a clear error now, before the script and the voice cost anything
+    images_backend = story_images_backend(settings) if story else None
+    background = None if story else resolve_background(job.background, seed=job.seed)
     bgm = resolve_bgm(job.bgm, settings.cache_dir)
     if job.script is not None:
         script, script_job_id = _job_script(job, recipe["app"]), None
@@ -92,6 +97,12 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         if stage_job is not None:
             db["jobs"].update(stage_job, {"parent_id": make_id})
 
+    story_notes: tuple[str, ...] = ()
+    if images_backend is not None:
+        story_out = story_images(settings, images_backend, template.images, voice.timing,
+                                 seed=job.seed, progress=within(progress, 0.95, 0.96))
+        background, story_notes = story_out.background(job.seed), (story_out.note,)
+    assert background is not None
     progress(0.96, "准备渲染")
     profile = get_profile(recipe["profile"])
     wording = {"app": script.app, "keyword": script.keyword}
@@ -127,7 +138,7 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         raise ComplianceBlocked(pre.block_message())
     timing = voice.timing
     hook_end = timing.segments[0].end if timing.segments else 1.0
-    notes = (*plan.notes, *voice.notes,
+    notes = (*plan.notes, *voice.notes, *story_notes,
              *([encoder.reason] if recipe["encoder"] == "auto" else []))
     progress(1.0, "准备渲染")
     return PreparedJob(

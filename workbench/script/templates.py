@@ -72,6 +72,11 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
                   "properties": {"gender": {"enum": list(GENDERS)},
                                  "rate": {"type": "string", "pattern": r"^[+-]\d+%$"},
                                  "pitch": {"type": "string", "pattern": r"^[+-]\d+Hz$"}}},
+        # story images (background images:ai): shared by every picture of the video
+        "images": {"type": "object", "additionalProperties": False,
+                   "properties": {"style": {"type": "string", "minLength": 1, "maxLength": 300},
+                                  "characters": {"type": "string", "minLength": 1,
+                                                 "maxLength": 600}}},
         "variables": {
             "type": "object",
             "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"},
@@ -142,6 +147,7 @@ class ScriptTemplate:
     source: str  # the whole file text
     banner: str = ""  # "" → settings render.banner
     end_card: tuple[str, ...] = ()  # () → the built-in end card
+    images: dict[str, Any] = field(default_factory=dict)  # {style, characters} for images:ai
 
     @property
     def content_hash(self) -> str:
@@ -345,6 +351,7 @@ def template_from_source(text: str, path: Path) -> ScriptTemplate:
         segments=list(parsed.segments), path=path, source=text,
         banner=str(meta.get("banner", "")),
         end_card=tuple(meta.get("end_card", ())),
+        images=dict(meta.get("images") or {}),
     )
 
 
