@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from images_server import ImagesServer, b64_answer, draw_png, images_server  # noqa: F401
 from llm_server import Planned, error_body
 
@@ -151,3 +153,120 @@ def test_llm_prompts_are_validated_repaired_once_and_cached(online, images_serve
     make_story_images(lines, 8.0, sheet, backend, tmp_path, seed=0, max_images=12,
                       llm=OpenAIBackend(llm_settings))
     assert len(images_server.chat_requests) == 2 and len(images_server.image_requests) == 2
+
+
+# The whole job: make --background images:ai ---------------------------------------------------
+STORY_TEMPLATE = f"""---
+id: storytest
+name: 配图测试
+kind: novel
+version: 1
+description: 测试用：几句话，配几张图。
+target_seconds: 12
+images:
+  style: {STYLE}
+  characters: {CHARACTERS}
+---
+{{% block hook %}}
+{{{{ chapter_text|striking(18) }}}}
+{{% endblock %}}
+
+{{% block body %}}
+{{{{ chapter_text|excerpt(40) }}}}
+{{% endblock %}}
+
+{{% block cta %}}
+{{{{ app }}}}搜索【{{{{ keyword }}}}】
+{{% endblock %}}
+"""
+
+
+def frame(video: Path, at: float) -> tuple[int, int, bytes]:
+    """The decoded frame at `at` seconds, RGB, full size."""
+    import subprocess
+
+    from workbench.ffmpeg import ffmpeg_exe
+    from workbench.render.probe import probe
+
+    info = probe(video)
+    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", f"{at:.3f}", "-i", str(video),
+                          "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True).stdout
+    return info.width, info.height, raw
+
+
+def centre_colour(shot: tuple[int, int, bytes]) -> tuple[int, ...]:
+    """Median colour of a 40×40 patch in the middle of the frame (clear of text)."""
+    import statistics
+
+    w, h, raw = shot
+    pixels = [raw[(y * w + x) * 3:(y * w + x) * 3 + 3]
+              for y in range(h // 2 - 20, h // 2 + 20) for x in range(w // 2 - 20, w // 2 + 20)]
+    return tuple(int(statistics.median(p[c] for p in pixels)) for c in range(3))
+
+
+def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 30) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+@pytest.fixture
+def story_settings(online, home: Path, db) -> tuple[Settings, int]:
+    from workbench.materials.library import add_material
+
+    folder = home.parent / "tpl"
+    folder.mkdir()
+    (folder / "storytest.j2").write_text(STORY_TEMPLATE, encoding="utf-8")
+    samples = Path(__file__).resolve().parent.parent / "assets" / "samples"
+    material, _ = add_material(db, samples / "night-ferry.txt")
+    return (replace(online, templates_dir=folder, render_profile="draft", end_card_seconds=0.0),
+            material["id"])
+
+
+def test_make_shows_each_picture_during_its_beat_panning(story_settings, db, images_server):
+    from workbench.models import MakeJob
+    from workbench.pipeline import run_job
+
+    settings, material_id = story_settings
+    job = MakeJob(material_id=material_id, chapter=2, template="storytest", keyword="夜渡迷局",
+                  rewrite_backend="rules", background="images:ai")
+    outcome = run_job(job, settings, db)
+    background = outcome.manifest["render"]["background"]
+    starts, images = background["starts"], background["images"]
+    assert len(starts) >= 2 and len(images) == len(starts)
+    # one request per beat, every prompt carrying the template's style and characters
+    assert len(images_server.image_requests) == len(starts)
+    assert all(STYLE in p and CHARACTERS in p for p in images_server.prompts)
+    assert any(n.startswith("配图：") for n in outcome.notes)
+
+    video = outcome.package / "video.mp4"
+    colours = [images_server.colours[p] for p in images_server.prompts]
+    assert colours[0] != colours[1]
+    ends = [*starts[1:], outcome.manifest["durations"]["narration"]]
+    for beat in (0, 1):
+        inside = (starts[beat] + 0.3, ends[beat] - 0.3)
+        shots = [frame(video, t) for t in inside]
+        for shot in shots:
+            assert close(centre_colour(shot), colours[beat]), (beat, centre_colour(shot))
+        # the pan moves the picture: two frames of one beat differ, but only slightly
+        a, b = shots[0][2], shots[1][2]
+        changed = sum(1 for i in range(0, len(a), 97) if abs(a[i] - b[i]) > 40) / (len(a) / 97)
+        assert 0.01 < changed < 0.6, changed
+
+    # the same job again, forced: a new render, but every picture from the cache
+    rerun = run_job(job, settings, db, force=True)
+    assert len(images_server.image_requests) == len(starts)
+    assert any("新生成 0 张" in n for n in rerun.notes)
+
+
+def test_make_without_an_images_backend_says_how_to_set_one_up(db):
+    from workbench.materials.library import add_material
+
+    samples = Path(__file__).resolve().parent.parent / "assets" / "samples"
+    material, _ = add_material(db, samples / "night-ferry.txt")
+    result = run_cli("make", "--material", str(material["id"]), "--chapter", "1", "--template",
+                     "suspense", "--keyword", "夜渡迷局", "--background", "images:ai")
+    assert result.returncode != 0
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "images:ai" in line and "WORKBENCH_IMAGES_BASE_URL" in line
+    # refused before the script and the voice cost anything
+    assert db.execute("select count(*) from jobs where kind in ('script', 'voice')").fetchone()[0] == 0
