@@ -53,13 +53,13 @@ def timed_stills_graph(images: tuple[Path, ...], starts: tuple[float, ...],
     chains, labels = [], []
     for i, (image, frames) in enumerate(zip(images, frame_counts(starts, duration, fps),
                                             strict=True)):
-        args += ["-i", str(Path(image).absolute())]
+        args += ["-framerate", str(fps), "-i", str(Path(image).absolute())]
         dx, dy = PANS[(i + seed) % len(PANS)]
         x, y = _axis(dx, frames, "iw-ow"), _axis(dy, frames, "ih-oh")
         chains.append(
             f"[{first_input + i}:v]scale={bw}:{bh}:force_original_aspect_ratio=increase"
             f":flags=lanczos,crop={bw}:{bh},setsar=1,format=yuv420p,"
-            f"loop=loop={frames - 1}:size=1:start=0,setpts=N/({fps}*TB),"
+            f"loop=loop={frames - 1}:size=1:start=0,settb=1/{fps},setpts=N,"
             f"crop={w}:{h}:'{x}':'{y}'[st{i}]")
         labels.append(f"[st{i}]")
     if len(images) == 1:
