@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from batch_fixtures import batch_settings, write_folder  # noqa: F401
 from cli_runner import run_cli
 from images_server import ImagesServer, b64_answer, draw_png, images_server  # noqa: F401
 from llm_server import Planned, error_body
@@ -270,3 +271,30 @@ def test_make_without_an_images_backend_says_how_to_set_one_up(db):
     assert "images:ai" in line and "WORKBENCH_IMAGES_BASE_URL" in line
     # refused before the script and the voice cost anything
     assert db.execute("select count(*) from jobs where kind in ('script', 'voice')").fetchone()[0] == 0
+
+
+# Briefs and the app ---------------------------------------------------------------------------
+def test_a_brief_with_images_ai_needs_an_images_backend(tmp_path, batch_settings, db,
+                                                        images_server):
+    from workbench.batch import BriefErrors, load_plan
+
+    folder = write_folder(tmp_path / "briefs", {"story.yaml": {"backgrounds": ["images:ai"]}})
+    with pytest.raises(BriefErrors) as caught:
+        load_plan(folder, batch_settings, db, import_materials=False)
+    assert any("WORKBENCH_IMAGES_BASE_URL" in str(p) for p in caught.value.problems)
+    online = replace(batch_settings, images_base_url=images_server.base_url)
+    plan = load_plan(folder, online, db, import_materials=False)
+    assert {p.job.background for p in plan.jobs} == {"images:ai"}
+    assert images_server.requests == []  # checking a brief sends nothing
+
+
+def test_the_app_offers_ai_pictures_only_with_an_images_backend(settings, online):
+    from workbench.errors import InputError
+    from workbench.render.backgrounds import resolve_background
+    from workbench.ui.choices import background_spec, backgrounds
+
+    assert "images:ai" not in [value for _, value in backgrounds(settings)]
+    assert "images:ai" in [value for _, value in backgrounds(online)]
+    assert background_spec(online, "images:ai") == ("images:ai", 0)
+    with pytest.raises(InputError, match="配音完成后"):  # no preview of pictures not yet made
+        resolve_background("images:ai")

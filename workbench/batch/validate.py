@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
-from workbench.images.service import STORY_IMAGES, story_images_backend
+from workbench.images.service import story_images_backend
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
 from workbench.platform.gate import (
@@ -31,7 +31,7 @@ from workbench.platform.gate import (
     task_keyword,
 )
 from workbench.platform.tasks import get_task
-from workbench.render.backgrounds import GENERATED, check_background
+from workbench.render.backgrounds import GENERATED, STORY_IMAGES, check_background
 from workbench.render.bgm import NONE, check_bgm_file, generated_variant
 from workbench.rewrite.prompts import get_prompt
 from workbench.script.templates import ScriptTemplate, get_template, load_template

@@ -33,7 +33,6 @@ from workbench.voice.timing import TimingMap
 
 log = logging.getLogger(__name__)
 
-STORY_IMAGES = "images:ai"
 _EXTS = ("png", "jpeg", "webp")
 
 

@@ -15,7 +15,7 @@ from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
 from workbench.fonts import default_font_file
-from workbench.images.service import STORY_IMAGES, story_images, story_images_backend
+from workbench.images.service import story_images, story_images_backend
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
 from workbench.pipeline.job_plan import JobPlan
@@ -30,7 +30,7 @@ from workbench.pipeline.stages import (
     within,
 )
 from workbench.platform.gate import job_keyword
-from workbench.render.backgrounds import resolve_background
+from workbench.render.backgrounds import STORY_IMAGES, resolve_background
 from workbench.render.bgm import resolve_bgm
 from workbench.render.encoders import choose_encoder
 from workbench.render.overlays import OverlaySpec

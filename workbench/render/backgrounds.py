@@ -22,6 +22,7 @@ VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".webm", ".m4v", ".avi", ".flv"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MAX_IMAGES = 12
 GENERATED = "generated"
+STORY_IMAGES = "images:ai"  # pictures made per story beat after the voice (workbench/images)
 
 # Dark, low-contrast palettes: calm enough to read white subtitles over.
 PALETTES: tuple[tuple[str, ...], ...] = (
@@ -68,6 +69,9 @@ def resolve_background(spec: str | Path | None, seed: int = 0) -> Background:
     seed) or, if it has none, its images; a single video or image file."""
     if spec is None or str(spec) in ("", GENERATED):
         return Background(GENERATED, seed=seed)
+    if str(spec) == STORY_IMAGES:
+        raise InputError("images:ai 背景要等配音完成后按文案逐段生成配图，不能单独预览或检查；"
+                         "请在 make 或批量任务里使用")
     path = Path(spec).expanduser().absolute()
     if not path.exists():
         raise InputError(f"背景不存在: {path}（给一个视频/图片文件或文件夹，或用 generated）")

@@ -7,6 +7,7 @@ from sqlite_utils import Database
 from workbench.config import Settings
 from workbench.errors import InputError, WorkbenchError
 from workbench.materials.library import list_chapters, list_materials
+from workbench.render.backgrounds import STORY_IMAGES
 from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
@@ -89,6 +90,9 @@ def backgrounds(settings: Settings) -> Choices:
     out: Choices = [(f"内置动画 · 配色 {seed + 1}", f"generated:{seed}")
                     for seed in range(GENERATED_BACKGROUNDS)]
     out += [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "background")]
+    if settings.images_backend != "none" and (settings.images_base_url or settings.images_api_key
+                                              or settings.images_backend == "openai"):
+        out.append(("AI 配图（按文案逐段生成）", STORY_IMAGES))
     return out
 
 
@@ -101,10 +105,12 @@ def background_spec(settings: Settings, choice: str | None) -> tuple[str | None,
             return None, int(rest or 0)
         except ValueError:
             raise InputError(f"背景选项无效: {choice}") from None
+    if choice == STORY_IMAGES:
+        return STORY_IMAGES, 0
     if kind == "upload":
         return str(inside_uploads(settings, "background",
                                   uploads_dir(settings, "background") / rest)), 0
-    raise InputError(f"背景选项无效: {choice}（应为 generated:N 或 upload:文件名）")
+    raise InputError(f"背景选项无效: {choice}（应为 generated:N、upload:文件名 或 images:ai）")
 
 
 def background_gallery(settings: Settings) -> list[tuple[str, str]]:
