@@ -214,3 +214,37 @@ def test_the_llm_set_in_the_app_is_used_and_its_key_never_shown(tmp_path):
     leaked = [p for p in app.home.rglob("*") if p.is_file() and p.name != "llm_api_key"
               and b"sk-app-secret" in p.read_bytes()]
     assert leaked == [] and "sk-app-secret" not in app.log.read_text("utf-8", "replace")
+
+
+def test_footage_is_tagged_into_the_library_from_the_app(client, tmp_path):
+    from media_fixtures import make_episode
+
+    clip = make_episode(tmp_path / "跑酷.mp4", 2.0)
+    broken = tmp_path / "坏的.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 200)
+    with pytest.raises(AppError, match="请先填写标签"):
+        client.predict([handle_file(str(clip))], "", api_name="/add_to_library")
+    note, table, gallery = client.predict([handle_file(str(clip)), handle_file(str(broken))],
+                                          "解压 跑酷", api_name="/add_to_library")
+    assert "加入素材库 1 个" in note and "跳过：" in note and "坏的" in note
+    assert "/tmp" not in note and "home" not in note  # no server path
+    assert [row[5] for row in table["data"]] == ["解压、跑酷"] and len(gallery) == 1
+
+
+def test_subtitle_style_preview_is_one_frame_before_rendering(client):
+    """创作's style dropdown: a still with the background, the banner and a sample line in the
+    chosen style (karaoke caught half-way: said words yellow, the rest white)."""
+    from PIL import Image
+
+    still = client.predict("karaoke", "tiny", KEYWORD, "番茄小说", "generated:1",
+                           api_name="/preview_subtitles")
+    img = Image.open(still).convert("RGB")
+    assert img.size == (1080, 1920)
+    band = img.crop((0, 1250, 1080, 1460))
+    colours = band.getcolors(1080 * 210) or []
+    yellowish = sum(n for n, (r, g, b) in colours if r > 215 and 175 < g < 235 and b < 90)
+    whitish = sum(n for n, (r, g, b) in colours if min(r, g, b) > 225)
+    assert yellowish > 500 and whitish > 500
+    with pytest.raises(AppError, match="neon"):  # not one of the dropdown's choices
+        client.predict("neon", "tiny", KEYWORD, "番茄小说", "generated:1",
+                       api_name="/preview_subtitles")

@@ -9,27 +9,13 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run_cli
+from media_fixtures import make_episode
 
 from workbench.errors import InputError
 from workbench.ffmpeg import ffmpeg_exe
 from workbench.materials.drama import add_drama, list_episodes
 from workbench.materials.episodes import episode_number, order_episodes
 from workbench.materials.sidecar import read_sidecar
-
-
-def make_episode(path: Path, seconds: float = 2.0, *, audio: bool = True, size: str = "180x320",
-                 extra: tuple[str, ...] = ()) -> Path:
-    """A tiny real episode (test pattern, a tone) made by ffmpeg."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-v", "error", "-y", "-f", "lavfi", "-i",
-           f"testsrc2=size={size}:rate=25:duration={seconds}"]
-    if audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac"]
-    codec = ["-c:v", "libvpx-vp9", "-deadline", "realtime"] if path.suffix == ".webm" else [
-        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    if path.suffix == ".webm" and audio:
-        cmd = [c if c != "aac" else "libopus" for c in cmd]
-    subprocess.run([*cmd, *codec, *extra, str(path)], check=True, capture_output=True)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from workbench.errors import InputError
 from workbench.images.registry import CHOICES as IMAGES_CHOICES
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.subtitle_styles import PRESET_IDS as SUBTITLE_PRESETS
 from workbench.transcribe.registry import CHOICES as TRANSCRIBE_CHOICES
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
@@ -159,6 +160,32 @@ class Settings:
         toml="subtitles.max_chars", env="WORKBENCH_SUBTITLE_MAX_CHARS",
         help="characters per subtitle line (0: what fits 1080 px at the font size)",
         bounds=(0, 100)))
+    # The look of subtitles: a preset, and overrides that count only once you set them.
+    subtitle_style: str = field(default="white-outline", metadata=option(
+        toml="subtitles.style", env="WORKBENCH_SUBTITLE_STYLE",
+        help="subtitle preset: white-outline (白字黑边), yellow-outline (黄字描边), big-center "
+             "(大字居中), karaoke (逐词高亮)", choices=SUBTITLE_PRESETS, label="字幕样式"))
+    subtitle_color: str = field(default="#FFFFFF", metadata=option(
+        toml="subtitles.color", env="WORKBENCH_SUBTITLE_COLOR",
+        help="subtitle text colour #RRGGBB (once set, it overrides the preset's)"))
+    subtitle_outline_color: str = field(default="#000000", metadata=option(
+        toml="subtitles.outline_color", env="WORKBENCH_SUBTITLE_OUTLINE_COLOR",
+        help="subtitle outline colour #RRGGBB (once set, it overrides the preset's)"))
+    subtitle_outline: float = field(default=4.0, metadata=option(
+        toml="subtitles.outline", env="WORKBENCH_SUBTITLE_OUTLINE",
+        help="subtitle outline width in px (once set, it overrides the preset's)",
+        bounds=(0, 20)))
+    subtitle_position: str = field(default="bottom", metadata=option(
+        toml="subtitles.position", env="WORKBENCH_SUBTITLE_POSITION",
+        help="where subtitles sit: bottom, middle or top (once set, it overrides the preset's)",
+        choices=("bottom", "middle", "top"), label="字幕位置"))
+    subtitle_margin: int = field(default=480, metadata=option(
+        toml="subtitles.margin", env="WORKBENCH_SUBTITLE_MARGIN",
+        help="px between the subtitle line and the bottom (or top) edge of a 1080x1920 frame",
+        bounds=(0, 1900)))
+    subtitle_highlight_color: str = field(default="#FFD400", metadata=option(
+        toml="subtitles.highlight_color", env="WORKBENCH_SUBTITLE_HIGHLIGHT_COLOR",
+        help="colour of the task keyword inside subtitle lines #RRGGBB"))
     render_profile: str = field(default="final", metadata=option(
         toml="render.profile", env="WORKBENCH_RENDER_PROFILE",
         help="output size and encoder preset (render/profiles.py)",

@@ -138,6 +138,9 @@ class MakeJob:
     # A package made while the task's keyword is still pending (`--draft`): it may not be
     # published, and says so on its checklist.
     draft: bool = False
+    # Subtitle style for this job: {"style": "karaoke", "size": 96, ...} (subtitle_styles.KEYS);
+    # None: the template's and the settings'.
+    subtitles: dict[str, Any] | None = None
 
     @property
     def wording_seed(self) -> int:
@@ -151,6 +154,8 @@ class MakeJob:
             del fields["script_seed"]
         if not fields["draft"]:
             del fields["draft"]
+        if not fields["subtitles"]:
+            del fields["subtitles"]
         return {
             **fields,
             "app": self.app or settings.app_name,
@@ -168,11 +173,22 @@ class MakeJob:
             "loudness": settings.loudness, "pause": settings.voice_pause,
             "font_size": settings.subtitle_font_size, "max_chars": settings.subtitle_max_chars,
             "render_version": RENDER_VERSION,
+            **_subtitle_settings(settings),
             **({"images": [settings.images_backend, settings.images_base_url or "",
                            settings.images_model, settings.images_size, settings.images_style,
                            settings.images_max]}
                if self.background == "images:ai" else {}),
         }
+
+
+def _subtitle_settings(settings: Settings) -> dict[str, Any]:
+    """The subtitle look chosen in settings, when it is not the default (so jobs made with the
+    default look keep their ids). Size and line length are in the recipe already."""
+    from workbench.subtitle_styles import settings_overrides
+
+    chosen = {k: v for k, v in settings_overrides(settings).items()
+              if k not in ("size", "max_chars")}
+    return {"subtitle_settings": chosen} if chosen else {}
 
 
 def _file_identity(spec: str | None) -> Any:

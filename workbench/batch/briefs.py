@@ -20,6 +20,8 @@ from workbench.errors import InputError, TemplateError
 from workbench.frontmatter import FileTooLarge, read_limited, split_front_matter
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
+from workbench.subtitle_styles import KEYS as SUBTITLE_KEYS
+from workbench.subtitle_styles import OVERRIDES_SCHEMA, PRESET_IDS
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
 from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, YamlTooLarge, load_located
 
@@ -76,6 +78,9 @@ SCHEMA: dict[str, Any] = {
         "seed": {"type": "integer", "minimum": 0},
         "min_differences": {"type": "integer", "minimum": 0, "maximum": 4},
         "output": _STR,
+        "subtitle_style": {"enum": list(PRESET_IDS)},
+        "subtitles": {**OVERRIDES_SCHEMA,
+                      "x-zh": "写成 字段: 值 的映射，可用：" + "、".join(SUBTITLE_KEYS)},
     },
 }
 KNOWN_KEYS = tuple(SCHEMA["properties"]) + tuple(SINGULAR)

@@ -119,7 +119,7 @@ def expand(checked: Checked, material_id: int, settings: Settings
                 pitch=v.get("pitch"), volume=v.get("volume"), background=background, bgm=bgm,
                 profile=v.get("profile"), encoder=v.get("encoder"), banner=v.get("banner"),
                 task_id=v.get("task"), max_seconds=v.get("max_seconds"),
-                draft=v.get("draft", False))
+                draft=v.get("draft", False), subtitles=brief_subtitles(v))
             label = {"chapter": chapter, "template": _short(pick["templates"]),
                      "hook": pick["hooks"] or "", "voice": pick["voices"] or "默认",
                      "background": _short(pick["backgrounds"]), "bgm": _short(bgm),
@@ -128,6 +128,15 @@ def expand(checked: Checked, material_id: int, settings: Settings
         problems += too_alike(group, brief, settings)
         jobs += group
     return jobs, problems
+
+
+def brief_subtitles(values: dict[str, Any]) -> dict[str, Any] | None:
+    """`subtitle_style: karaoke` and a `subtitles:` mapping, as the job's subtitle overrides
+    (the style named on its own wins over one inside the mapping)."""
+    merged = dict(values.get("subtitles") or {})
+    if values.get("subtitle_style"):
+        merged["style"] = values["subtitle_style"]
+    return merged or None
 
 
 def differences(a: MakeJob, b: MakeJob, rules: bool) -> list[str]:

@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
+from workbench.footage import is_tag, pick
 from workbench.images.service import story_images_backend
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
@@ -131,9 +132,11 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
     _check_prompt(brief, settings, bad)
     _check_voices(brief, settings, bad, matrix)
-    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix, _background,
+    backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix,
+                               lambda raw, f, r: _library(db, raw, "video") or _background(raw, f, r),
                                memo)
-    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix, _bgm, memo)
+    bgms = _check_media(brief, "bgms", folder, roots, bad, matrix,
+                        lambda raw, f, r: _library(db, raw, "music") or _bgm(raw, f, r), memo)
     if STORY_IMAGES in backgrounds:
         try:
             story_images_backend(settings)
@@ -298,6 +301,15 @@ def _check_voices(brief: Brief, settings: Settings, bad, matrix: dict[str, list[
                 bad(f"音色 {voice} 不可用：{exc}", *where, i)
             else:
                 bad(str(exc), "voice_backend")
+
+
+def _library(db: Database, raw: str, kind: str) -> str | None:
+    """`tag:NAME` from the footage library: the library has such clips (each was checked when
+    it was added). None for anything else."""
+    if not is_tag(raw):
+        return None
+    pick(db, raw, 0, kind)
+    return raw
 
 
 def _background(raw: str, folder: Path, roots: list[Path]) -> str:

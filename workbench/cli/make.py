@@ -64,12 +64,23 @@ def make_cmd(
     max_seconds: Annotated[float | None, typer.Option(help="任务限定的最长时长（秒）")] = None,
     cover_at: Annotated[float | None, typer.Option(help="封面取第几秒的画面")] = None,
     force: Annotated[bool, typer.Option("--force", help="即使已有相同成品也重新生成")] = False,
+    subtitle_style: Annotated[str | None, typer.Option(
+        help="字幕样式：white-outline 白字黑边 | yellow-outline 黄字描边 | big-center 大字居中 | "
+             "karaoke 逐词高亮")] = None,
+    subtitle_size: Annotated[int | None, typer.Option(help="字幕字号（1080×1920 上的像素）")] = None,
+    subtitle_color: Annotated[str | None, typer.Option(help="字幕颜色 #RRGGBB")] = None,
+    subtitle_position: Annotated[str | None, typer.Option(help="字幕位置 bottom | middle | top")]
+    = None,
 ) -> None:
     """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。"""
     from workbench.pipeline import MakeJob, run_job
     from workbench.platform.history import cli_actor
+    from workbench.subtitle_styles import check_overrides
 
     rewrite_backend = backend_alias(backend, rewrite_backend, "--rewrite-backend")
+    subtitles = check_overrides({"style": subtitle_style, "size": subtitle_size,
+                                 "color": subtitle_color, "position": subtitle_position},
+                                "--subtitle-* 选项")
     settings = current_settings()
     db = open_store(settings)
     job = MakeJob(material_id=material, chapter=chapter, template=template, keyword=keyword,
@@ -77,7 +88,7 @@ def make_cmd(
                   variables=parse_vars(var), seed=seed, voice_backend=voice_backend,
                   voice=voice, rate=rate, background=background, bgm=bgm, profile=profile,
                   encoder=encoder, banner=banner, task_id=task, max_seconds=max_seconds,
-                  cover_at=cover_at, draft=draft)
+                  cover_at=cover_at, draft=draft, subtitles=subtitles or None)
     with progress_bar() as progress:
         outcome = run_job(job, settings, db, progress, force=force, actor=cli_actor())
     print_outcome(outcome)

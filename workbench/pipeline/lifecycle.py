@@ -36,6 +36,7 @@ from sqlite_utils import Database
 from workbench.compliance import ComplianceReport, Finding
 from workbench.config import Settings
 from workbench.errors import InputError
+from workbench.footage import record_uses
 from workbench.locks import FileLock, lock_path
 from workbench.models import MakeJob
 from workbench.package import (
@@ -51,6 +52,7 @@ from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render
 from workbench.pipeline.stages import Progress, no_progress, within
 from workbench.platform.gate import bind_task
 from workbench.platform.submissions_lifecycle import KEPT, record_created
+from workbench.render.backgrounds import footage_start
 from workbench.store import write_transaction
 from workbench.store.cache import content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
@@ -204,6 +206,11 @@ def _record_row(prepared: PreparedJob, rendered: RenderedPackage, final: Path,
     }
     record_submission(db, row)
     record_created(db, row, actor, replaced)
+    background = prepared.render_job.background
+    if background.kind == "footage":  # which seconds of which library clip went out
+        db["footage_uses"].delete_where("submission_id = ?", [prepared.submission_id])
+        record_uses(db, prepared.submission_id, background, rendered.duration,
+                    footage_start(background))
 
 
 # The whole job in this process ---------------------------------------------------------

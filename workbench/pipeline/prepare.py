@@ -15,6 +15,7 @@ from workbench.config import Settings
 from workbench.errors import ComplianceBlocked, InputError
 from workbench.files import write_text_atomic
 from workbench.fonts import default_font_file
+from workbench.footage import is_tag, pick
 from workbench.images.service import story_images, story_images_backend
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
@@ -37,6 +38,7 @@ from workbench.render.overlays import OverlaySpec
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.profiles import get_profile
 from workbench.script.edits import edited_script
+from workbench.subtitle_styles import resolve_subtitles
 
 DEFAULT_END_CARD = ("{app}搜索", "【{keyword}】", "看完整故事")
 
@@ -75,8 +77,11 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     # images:ai is made after the voice (its pictures follow the voice timings); without an
     # images backend that is a clear error now, before the script and the voice cost anything
     images_backend = story_images_backend(settings) if story else None
-    background = None if story else resolve_background(job.background, seed=job.seed)
-    bgm = resolve_bgm(job.bgm, settings.cache_dir)
+    background = None if story else resolve_background(
+        pick(db, job.background, job.seed, "video") if is_tag(job.background) else job.background,
+        seed=job.seed)
+    bgm = resolve_bgm(pick(db, job.bgm, job.seed, "music") if is_tag(job.bgm) else job.bgm,
+                      settings.cache_dir)
     if job.script is not None:
         script, script_job_id = _job_script(job, recipe["app"]), None
     else:
@@ -89,9 +94,11 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         script, script_job_id = script_out.script, script_out.job_id
     write_text_atomic(work / "script.json",
                       json.dumps(script.to_dict(), ensure_ascii=False, indent=2))
+    look = resolve_subtitles(settings, template.subtitles, job.subtitles,
+                             template_name=f"模板 {template.id}")
     voice = make_voice(VoiceJob(
         script=script, out_dir=work, backend=job.voice_backend, voice=job.voice, rate=job.rate,
-        pitch=job.pitch, volume=job.volume, hint=template.voice_hint,
+        pitch=job.pitch, volume=job.volume, hint=template.voice_hint, subtitles=look,
     ), settings, db, within(progress, 0.33, 0.95))
     for stage_job in (script_job_id, voice.job_id):
         if stage_job is not None:
@@ -150,6 +157,6 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         notes=tuple(notes), srt=voice.srt_path, render_job=render_job, checks=checks,
         banner=banner, encoder=encoder,
         cover_at=job.cover_at if job.cover_at is not None else min(hook_end, 1.5),
-        words=tuple(words), submission_id=submission_id,
+        words=tuple(words), submission_id=submission_id, subtitle_band=look.band(),
         keyword_id=keyword["id"] if keyword else None,
         account_id=keyword["account_id"] if keyword else None)

@@ -53,6 +53,8 @@ class PreparedJob:
     submission_id: str = ""  # "": the recipe's own id (recipe_hash[:12])
     keyword_id: int | None = None  # the task's keyword row (jobs for a task)
     account_id: int | None = None  # the account that keyword was applied for
+    # where the subtitle line sits (fractions of the height): the cover's keyword box avoids it
+    subtitle_band: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if not self.submission_id:
@@ -102,7 +104,8 @@ def render_package(prepared: PreparedJob, staging: Path, progress: Progress = no
                      message=f"渲染视频（{profile.name}，{encoder.name}）")
     progress(0.92, "生成封面")
     cover_from_video(result.path, staging / "cover.jpg", at=prepared.cover_at,
-                     title=script.title, keyword=script.keyword, app=script.app)
+                     title=script.title, keyword=script.keyword, app=script.app,
+                     avoid=prepared.subtitle_band)
     progress(0.95, "合规检查")
     report = run_checks(**checks, on_screen=plan.on_screen, label=plan.label,
                         metadata=read_tags(result.path), expected_produce_id=submission_id)

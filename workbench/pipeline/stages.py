@@ -23,12 +23,12 @@ from workbench.rewrite.service import rewrite_cached
 from workbench.script.templates import get_template, render_template
 from workbench.store.cache import StageCache, content_hash
 from workbench.store.jobs import failure_recorded, finish_job, start_job
-from workbench.subtitles import (
-    SubtitleStyle,
-    build_events,
-    max_chars_for,
-    write_subtitles,
+from workbench.subtitle_styles import (
+    ResolvedSubtitles,
+    resolve_subtitles,
+    write_styled_subtitles,
 )
+from workbench.subtitles import build_events
 from workbench.voice.audio import write_m4a, write_wav
 from workbench.voice.base import VoiceHint
 from workbench.voice.registry import plan_voice
@@ -155,6 +155,7 @@ class VoiceJob:
     audio_format: str = "wav"  # wav | m4a (AAC 192 kb/s)
     max_chars: int | None = None  # subtitle line limit; None: settings / what fits 1080 px
     hint: VoiceHint | None = None  # the script template's voice wishes (front matter `voice:`)
+    subtitles: ResolvedSubtitles | None = None  # the subtitle look; None: from settings
 
 
 @dataclass
@@ -180,13 +181,14 @@ def make_voice(
     plan = plan_voice(settings, job.backend, job.voice, job.rate, job.pitch, job.volume,
                       job.hint)
     pause = settings.voice_pause if job.pause is None else job.pause
-    style = SubtitleStyle(font_size=settings.subtitle_font_size)
-    max_chars = job.max_chars or settings.subtitle_max_chars or max_chars_for(style)
+    look = job.subtitles or resolve_subtitles(settings)
+    max_chars = job.max_chars or look.max_chars
     script = job.script
     recipe = {
         "script": script.to_dict() | {"cached": None}, "backend": plan.primary.backend.name,
         "params": asdict(plan.primary.params), "pause": pause, "format": job.audio_format,
-        "max_chars": max_chars, "font_size": style.font_size,
+        "max_chars": max_chars, "font_size": look.style.font_size,
+        **({} if look.is_default else {"subtitles": look.recipe()}),
     }
     job_id = start_job(
         db, "voice", content_hash(recipe), material_id=script.material_id,
@@ -207,8 +209,8 @@ def make_voice(
         timings_path = job.out_dir / "timings.json"
         timing.save(timings_path)
         events = build_events(timing, max_chars=max_chars)
-        ass_path, srt_path = write_subtitles(events, job.out_dir / "subtitles", style=style,
-                                             keyword=script.keyword)
+        ass_path, srt_path = write_styled_subtitles(events, job.out_dir / "subtitles", look,
+                                                    script.keyword, timing)
     result = {
         "audio": str(audio_path), "timings": str(timings_path), "ass": str(ass_path),
         "srt": str(srt_path), "duration": timing.duration, "backend": timing.backend,

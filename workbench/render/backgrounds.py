@@ -119,6 +119,11 @@ def _cover(w: int, h: int) -> str:
     return f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h},setsar=1"
 
 
+def footage_start(bg: Background) -> float:
+    """Where in its clip a footage background starts (from the seed: variants differ)."""
+    return random.Random(bg.seed).uniform(0, max(0.0, bg.clips[0][1] - 1.0))
+
+
 def background_graph(bg: Background, profile: RenderProfile, duration: float,
                      first_input: int) -> tuple[list[str], str]:
     """ffmpeg input args and a filter chain producing `[bg]` for `duration` seconds."""
@@ -134,8 +139,8 @@ def background_graph(bg: Background, profile: RenderProfile, duration: float,
         return (["-f", "lavfi", "-i", source],
                 f"[{first_input}:v]scale={w}:{h}:flags=bicubic,setsar=1,fps={fps}[bg]")
     if bg.kind == "footage":
-        path, clip_seconds = bg.clips[0]
-        start = rng.uniform(0, max(0.0, clip_seconds - 1.0))
+        path, _ = bg.clips[0]
+        start = footage_start(bg)
         args = ["-stream_loop", "-1", "-ss", f"{start:.3f}", "-i", str(path)]
         return args, f"[{first_input}:v]{_cover(w, h)},fps={fps}[bg]"
     if bg.starts:

@@ -162,8 +162,25 @@ def _draw_title(img: Image.Image, lines: list[str], font: Font, center_y: float)
                   stroke_width=bold, stroke_fill="white")
 
 
+def _clear_of(center_y: float, box_h: float, band: tuple[float, float] | None,
+              height: int) -> float:
+    """The box centre nearest `center_y` whose box stays clear of `band` (fractions of the
+    height: where the subtitle line sits in the grabbed frame), above it if there is room."""
+    if band is None:
+        return center_y
+    gap = height * 0.015
+    top, bottom = band[0] * height - gap, band[1] * height + gap
+    if center_y + box_h / 2 <= top or center_y - box_h / 2 >= bottom:
+        return center_y
+    above = top - box_h / 2
+    below = bottom + box_h / 2
+    options = [c for c in (above, below)
+               if c - box_h / 2 >= height * 0.47 and c + box_h / 2 <= height * 0.97]
+    return min(options, key=lambda c: abs(c - center_y)) if options else center_y
+
+
 def _draw_keyword(img: Image.Image, app: str, keyword: str, unit: float, center_y: float,
-                  font_file: Path | None) -> None:
+                  font_file: Path | None, avoid: tuple[float, float] | None = None) -> None:
     width = img.width
     pad = round(unit * 0.045)
     room = WIDTH_SHARE * width - 2 * pad
@@ -182,6 +199,7 @@ def _draw_keyword(img: Image.Image, app: str, keyword: str, unit: float, center_
     h1, h2, gap = small.size * 1.2, big.size * 1.2, unit * 0.015
     box_w = max(small.getlength(line1), big.getlength(line2)) + 2 * pad
     box_h = h1 + gap + h2 + 2 * pad
+    center_y = _clear_of(center_y, box_h, avoid, img.height)
     left, top = (width - box_w) / 2, center_y - box_h / 2
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -197,8 +215,10 @@ def _draw_keyword(img: Image.Image, app: str, keyword: str, unit: float, center_
 
 def make_cover(frame: Image.Image, *, title: str, keyword: str, app: str, out: Path,
                size: tuple[int, int] = (1080, 1920), font_file: Path | None = None,
-               quality: int = 90) -> Path:
-    """Write the cover for `frame` to `out` (RGB JPEG, written atomically, mode 0644)."""
+               quality: int = 90, avoid: tuple[float, float] | None = None) -> Path:
+    """Write the cover for `frame` to `out` (RGB JPEG, written atomically, mode 0644).
+    `avoid` is the subtitle band of the frame (fractions of its height): the keyword box is
+    moved clear of it, so the box never half-covers a subtitle line."""
     width, height = size
     if width < 16 or height < 16:
         raise InputError(f"封面尺寸过小: {width}x{height}")
@@ -214,7 +234,8 @@ def make_cover(frame: Image.Image, *, title: str, keyword: str, app: str, out: P
         _draw_title(img, lines, font, center_y=height * 0.34)
     keyword, app = keyword.strip(), app.strip()
     if keyword:
-        _draw_keyword(img, app, keyword, unit, center_y=height * 0.70, font_file=font_file)
+        _draw_keyword(img, app, keyword, unit, center_y=height * 0.70, font_file=font_file,
+                      avoid=avoid)
     buf = io.BytesIO()
     img.convert("RGB").save(buf, "JPEG", quality=quality, optimize=True)
     out = Path(out)
@@ -223,7 +244,9 @@ def make_cover(frame: Image.Image, *, title: str, keyword: str, app: str, out: P
 
 
 def cover_from_video(video: Path, out: Path, *, at: float, title: str, keyword: str, app: str,
-                     size: tuple[int, int] = (1080, 1920)) -> Path:
+                     size: tuple[int, int] = (1080, 1920),
+                     avoid: tuple[float, float] | None = None) -> Path:
     """Grab the frame at `at` seconds of `video` and write its cover to `out`."""
     frame = grab_frame(video, at)
-    return make_cover(frame, title=title, keyword=keyword, app=app, out=out, size=size)
+    return make_cover(frame, title=title, keyword=keyword, app=app, out=out, size=size,
+                      avoid=avoid)

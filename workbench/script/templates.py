@@ -30,6 +30,7 @@ from workbench.script.sandbox import (
     normalise_segment,
     render_blocks,
 )
+from workbench.subtitle_styles import OVERRIDES_SCHEMA
 from workbench.voice.base import GENDERS, VoiceHint
 from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
 
@@ -77,6 +78,8 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
                    "properties": {"style": {"type": "string", "minLength": 1, "maxLength": 300},
                                   "characters": {"type": "string", "minLength": 1,
                                                  "maxLength": 600}}},
+        # the subtitle look (subtitle_styles.KEYS), between the settings and the job's own
+        "subtitles": OVERRIDES_SCHEMA,
         "variables": {
             "type": "object",
             "propertyNames": {"pattern": r"^[A-Za-z][A-Za-z0-9_]*$"},
@@ -90,7 +93,9 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
 }
 _VALIDATOR = Draft202012Validator(FRONT_MATTER_SCHEMA)
 _PATTERN_HINTS = {"id": "只能用小写字母、数字、_ 和 -", "rate": '写成 "+20%" 或 "-10%"',
-                  "pitch": '写成 "+5Hz" 或 "-5Hz"'}
+                  "pitch": '写成 "+5Hz" 或 "-5Hz"', **dict.fromkeys(
+                      ("color", "outline_color", "highlight_color", "spoken_color"),
+                      '颜色写成 "#FFD400"')}
 _TYPE_NAMES = {"string": "文字", "integer": "整数", "number": "数字", "boolean": "true/false",
                "object": "键值映射", "null": "空", "array": "列表"}
 _ENV = make_environment()
@@ -148,6 +153,7 @@ class ScriptTemplate:
     banner: str = ""  # "" → settings render.banner
     end_card: tuple[str, ...] = ()  # () → the built-in end card
     images: dict[str, Any] = field(default_factory=dict)  # {style, characters} for images:ai
+    subtitles: dict[str, Any] = field(default_factory=dict)  # front matter `subtitles:`
 
     @property
     def content_hash(self) -> str:
@@ -219,6 +225,9 @@ def _schema_issues(meta: dict[str, Any], header: str, path: Path) -> list[LintIs
         elif err.validator == "pattern":
             hint = _PATTERN_HINTS.get(str(loc[-1]) if loc else "", err.validator_value)
             add(loc, f"{name} 格式不对：{err.instance!r}（{hint}）")
+        elif err.validator in ("minimum", "maximum") and loc and loc[0] == "subtitles":
+            bound = "至少" if err.validator == "minimum" else "最多"
+            add(loc, f"{name} 超出范围：{bound} {err.validator_value}，实际是 {err.instance}")
         elif err.validator in ("minimum", "maximum"):
             add(loc, f"{name} 应在 5 到 600 秒之间，实际是 {err.instance}")
         elif err.validator == "minLength":
@@ -352,6 +361,7 @@ def template_from_source(text: str, path: Path) -> ScriptTemplate:
         banner=str(meta.get("banner", "")),
         end_card=tuple(meta.get("end_card", ())),
         images=dict(meta.get("images") or {}),
+        subtitles=dict(meta.get("subtitles") or {}),
     )
 
 

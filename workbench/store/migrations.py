@@ -361,3 +361,37 @@ def m008_episodes(db: Database) -> None:
         not_null={"material_id", "idx", "path", "sha256"},
     )
     db["episodes"].create_index(["material_id", "idx"], unique=True)
+
+
+@migrations()
+def m009_footage(db: Database) -> None:
+    # The studio's footage and music library: clips by content (sha256), tagged (解压, 跑酷 …),
+    # picked by `--background tag:解压` / `--bgm tag:轻快`; and which seconds of each clip went
+    # into which package, so a studio can see what it has already published.
+    db["footage"].create(
+        {
+            "id": int,
+            "kind": str,  # video | music
+            "path": str,
+            "filename": str,
+            "sha256": str,
+            "size": int,
+            "duration": float,
+            "width": int,
+            "height": int,
+            "fps": float,
+            "tags": str,  # JSON list
+            "thumb": str,  # a small JPEG under WORKBENCH_HOME/footage/thumbs (videos)
+            "created_at": str,
+        },
+        pk="id", not_null={"kind", "path", "sha256"},
+    )
+    db["footage"].create_index(["sha256"], unique=True)
+    db["footage_uses"].create(
+        {"id": int, "footage_id": int, "submission_id": str, "start": float, "end": float,
+         "created_at": str},
+        pk="id", foreign_keys=[("footage_id", "footage", "id")],
+        not_null={"footage_id", "submission_id"},
+    )
+    db["footage_uses"].create_index(["footage_id"])
+    db["footage_uses"].create_index(["submission_id"])

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from sqlite_utils import Database
 
 from workbench.config import Settings
 from workbench.errors import InputError, WorkbenchError
+from workbench.footage import TAG_PREFIX, is_tag, library_tags, list_footage
 from workbench.materials.library import list_chapters, list_materials
 from workbench.render.backgrounds import STORY_IMAGES
 from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
 from workbench.script.templates import get_template, list_templates
+from workbench.store import open_db
 from workbench.uploads import inside_uploads, list_uploads, uploads_dir
 from workbench.voice.edge import COMMON_VOICES
 from workbench.voice.registry import BACKENDS, plan_voice
@@ -93,7 +97,12 @@ def backgrounds(settings: Settings) -> Choices:
     if settings.images_backend != "none" and (settings.images_base_url or settings.images_api_key
                                               or settings.images_backend == "openai"):
         out.append(("AI 配图（按文案逐段生成）", STORY_IMAGES))
-    return out
+    return out + [(f"素材库：{tag}", f"{TAG_PREFIX}{tag}") for tag in _tags(settings, "video")]
+
+
+def _tags(settings: Settings, kind: str) -> list[str]:
+    with closing(open_db(settings.db_path)) as db:
+        return library_tags(db, kind)
 
 
 def background_spec(settings: Settings, choice: str | None) -> tuple[str | None, int]:
@@ -110,7 +119,9 @@ def background_spec(settings: Settings, choice: str | None) -> tuple[str | None,
     if kind == "upload":
         return str(inside_uploads(settings, "background",
                                   uploads_dir(settings, "background") / rest)), 0
-    raise InputError(f"背景选项无效: {choice}（应为 generated:N、upload:文件名 或 images:ai）")
+    if is_tag(choice):
+        return choice, 0
+    raise InputError(f"背景选项无效: {choice}（应为 generated:N、upload:文件名、tag:标签 或 images:ai）")
 
 
 def background_gallery(settings: Settings) -> list[tuple[str, str]]:
@@ -119,11 +130,21 @@ def background_gallery(settings: Settings) -> list[tuple[str, str]]:
     for label, value in backgrounds(settings):
         spec, seed = background_spec(settings, str(value))
         try:
-            thumb = background_thumbnail(spec, seed, settings.cache_dir)
+            thumb = (_tag_thumbnail(settings, str(spec)) if is_tag(spec)
+                     else background_thumbnail(spec, seed, settings.cache_dir))
         except InputError:
             continue
         items.append((str(thumb), label))
     return items
+
+
+def _tag_thumbnail(settings: Settings, spec: str) -> str:
+    """A tag's picture in the gallery: the thumbnail of its first clip."""
+    with closing(open_db(settings.db_path)) as db:
+        clips = list_footage(db, spec[len(TAG_PREFIX):], "video")
+    if not clips or not clips[0]["thumb"]:
+        raise InputError(f"素材库里没有 {spec} 的缩略图")
+    return clips[0]["thumb"]
 
 
 BUILT_IN_PADS = ("柔和和弦铺底", "明亮和弦", "悬疑和弦", "抒情和弦")
@@ -133,12 +154,13 @@ def bgms(settings: Settings) -> Choices:
     pads: Choices = [(f"内置：{name}", "generated" if n == 0 else f"generated:{n}")
                      for n, name in enumerate(BUILT_IN_PADS)]
     return (pads + [("不要背景音乐", "none")]
-            + [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "bgm")])
+            + [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "bgm")]
+            + [(f"素材库：{tag}", f"{TAG_PREFIX}{tag}") for tag in _tags(settings, "music")])
 
 
 def bgm_spec(settings: Settings, choice: str | None) -> str:
     choice = choice or "generated"
-    if choice == "none" or generated_variant(choice) is not None:
+    if choice == "none" or generated_variant(choice) is not None or is_tag(choice):
         return choice
     kind, _, rest = choice.partition(":")
     if kind != "upload":

@@ -21,7 +21,7 @@ from workbench.pipeline.preview import preview_voice as speak_preview
 from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.drafts import load_draft, save_draft
-from workbench.ui import choices
+from workbench.ui import choices, subtitle_look
 from workbench.ui.common import LEVELS, handler, owner, session
 from workbench.ui.materials import import_novel
 
@@ -205,7 +205,7 @@ def gallery_select(evt: gr.SelectData) -> str:
 @handler
 def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str, app: str,
            segments: Any, title: str, caption: str, hashtags: str, voice: str, rate: float,
-           background: str, bgm: str, profile: str, request: gr.Request,
+           background: str, bgm: str, profile: str, subtitle_style: str, request: gr.Request,
            progress: gr.Progress = PROGRESS) -> tuple[str, str, str, str, str]:
     """The whole job with the edited script → video, cover, caption, package zip, checks."""
     material_id, chapter_no = _require(material, chapter, keyword)
@@ -222,7 +222,8 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
                       prompt=prompt or "narration", keyword=keyword.strip(),
                       app=(app or "").strip() or None, seed=seed, voice=voice or None,
                       rate=_rate(rate), background=spec, bgm=choices.bgm_spec(settings, bgm),
-                      profile=profile or "draft", script=script)
+                      profile=profile or "draft", script=script,
+                      subtitles=subtitle_look.job_subtitles(subtitle_style))
         progress(0.0, desc="排队完成，开始制作")
         try:
             outcome = run_job(job, settings, db,
@@ -287,7 +288,7 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
             choices.background_gallery(settings),
             gr.Dropdown(choices=choices.bgms(settings), value=bg.get("bgm", "generated")),
             done.get("profile", "draft"), video, cover, caption_text, zipped,
-            done.get("report", ""), status,
+            done.get("report", ""), status, bg.get("subtitle_style", ""),
         )
 
 
@@ -352,6 +353,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
             bgm = gr.Dropdown(label="背景音乐", choices=[], allow_custom_value=True,
                               elem_id="bgm")
         bgm_audio = gr.Audio(label="背景音乐试听", type="filepath", interactive=False)
+        sub_style, sub_look, sub_still = subtitle_look.build()
         gr.Markdown("#### 6 · 渲染")
         with gr.Row():
             profile = gr.Radio(PROFILES, value="draft", label="输出规格", elem_id="profile")
@@ -386,7 +388,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     bgm.input(pick_background, [background, bgm], [bgm_audio], api_visibility="private")
     rendering = go.click(
         render, [material, chapter, template, prompt, keyword, app, segments, title, caption,
-                 hashtags, voice, rate, background, bgm, profile],
+                 hashtags, voice, rate, background, bgm, profile, sub_style],
         [video, cover, caption_out, package, report], api_name="render",
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(cancel_render, None, None, api_visibility="private", cancels=[rendering],
@@ -396,4 +398,5 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
                                 title, caption, hashtags, voice, rate, hook_audio, background,
                                 gallery, bgm, profile, video, cover, caption_out, package,
-                                report, status], api_visibility="private")
+                                report, status, sub_style], api_visibility="private")
+    subtitle_look.wire(sub_style, sub_look, sub_still, template, keyword, app, background)

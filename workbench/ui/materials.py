@@ -8,7 +8,9 @@ from typing import Any
 import gradio as gr
 
 from workbench.errors import InputError
+from workbench.footage import add_footage, list_footage
 from workbench.materials.library import add_material, list_materials
+from workbench.render.bgm import AUDIO_EXTS
 from workbench.ui import choices
 from workbench.ui.common import handler, session
 from workbench.uploads import KINDS, list_uploads, store_upload
@@ -63,6 +65,49 @@ def upload_media(kind: str, files: list[str] | None) -> tuple[str, list[list[Any
     return f"已保存 {len(stored)} 个{KINDS[kind].label}文件", upload_rows(kind)
 
 
+LIBRARY_HEADERS = ["编号", "类型", "文件", "时长", "尺寸", "标签", "用过"]
+
+
+def library_rows() -> tuple[list[list[Any]], list[tuple[str, str]]]:
+    """The footage library's table and its thumbnails (videos)."""
+    with session() as (_, db):
+        rows = list_footage(db)
+    table = [[r["id"], "视频" if r["kind"] == "video" else "音乐", r["filename"],
+              f"{r['duration']:.1f}s", f"{r['width']}×{r['height']}" if r["width"] else "",
+              "、".join(r["tags"]), r["uses"]] for r in rows]
+    thumbs = [(r["thumb"], f"#{r['id']} {'、'.join(r['tags'])}") for r in rows
+              if r["thumb"] and Path(r["thumb"]).is_file()]
+    return table, thumbs
+
+
+@handler
+def add_to_library(files: list[str] | None, tags: str | None
+                   ) -> tuple[str, list[list[Any]], list[tuple[str, str]]]:
+    """Keep the uploads, then probe and tag them into the library (broken ones are named)."""
+    if not files:
+        raise InputError("没有收到文件，请重新上传")
+    names = [t for t in (tags or "").replace("，", " ").replace(",", " ").split() if t]
+    if not names:
+        raise InputError("请先填写标签（如：解压 跑酷），创作时用标签挑选素材")
+    with session() as (settings, db):
+        added = retagged = 0
+        refused: list[str] = []
+        for f in files:
+            kind = "bgm" if Path(f).suffix.lower() in AUDIO_EXTS else "background"
+            try:
+                stored = store_upload(settings, kind, Path(f), Path(f).name)
+            except InputError as exc:  # damaged, empty, too big: named without a server path
+                refused.append(f"{Path(f).name}: {str(exc).replace(str(f), '').strip('：: ')}")
+                continue
+            result = add_footage(db, stored, names, settings.home / "footage" / "thumbs")
+            added, retagged = added + len(result.added), retagged + len(result.retagged)
+            refused += result.refused
+    note = f"加入素材库 {added} 个，已在库中（补上标签）{retagged} 个"
+    if refused:
+        note += "；跳过：" + "；".join(refused)
+    return (note, *library_rows())
+
+
 def build(blocks: gr.Blocks) -> None:
     with gr.Tab("素材", id="materials") as tab:
         gr.Markdown("#### 小说\nTXT（UTF-8、GBK、Big5 等任意编码，自动识别）或 EPUB；"
@@ -91,11 +136,32 @@ def build(blocks: gr.Blocks) -> None:
                 bgm_note = gr.Markdown()
                 bgm_table = gr.Dataframe(headers=["文件", "大小"], interactive=False)
 
+        gr.Markdown("#### 素材库（带标签）\n给背景视频和音乐打上标签（如 解压、跑酷、轻快），创作和批量时"
+                    "选「素材库：标签」，每个变体自动换一个片段；用过的片段会记录在哪个成品包里。")
+        with gr.Row():
+            with gr.Column():
+                tags = gr.Textbox(label="标签（空格分隔）", placeholder="解压 跑酷",
+                                  elem_id="footage-tags")
+                footage_files = gr.File(label="上传到素材库（视频或音乐）", file_count="multiple",
+                                        file_types=sorted(KINDS["background"].extensions
+                                                          | KINDS["bgm"].extensions),
+                                        type="filepath", height=120, elem_id="footage-upload")
+                footage_note = gr.Markdown(elem_id="footage-note")
+            footage_gallery = gr.Gallery(label="缩略图", columns=4, height=240,
+                                         elem_id="footage-gallery")
+        footage_table = gr.Dataframe(headers=LIBRARY_HEADERS, interactive=False,
+                                     label="素材库", elem_id="footage-table")
+
+    footage_files.upload(add_to_library, [footage_files, tags],
+                         [footage_note, footage_table, footage_gallery],
+                         api_name="add_to_library")
     novel.upload(upload_material, [novel], [picked, note, library], api_name="upload_material")
     bg_files.upload(handler(lambda files: upload_media("background", files)), [bg_files],
                     [bg_note, bg_table], api_name="upload_background")
     bgm_files.upload(handler(lambda files: upload_media("bgm", files)), [bgm_files],
                      [bgm_note, bgm_table], api_name="upload_bgm")
-    refresh = handler(lambda: (material_rows(), upload_rows("background"), upload_rows("bgm")))
+    refresh = handler(lambda: (material_rows(), upload_rows("background"), upload_rows("bgm"),
+                               *library_rows()))
     for trigger in (blocks.load, tab.select):  # tab.select: what 创作 imported shows up here
-        trigger(refresh, None, [library, bg_table, bgm_table], api_visibility="private")
+        trigger(refresh, None, [library, bg_table, bgm_table, footage_table, footage_gallery],
+                api_visibility="private")
