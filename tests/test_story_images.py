@@ -298,3 +298,14 @@ def test_the_app_offers_ai_pictures_only_with_an_images_backend(settings, online
     assert background_spec(online, "images:ai") == ("images:ai", 0)
     with pytest.raises(InputError, match="配音完成后"):  # no preview of pictures not yet made
         resolve_background("images:ai")
+
+
+def test_the_template_front_matter_carries_the_style_sheet(tmp_path):
+    from workbench.errors import TemplateError
+    from workbench.script.templates import template_from_source
+
+    template = template_from_source(STORY_TEMPLATE, tmp_path / "storytest.j2")
+    assert template.images == {"style": STYLE, "characters": CHARACTERS}
+    bad = STORY_TEMPLATE.replace(f"  style: {STYLE}", "  style: 3\n  colour: red")
+    with pytest.raises(TemplateError, match="images"):
+        template_from_source(bad, tmp_path / "bad.j2")
