@@ -43,7 +43,7 @@ def share_findings(record: dict[str, Any], max_share: float) -> list[Finding]:
                         f"每集使用的时长都不超过该集的 {max_share:.0%}"
                         "（drama.max_episode_share）", "rights")]
     return [Finding("episode_share", "warn",
-                    f"第 {e['episode']} 集用了 {e['seconds']:g} 秒，占该集 {e['share']:.0%}"
+                    f"第 {e['episode']} 集用了 {e['seconds']:.1f} 秒，占该集 {e['share']:.0%}"
                     f"（{e['duration']:g} 秒），超过单集上限 {max_share:.0%}"
                     "（drama.max_episode_share）：请确认授权允许，或缩短这一集的片段", "rights")
             for e in over]

@@ -156,3 +156,37 @@ def length_limit(max_seconds: float | None, setting: float, target_seconds: floa
 
 def total_seconds(segments: Sequence[SegmentTuple]) -> float:
     return sum(end - start for _, start, end in segments)
+
+
+def pick_for_video(ranked: Sequence[SegmentTuple], budget: float,
+                   durations: dict[int, float], max_share: float) -> list[SegmentTuple]:
+    """Segments in rank order (none overlapping) up to `budget` seconds in all, none making
+    one episode's used share pass `max_share` (so the automatic choice does not set off the
+    rights warning); when that leaves nothing, the budget alone decides. In story order, with
+    segments that touch joined."""
+    for cap in (max_share, 1.0):
+        taken: list[SegmentTuple] = []
+        total, used = 0.0, dict.fromkeys(durations, 0.0)
+        for segment in ranked:
+            episode, start, end = segment
+            length = end - start
+            if (total + length > budget + 1e-6
+                    or used[episode] + length > cap * durations[episode] + 1e-6):
+                continue
+            taken.append(segment)
+            total += length
+            used[episode] += length
+        if taken:
+            return join_touching(sorted(taken))
+    return []
+
+
+def join_touching(segments: Sequence[SegmentTuple], gap: float = 0.05) -> list[SegmentTuple]:
+    """Story-ordered segments of one episode that touch become one (one cut fewer)."""
+    joined: list[SegmentTuple] = []
+    for episode, start, end in segments:
+        if joined and joined[-1][0] == episode and start - joined[-1][2] <= gap:
+            joined[-1] = (episode, joined[-1][1], end)
+        else:
+            joined.append((episode, start, end))
+    return joined

@@ -14,11 +14,12 @@ loudness tail and the encode of the novel render.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pysubs2
 
+from workbench.render.loudness import measure_graph
 from workbench.render.overlays import PLAY_H, PLAY_W, OverlaySpec, build_overlay_ass, fit_size
 from workbench.render.plan import (
     BGM_FADE,
@@ -76,6 +77,7 @@ class DramaRenderJob:
     fit: str = "blur"  # blur | crop
     narration: Path | None = None  # narrated: the voice (WAV), from 0 s
     narration_spans: tuple[tuple[float, float], ...] = ()  # where the voice speaks
+    narration_seconds: float = 0.0
     subtitles_ass: str | None = None  # narrated: Workbench's subtitles of the narration
     hook: str = ""  # cut: the hook caption, shown from the first frame
     hook_seconds: float = 3.0
@@ -103,6 +105,21 @@ class DramaRenderJob:
     def duration(self) -> float:
         """The video: the segments, then the end card appended after them."""
         return round(self.segments_seconds + self.end_card_seconds, 3)
+
+    def input_files(self) -> list[Path]:
+        """Files the render reads (besides the bundled font), each once."""
+        files = [c.path for c in self.clips] + [p for p in (self.narration, self.bgm) if p]
+        return list(dict.fromkeys(files))
+
+    def with_files(self, mapping: dict[Path, Path]) -> DramaRenderJob:
+        """The same job reading its files from other paths (`mapping[old] = new`)."""
+        def moved(path: Path | None) -> Path | None:
+            return None if path is None else mapping.get(path, path)
+
+        return replace(self, clips=tuple(replace(c, path=mapping.get(c.path, c.path))
+                                         for c in self.clips),
+                       narration=moved(self.narration), bgm=moved(self.bgm),
+                       font_file=mapping.get(self.font_file, self.font_file))
 
 
 def frame_seconds(seconds: float, fps: int) -> float:
@@ -296,3 +313,19 @@ def drama_render_plan(job: DramaRenderJob) -> RenderPlan:
     return RenderPlan(args=args, files={OVERLAY_FILE: ass}, font_file=job.font_file,
                       output=output, partial=partial, duration=total, label=label,
                       on_screen=on_screen)
+
+
+def with_measured_drama_loudness(job: DramaRenderJob) -> DramaRenderJob:
+    """The job with its mix measured (an audio-only pass over the same inputs and graph), so
+    the render applies one exact gain."""
+    measured = measure_graph(audio_inputs(job), audio_graph(job), job.duration)
+    return replace(job, measured_loudness=measured)
+
+
+def drama_manifest(job: DramaRenderJob) -> dict[str, object]:
+    """The manifest's render entries that describe a drama's picture and sound."""
+    return {"fit": job.fit, "narrated": job.narration is not None,
+            "mask": [[c.episode, list(c.band)] for c in job.clips if c.band is not None],
+            "original_volume": job.original_volume,
+            "duck_volume": job.duck_volume if job.narration is not None else None,
+            "hook": job.hook or None}
