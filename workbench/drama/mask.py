@@ -49,7 +49,7 @@ def ass_band(path: Path) -> Band | None:
     """The band the dialogue of an ASS/SSA file occupies, or None when it cannot be read."""
     try:
         text, _ = decode_text(path.read_bytes(), str(path))
-        subs = pysubs2.SSAFile.from_string(text, format_="ssa")
+        subs = pysubs2.SSAFile.from_string(text)  # ass or ssa, as the file says
     except (OSError, InputError, pysubs2.Pysubs2Error, ValueError):
         return None
     height = _play_res_y(subs)

@@ -134,8 +134,11 @@ def story_order(segments: Sequence[SegmentTuple]) -> list[SegmentTuple]:
 
 def resolve_segments(segments: Sequence[SegmentTuple], episodes: dict[int, EpisodeTimes]
                      ) -> tuple[tuple[SegmentTuple, ...], list[str]]:
-    """The user's segments checked, snapped out of lines and in story order, with notes."""
-    snapped, notes = snap_segments(check_segments(segments, episodes), episodes)
+    """The user's segments checked, snapped out of lines and in story order, with notes.
+    Overlaps are looked for as written (moving edges out of lines never makes one)."""
+    checked = check_segments(segments, episodes)
+    story_order(checked)
+    snapped, notes = snap_segments(checked, episodes)
     ordered = story_order(snapped)
     if ordered != snapped:
         notes.append("片段已按剧情顺序（集数、时间）排列")

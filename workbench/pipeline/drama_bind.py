@@ -128,6 +128,12 @@ def bind_material(job: MakeJob, settings: Settings, db: Database
         segments, found_notes = resolve_segments(job.segments, times)
         notes = [*found_notes, *(note for idx in sorted(wanted)
                                  if (note := lines[idx][1]))]
+    limit = job.max_seconds or settings.max_seconds
+    video = total_seconds(segments) + settings.end_card_seconds
+    if limit and video > limit + 1e-6:  # known now: refuse before anything is made
+        raise InputError(f"片段共 {total_seconds(segments):.1f} 秒，加上片尾 "
+                         f"{settings.end_card_seconds:g} 秒超过时长上限 {limit:g} 秒：请减少或缩短"
+                         "片段（--segments）")
     used = sorted({idx for idx, _, _ in segments})
     episodes = tuple(_ref(rows[idx], lines_of(rows[idx])[0]) for idx in used)
     prompt = DRAMA_PROMPT if job.prompt == DEFAULT_PROMPT else job.prompt
