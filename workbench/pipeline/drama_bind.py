@@ -84,7 +84,12 @@ def parse_job_segments(text: str | None) -> tuple[tuple[int, float, float], ...]
 
 def bind_material(job: MakeJob, settings: Settings, db: Database
                   ) -> tuple[MakeJob, DramaBinding | None]:
-    """The job checked against its material (and, for a drama, its segments resolved)."""
+    """The job checked against its material (and, for a drama, its segments resolved). A
+    novel job whose material is not stored yet (a batch's dry run plans with id 0) is left
+    to the stages that read the chapter, as before."""
+    if job.chapter is not None and not any(db["materials"].rows_where(
+            "id = ?", [job.material_id], select="id", limit=1)):
+        return job, None
     material = get_material(db, job.material_id)
     template = get_template(job.template, settings.template_dirs)
     name = f"素材 #{material['id']}《{material['title']}》"
