@@ -23,7 +23,7 @@ def rights_record(clips: Sequence[DramaClip], end_card_seconds: float) -> dict[s
                          "seconds": round(clip.seconds, 3), "at": round(at, 3)})
         at += clip.seconds
         entry = episodes.setdefault(clip.episode, {
-            "episode": clip.episode, "number": clip.number, "path": str(clip.path),
+            "episode": clip.episode, "number": clip.number, "path": clip.source or str(clip.path),
             "sha256": clip.sha256, "duration": round(clip.episode_seconds, 3), "ranges": [],
             "seconds": 0.0})
         entry["ranges"].append([round(clip.start, 3), end])

@@ -76,7 +76,8 @@ def drama_clips(plan: JobPlan, drama: DramaBinding, profile: RenderProfile, band
             path=path, start=start, seconds=round(seconds, 6), width=ref.width,
             height=ref.height, has_audio=ref.has_audio,
             band=episode_band(ref.row(), band_setting) if masked else None,
-            episode=idx, number=ref.number, sha256=ref.sha256, episode_seconds=ref.duration))
+            episode=idx, number=ref.number, sha256=ref.sha256, episode_seconds=ref.duration,
+            source=ref.path))
     return tuple(clips)
 
 

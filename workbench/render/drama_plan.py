@@ -20,7 +20,14 @@ from pathlib import Path
 import pysubs2
 
 from workbench.render.loudness import measure_graph
-from workbench.render.overlays import PLAY_H, PLAY_W, OverlaySpec, build_overlay_ass, fit_size
+from workbench.render.overlays import (
+    PLAY_H,
+    PLAY_W,
+    LabelPlan,
+    OverlaySpec,
+    build_overlay_ass,
+    fit_size,
+)
 from workbench.render.plan import (
     BGM_FADE,
     FONTS_DIR,
@@ -42,6 +49,7 @@ SPAN_JOIN = 0.8  # narration pauses shorter than this keep the sound ducked
 CLIP_FADE = 0.02  # seconds of fade at every segment edge: no click where two are joined
 TAIL_FADE = 0.3  # the original sound fades out over this before the end card
 LEAD = 0.2  # seconds read past a segment's end, so the trim never runs short
+END_CARD_FRAMES = 2  # the end card starts on the segments' last frames (ASS times are 1/100 s)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class DramaClip:
     number: int | None = None  # the episode number its file name gives
     sha256: str = ""
     episode_seconds: float = 0.0
+    source: str = ""  # the episode file as stored (`path` may be a worker's local copy)
 
     @property
     def end(self) -> float:
@@ -138,6 +147,14 @@ def fit_size_of(width: int, height: int, frame: tuple[int, int]) -> tuple[int, i
     return min(w, _even(width * scale)), min(h, _even(height * scale))
 
 
+def cover_crop(width: int, height: int, frame: tuple[int, int]) -> tuple[int, int]:
+    """The centred part of a `width`×`height` picture that has the frame's shape."""
+    w, h = frame
+    if width * h > height * w:  # wider than the frame: keep the full height
+        return min(width, _even(height * w / h)), height
+    return width, min(height, _even(width * h / w))
+
+
 def _mask_chain(clip: DramaClip, i: int) -> str:
     """Filters that blur the clip's subtitle band in its own picture ("" without a band)."""
     if clip.band is None:
@@ -155,13 +172,17 @@ def _fill_chain(clip: DramaClip, fit: str, size: tuple[int, int], i: int) -> str
     """The clip's picture brought to the frame: cropped, scaled, or fitted over a blurred,
     enlarged copy of itself (made small and scaled up: cheap, and smooth)."""
     w, h = size
-    if abs(clip.width / clip.height - w / h) < SAME_SHAPE or fit == "crop":
-        return f"scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}"
+    if abs(clip.width / clip.height - w / h) < SAME_SHAPE:
+        return f"scale={w}:{h}"
+    if fit == "crop":  # crop the source first: scaling a landscape picture up whole is costly
+        cw, ch = cover_crop(clip.width, clip.height, size)
+        return f"crop={cw}:{ch},scale={w}:{h}"
     fw, fh = fit_size_of(clip.width, clip.height, size)
     sw, sh = _even(w / FILL_SHRINK), _even(h / FILL_SHRINK)
+    cw, ch = cover_crop(clip.width, clip.height, (sw, sh))
     return (f"split=2[f{i}a][f{i}b];"
-            f"[f{i}b]scale={sw}:{sh}:force_original_aspect_ratio=increase,crop={sw}:{sh},"
-            f"boxblur=4:1,scale={w}:{h}:flags=bicubic[f{i}c];"
+            f"[f{i}b]crop={cw}:{ch},scale={sw}:{sh}:flags=area,"
+            f"boxblur=4:1,scale={w}:{h}:flags=bilinear[f{i}c];"
             f"[f{i}a]scale={fw}:{fh}[f{i}d];[f{i}c][f{i}d]overlay={(w - fw) // 2}:{(h - fh) // 2}")
 
 
@@ -175,8 +196,7 @@ def clip_inputs(clips: Sequence[DramaClip]) -> list[str]:
 
 
 def video_graph(job: DramaRenderJob) -> str:
-    """Segments → `[segv]`: each normalised to the frame and frame rate, then joined, with the
-    last frame held for the end card."""
+    """Segments → `[segv]`: each normalised to the frame and frame rate, then joined."""
     p = job.profile
     chains, labels = [], []
     for i, clip in enumerate(job.clips):
@@ -189,9 +209,7 @@ def video_graph(job: DramaRenderJob) -> str:
         labels.append(f"[v{i}]")
     joined = (f"{''.join(labels)}concat=n={len(labels)}:v=1:a=0" if len(labels) > 1
               else "[v0]null")
-    hold = (f",tpad=stop_mode=clone:stop_duration={job.end_card_seconds:.3f}"
-            if job.end_card_seconds > 0 else "")
-    return ";".join([*chains, f"{joined}{hold}[segv]"])
+    return ";".join([*chains, f"{joined}[segv]"])
 
 
 def _audio_format(rate: int) -> str:
@@ -292,16 +310,33 @@ def hook_ass(hook: str, seconds: float, font_file: Path) -> str | None:
     return subs.to_string("ass")
 
 
+def overlay_ass(job: DramaRenderJob, subtitles: str | None) -> tuple[str, LabelPlan]:
+    """The overlay script for the segments' frames. The end card is drawn on the segments'
+    last frames (END_CARD_FRAMES) and that last frame is then held for the end card's seconds:
+    libass draws it once instead of on every held frame (a full-frame dim costs ~10 ms a frame
+    at 1080×1920). What is on the last frame — label, banner — stays on through the hold."""
+    p = job.profile
+    seg_end, total = job.segments_seconds, job.duration
+    if job.end_card_seconds <= 0:
+        return build_overlay_ass(subtitles, job.overlays, total, job.font_file,
+                                 (p.width, p.height))
+    spec = replace(job.overlays, end_card_seconds=min(seg_end, END_CARD_FRAMES / p.fps))
+    ass, label = build_overlay_ass(subtitles, spec, seg_end, job.font_file, (p.width, p.height))
+    if label.end >= seg_end - 1e-6:  # on the last frame: held with it to the end
+        label = replace(label, end=total)
+    return ass, label
+
+
 def drama_render_plan(job: DramaRenderJob) -> RenderPlan:
     """The ffmpeg arguments for `job`. Pure: reads nothing but the font's metrics."""
     p = job.profile
-    total = job.duration
+    total, card = job.duration, job.end_card_seconds
     subtitles = job.subtitles_ass if job.narration is not None else hook_ass(
         job.hook, min(job.hook_seconds, job.segments_seconds), job.font_file)
-    ass, label = build_overlay_ass(subtitles, job.overlays, total, job.font_file,
-                                   (p.width, p.height))
-    video = (f"{video_graph(job)};[segv]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
-             f"format=yuv420p{job.encoder_filter_suffix}[vout]")
+    ass, label = overlay_ass(job, subtitles)
+    hold = f",tpad=stop_mode=clone:stop_duration={card:.3f}" if card > 0 else ""
+    video = (f"{video_graph(job)};[segv]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR}"
+             f"{hold},format=yuv420p{job.encoder_filter_suffix}[vout]")
     graph = ";".join([video, audio_graph(job),
                       loudness_tail(job.loudness, job.measured_loudness, p.audio_rate)])
     output = job.output.absolute()
