@@ -5,6 +5,7 @@ ducking, rights record, checks); the drama refusals of `make`."""
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import wave
 from dataclasses import dataclass, replace
@@ -468,3 +469,20 @@ def test_a_narration_too_long_for_its_segments_is_trimmed(made):
     result = run_cli("make", "--material", str(made.material), "--template", "narrated",
                      "--keyword", KEYWORD, "--profile", "draft", "--segments", "1:12.44-16")
     assert result.returncode == 1 and "开头和结尾引导也放不下" in result.stderr
+
+
+def test_a_prepared_drama_job_is_plain_data_for_a_worker(made, tmp_path):
+    from workbench.pipeline import lifecycle
+
+    plan = lifecycle.claim(plan_bound(drama_job(made.material, "cut", "1:1-5"), made.settings,
+                                      made.db), made.settings, made.db)
+    prepared = lifecycle.prepare(plan, lifecycle.start(plan, made.db), made.settings, made.db)
+    copy = pickle.loads(pickle.dumps(prepared))
+    stored = Path(next(r for r in list_episodes(made.db, made.material) if r["idx"] == 1)["path"])
+    assert isinstance(copy.render_job, DramaRenderJob) and copy.voice_job_id is None
+    assert set(copy.input_files()) == {prepared.srt, stored}
+    local = tmp_path / "0-episode.mp4"
+    moved = copy.with_files({stored: local})
+    assert moved.render_job.clips[0].path == local
+    # a worker reads its own copy; the rights record still names the stored file
+    assert rights_record(moved.render_job.clips, 3.0)["episodes"][0]["path"] == str(stored)
