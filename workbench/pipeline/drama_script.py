@@ -46,7 +46,7 @@ def episodes_label(numbers: Sequence[int]) -> str:
 def drama_context(drama: DramaBinding, segments: Sequence[SegmentTuple], keyword: str,
                   app: str, variables: dict[str, Any], chars_per_second: float
                   ) -> dict[str, Any]:
-    """The template's variables for these segments (see script/templates.DRAMA_VARIABLES)."""
+    """The template's variables for these segments (see script/variables.DRAMA_VARIABLES)."""
     segs = []
     for idx, start, end in segments:
         lines = drama.lines_in(idx, start, end)

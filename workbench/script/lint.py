@@ -19,18 +19,16 @@ from workbench.frontmatter import read_utf8
 from workbench.script.filters import chars
 from workbench.script.sandbox import make_environment
 from workbench.script.templates import (
-    COMPUTED_VARIABLES,
     DEFAULT_CHARS_PER_SECOND,
     LintIssue,
     ParsedTemplate,
     TemplateIssueError,
-    builtin_variables,
     check_source,
     front_matter_line,
     render_template,
-    required_segments,
     template_from_source,
 )
+from workbench.script.variables import COMPUTED_VARIABLES, builtin_variables, required_segments
 
 __all__ = ["SAMPLE_CHAPTER", "SAMPLE_CONTEXT", "SAMPLE_DRAMA_CONTEXT", "LintIssue",
            "lint_template"]
