@@ -435,6 +435,7 @@ def test_the_novel_recipe_is_unchanged_by_the_drama_fields(made):
     ("cut", ["--segments", "1:2-9,1:8-12"], "重叠"),
     ("cut", ["--chapter", "1"], "是短剧，没有章节：去掉 --chapter"),
     ("cut", ["--fit", "stretch"], "--fit 只能是 blur 或 crop"),
+    ("cut", ["--background", "/tmp/x.mp4"], "画面就是所选片段：去掉 --background"),
     ("suspense", [], "模板 suspense 是小说模板"),
     ("narrated", ["--segments", SEGMENTS, "--max-seconds", "10"], "超过时长上限 10 秒"),
 ])

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from workbench.config import DRAMA_FITS, Settings
 from workbench.drama.highlights import find_highlights
+from workbench.drama.mask import parse_band
 from workbench.drama.segments import (
     EpisodeTimes,
     length_limit,
@@ -110,6 +111,9 @@ def bind_material(job: MakeJob, settings: Settings, db: Database
                          "或 narrated（解说）")
     if job.fit is not None and job.fit not in DRAMA_FITS:
         raise InputError(f"--fit 只能是 {' 或 '.join(DRAMA_FITS)}（收到 {job.fit[:20]!r}）")
+    if job.background not in (None, "", "generated"):
+        raise InputError(f"{name}是短剧，画面就是所选片段：去掉 --background")
+    parse_band(settings.drama_mask_band)  # a bad setting is refused before any work
     rows = {row["idx"]: row for row in list_episodes(db, job.material_id)}
     if not rows:
         raise InputError(f"{name}没有剧集：请重新用 workbench material add-drama 导入")
