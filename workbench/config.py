@@ -33,6 +33,7 @@ from workbench.transcribe.registry import CHOICES as TRANSCRIBE_CHOICES
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DRAMA_FITS = ("blur", "crop")
 KEY_FILE = Path("secrets") / "llm_api_key"  # under WORKBENCH_HOME; written by settings_file
 _OPTION = "workbench.option"  # the key of a field's metadata that makes it a setting
 
@@ -216,6 +217,26 @@ class Settings:
         toml="render.max_seconds", env="WORKBENCH_MAX_SECONDS",
         help="longest allowed video in seconds when the task sets none (0: no limit)",
         bounds=(0, 36000)))
+    drama_fit: str = field(default="blur", metadata=option(
+        toml="drama.fit", env="WORKBENCH_DRAMA_FIT",
+        help="how a drama episode that is not 9:16 fills the frame: blur (fitted over a "
+             "blurred, enlarged copy) or crop", choices=DRAMA_FITS, label="短剧画面适配方式"))
+    drama_original_volume: float = field(default=1.0, metadata=option(
+        toml="drama.original_volume", env="WORKBENCH_DRAMA_ORIGINAL_VOLUME",
+        help="level of the episodes' own sound (1: as recorded)", bounds=(0, 4)))
+    drama_duck_volume: float = field(default=0.25, metadata=option(
+        toml="drama.duck_volume", env="WORKBENCH_DRAMA_DUCK_VOLUME",
+        help="level of the episodes' own sound while the narration speaks (narrated)",
+        bounds=(0, 4)))
+    drama_mask_band: str = field(default="auto", metadata=option(
+        toml="drama.mask_band", env="WORKBENCH_DRAMA_MASK_BAND",
+        help="where an episode's burned-in subtitles are, blurred when Workbench adds its own: "
+             "auto (from the sidecar subtitles; SRT: 0.70-0.95 of the height), off, or a band "
+             "such as 0.72-0.92"))
+    drama_max_episode_share: float = field(default=0.5, metadata=option(
+        toml="drama.max_episode_share", env="WORKBENCH_DRAMA_MAX_EPISODE_SHARE",
+        help="the checks warn when one video uses more than this share of one episode",
+        bounds=(0, 1)))
     aigc_producer: str = field(default="Workbench", metadata=option(
         toml="compliance.producer", env="WORKBENCH_AIGC_PRODUCER",
         help="ContentProducer written into the AIGC metadata"))

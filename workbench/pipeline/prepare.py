@@ -38,6 +38,7 @@ from workbench.render.overlays import OverlaySpec
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.profiles import get_profile
 from workbench.script.edits import edited_script
+from workbench.script.templates import ScriptTemplate
 from workbench.subtitle_styles import resolve_subtitles
 
 DEFAULT_END_CARD = ("{app}搜索", "【{keyword}】", "看完整故事")
@@ -52,7 +53,19 @@ def fill_wording(text: str, values: dict[str, str]) -> str:
                          ) from None
 
 
-def _job_script(job: MakeJob, app: str) -> Script:
+def overlay_spec(job: MakeJob, template: ScriptTemplate, settings: Settings,
+                 script: Script) -> tuple[str, OverlaySpec]:
+    """The banner wording and everything drawn over the video, for `script`'s keyword."""
+    wording = {"app": script.app, "keyword": script.keyword}
+    banner = fill_wording(job.banner or template.banner or settings.banner, wording)
+    end_card = template.end_card or DEFAULT_END_CARD
+    return banner, OverlaySpec(
+        label=settings.ai_label, label_seconds=settings.ai_label_seconds, banner=banner,
+        end_card=tuple(fill_wording(line, wording) for line in end_card),
+        end_card_seconds=settings.end_card_seconds, keyword=script.keyword)
+
+
+def job_script(job: MakeJob, app: str) -> Script:
     """The user's edited script, bound to this job: the keyword on screen must be the task's,
     not a stale one."""
     script = edited_script(job.script or {})
@@ -65,6 +78,10 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
                 progress: Progress = no_progress) -> PreparedJob:
     """Script, voice and subtitles (cached), render inputs resolved, text checks run (a blocked
     script costs no render). Raises ComplianceBlocked / InputError."""
+    if plan.drama is not None:  # a drama's segments instead of a chapter
+        from workbench.pipeline.drama_prepare import prepare_drama_job
+
+        return prepare_drama_job(plan, make_id, settings, db, progress)
     job, template, recipe = plan.job, plan.template, plan.recipe
     recipe_hash, submission_id = plan.recipe_hash, plan.submission_id
     # The task's keyword once more: a batch can run for hours, and a keyword approved when it
@@ -83,7 +100,7 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     bgm = resolve_bgm(pick(db, job.bgm, job.seed, "music") if is_tag(job.bgm) else job.bgm,
                       settings.cache_dir)
     if job.script is not None:
-        script, script_job_id = _job_script(job, recipe["app"]), None
+        script, script_job_id = job_script(job, recipe["app"]), None
     else:
         script_out = make_script(ScriptJob(
             material_id=job.material_id, chapter=job.chapter, template=job.template,
@@ -112,13 +129,7 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     assert background is not None
     progress(0.96, "准备渲染")
     profile = get_profile(recipe["profile"])
-    wording = {"app": script.app, "keyword": script.keyword}
-    banner = fill_wording(job.banner or template.banner or settings.banner, wording)
-    end_card = template.end_card or DEFAULT_END_CARD
-    overlays = OverlaySpec(
-        label=settings.ai_label, label_seconds=settings.ai_label_seconds, banner=banner,
-        end_card=tuple(fill_wording(line, wording) for line in end_card),
-        end_card_seconds=settings.end_card_seconds, keyword=script.keyword)
+    banner, overlays = overlay_spec(job, template, settings, script)
     subtitles = pysubs2.load(str(voice.ass_path))
     words = load_banned_words(settings.banned_words_file)
     max_seconds = job.max_seconds or settings.max_seconds or None

@@ -36,19 +36,20 @@ def chapters(db: Database, material_id: int | None) -> Choices:
             for c in list_chapters(db, int(material_id))]
 
 
-def templates(settings: Settings) -> Choices:
+def templates(settings: Settings, kind: str = "novel") -> Choices:
+    """The script templates for one kind of material (创作 makes novels for now)."""
     return [(f"{t.name}（{t.id}，约 {t.target_seconds} 秒）", t.id)
-            for t in list_templates(settings.template_dirs)]
+            for t in list_templates(settings.template_dirs) if t.kind == kind]
 
 
 def prompts(settings: Settings) -> Choices:
     return [(f"{p.name}（{p.id}）", p.id) for p in list_prompts(settings.prompt_dirs)]
 
 
-def known_template(settings: Settings, value: str | None) -> str:
+def known_template(settings: Settings, value: str | None, kind: str = "novel") -> str:
     """A template id from the list (the API takes no paths: a path would load any file on the
     server and tell the caller whether it exists)."""
-    ids = [t.id for t in list_templates(settings.template_dirs)]
+    ids = [t.id for t in list_templates(settings.template_dirs) if t.kind == kind]
     if not value or value not in ids:
         raise InputError(f"请选择脚本模板（可选：{'、'.join(ids) or '无'}）")
     return value
