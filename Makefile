@@ -33,10 +33,15 @@ demo: install
 demo-batch: install
 	$(BIN)/workbench batch examples/briefs
 
-# The sample drama 《夜渡》 (made offline, cached after the first run), imported as a material.
+# The sample drama 《夜渡》 (made offline, cached after the first run), imported as a material
+# and made into two packages offline: a cut (切片) and a narrated video (解说) of its highlights.
+DEMO_DRAMA_MAKE = --keyword 夜渡迷局 --app 红果短剧 --voice-backend espeak --rewrite-backend rules
 demo-drama: install
 	@made="$$($(BIN)/workbench drama sample)" && printf '%s\n' "$$made" && \
-		$(BIN)/workbench material add-drama "$$(printf '%s\n' "$$made" | tail -1)"
+		added="$$($(BIN)/workbench material add-drama "$$(printf '%s\n' "$$made" | tail -1)")" && \
+		printf '%s\n' "$$added" && material="$$(printf '%s\n' "$$added" | tail -1)" && \
+		$(BIN)/workbench make --material "$$material" --template cut $(DEMO_DRAMA_MAKE) && \
+		$(BIN)/workbench make --material "$$material" --template narrated $(DEMO_DRAMA_MAKE)
 
 app: install
 	$(BIN)/python app.py

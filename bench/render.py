@@ -223,6 +223,7 @@ class Setup:
     overlays: OverlaySpec
     naive_preset: str = "medium"
     naive_passes: int = 2
+    static_background: Background | None = None  # images:ai: the same stills without the pan
 
 
 SOURCES = {
@@ -277,9 +278,38 @@ def page_background(events: list[SubtitleEvent]) -> Background:
                           PageText(app="番茄小说", title="第二章 夜渡", sentences=sentences))
 
 
+STORY_STILL_SIZE = (1024, 1536)  # what images.size asks an images endpoint for
+
+
+def _story_background(work: Path, events: list[SubtitleEvent], seconds: float) -> Background:
+    """`images:ai` as a job sees it once its pictures are cached: one detailed still per beat
+    (a Mandelbrot view each, standing in for a generated illustration; no network), shown from
+    the beat's first line, as `images.service.StoryImages.background` builds it."""
+    from workbench.images.prompts import story_beats
+
+    beats = story_beats(events, seconds, max_beats=12)
+    w, h = STORY_STILL_SIZE
+    stills = []
+    for i in range(len(beats)):
+        still = work / f"story-{i}.png"
+        if not still.is_file():
+            run_ffmpeg(["-y", "-f", "lavfi", "-i",
+                        f"mandelbrot=s={w}x{h}:start_scale={0.8 / (i + 1):.4f}:end_pts=1",
+                        "-frames:v", "1", str(still)], what="生成配图", timeout=300)
+        stills.append(still)
+    return Background("images", images=tuple(stills), seed=SEED,
+                      starts=tuple(b.start for b in beats))
+
+
+def _without_pan(chain: str) -> str:
+    """The story-images chain with every crop held still in the middle."""
+    return re.sub(r"crop=(\d+):(\d+):'[^']*':'[^']*'", r"crop=\1:\2:'(iw-ow)/2':'(ih-oh)/2'",
+                  chain)
+
+
 def prepare(work: Path, seconds: float, profile_name: str, grain: int,
             naive_preset: str = "medium", source: str = "mandelbrot",
-            naive_passes: int = 2, background: str = "footage") -> Setup:
+            naive_passes: int = 2, story: bool = False, page: bool = False) -> Setup:
     footage = work / f"footage-{source}-grain{grain}.mp4"
     if not footage.is_file():  # --keep DIR reuses it
         _make_footage(footage, grain, source)
@@ -291,10 +321,11 @@ def prepare(work: Path, seconds: float, profile_name: str, grain: int,
     (work / "subtitles.ass").write_text(ass, encoding="utf-8")
     overlays = OverlaySpec(label=LABEL, label_seconds=0, banner=BANNER, end_card=END_CARD,
                            end_card_seconds=END_CARD_SECONDS, keyword=KEYWORD)
-    bg = (page_background(events) if background == "page"
-          else resolve_background(footage, seed=SEED))
+    background = (_story_background(work, events, seconds) if story
+                  else page_background(events) if page
+                  else resolve_background(footage, seed=SEED))
     return Setup(work=work, seconds=seconds, profile=get_profile(profile_name), footage=footage,
-                 background=bg, voice=voice, bgm=bgm,
+                 background=background, voice=voice, bgm=bgm,
                  font=default_font_file(), events=events, subtitles_ass=ass, overlays=overlays,
                  naive_preset=naive_preset, naive_passes=naive_passes)
 
@@ -348,6 +379,16 @@ def leg_flat_paper(s: Setup, output: Path) -> None:
                 "-map", "[vout]", "-an", *_codec_args(p), "-t", f"{s.seconds:.3f}",
                 "-movflags", "+faststart", "-f", "mp4", str(output)],
                what="纯色编码", timeout=3600)
+
+
+def leg_background_no_pan(s: Setup, output: Path) -> None:
+    """images:ai only: the same stills on the same beats, held still: what the pan costs."""
+    p = s.profile
+    inputs, chain = background_graph(s.background, p, s.seconds, first_input=0)
+    run_ffmpeg(["-y", *inputs, "-filter_complex", f"{_without_pan(chain)};[bg]format=yuv420p[vout]",
+                "-map", "[vout]", "-an", *_codec_args(p), "-t", f"{s.seconds:.3f}",
+                "-movflags", "+faststart", "-f", "mp4", str(output)],
+               what="背景编码（无平移）", timeout=3600)
 
 
 def leg_naive(s: Setup, output: Path) -> None:
@@ -668,9 +709,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--naive-preset", default="medium",
                     help="x264 preset of the naive leg: the peer writes with moviepy's default "
                          "(medium); 'same' uses the profile's preset")
-    ap.add_argument("--background", choices=("footage", "page"), default="footage",
-                    help="footage (the generated clip, looped) or page (the reading page over "
-                         "its paper colour; adds a flat-paper leg)")
+    ap.add_argument("--background", choices=("footage", "images:ai", "page"), default="footage",
+                    help="footage (the generated clip, looped), images:ai (one still per "
+                         "beat, made locally as if cached, with the slow pan; leaves out the "
+                         "naive leg and adds '(b0) stills, no pan') or page (the reading page "
+                         "over its paper colour; adds '(b0) flat paper, no text')")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="keep inputs and outputs in DIR")
     args = ap.parse_args(argv)
     if args.seconds < 2 * END_CARD_SECONDS or args.reps < 1:
@@ -686,8 +729,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"ffmpeg: {ffmpeg_exe()}  ·  CPUs: {os.cpu_count()}  ·  work: {work}")
         console.print(f"准备素材（6 s {SOURCE_SIZE[0]}x{SOURCE_SIZE[1]} {args.footage} + 颗粒 "
                       f"alls={args.grain}，配音，BGM，30 行字幕）…")
+        story = args.background == "images:ai"
         s = prepare(work, args.seconds, args.profile, args.grain, args.naive_preset,
-                    args.footage, args.naive_passes, args.background)
+                    args.footage, args.naive_passes, story=story,
+                    page=args.background == "page")
         legs = {
             "naive": Leg("naive", "(a) naive moviepy", leg_naive),
             "background": Leg("background", "(b) background only", leg_background),
@@ -696,6 +741,10 @@ def main(argv: list[str] | None = None) -> int:
         extra: dict[str, Leg] = {}
         if args.background == "page":
             extra["flat"] = Leg("flat", "(b0) flat paper, no text", leg_flat_paper)
+        if story:
+            args.skip_naive = True  # the peer has no story images to compare with
+            console.print(f"背景：images:ai，{len(s.background.images)} 张配图（本地生成，不联网）")
+            extra["bg-no-pan"] = Leg("bg-no-pan", "(b0) stills, no pan", leg_background_no_pan)
         if args.breakdown:
             for key, title, run in BREAKDOWN:
                 extra[key] = Leg(key, title, run)
@@ -722,6 +771,9 @@ def main(argv: list[str] | None = None) -> int:
         if ours_cpu and bg_cpu:  # steadier than wall time when other work shares the cores
             print(f"cpu_ratio_vs_background_only="
                   f"{statistics.median(ours_cpu) / statistics.median(bg_cpu):.2f}")
+        if story:
+            still, ours = extra["bg-no-pan"].median, legs["workbench"].median
+            print(f"ratio_vs_stills_no_pan={_fmt(ours / still if ours and still else None, '.2f', 'nan')}")
         console.print(f"基准共用时 {time.perf_counter() - began:.0f} s")
         failed = any(leg.errors for leg in order)
         return 1 if failed else 0

@@ -78,7 +78,8 @@ def test_the_option_table_is_derived_from_the_settings_fields():
     assert (kinds["home"], kinds["banned_words_file"], kinds["llm_api_key"]) == (Path, Path, str)
     assert (kinds["voice_fallback"], kinds["edge_retries"], kinds["loudness"]) == (
         bool, int, float)
-    assert {o.name for o in OPTIONS if o.secret} == {"llm_api_key", "transcribe_api_key"}
+    assert {o.name for o in OPTIONS if o.secret} == {"llm_api_key", "transcribe_api_key",
+                                                  "images_api_key"}
 
 
 @pytest.mark.parametrize(("env", "choices", "label"), [

@@ -63,20 +63,18 @@ def test_a_step_added_to_prepare_job_reaches_make_and_batch(batch_settings, db, 
 
 def test_a_batch_plans_each_job_and_verifies_each_package_once(batch_settings, db, tmp_path,
                                                                monkeypatch):
-    from workbench.batch import runner
-
     calls = {"plan": 0, "verify": 0}
-    plan_job, verify = runner.plan_job, lifecycle.verify_package
+    plan_job, verify = lifecycle.plan_job, lifecycle.verify_package
 
-    def counting_plan(job, settings):
+    def counting_plan(job, settings, drama=None):
         calls["plan"] += 1
-        return plan_job(job, settings)
+        return plan_job(job, settings, drama)
 
     def counting_verify(folder):
         calls["verify"] += 1
         return verify(folder)
 
-    monkeypatch.setattr(runner, "plan_job", counting_plan)
+    monkeypatch.setattr(lifecycle, "plan_job", counting_plan)
     monkeypatch.setattr(lifecycle, "verify_package", counting_verify)
     folder = write_folder(tmp_path / "briefs", {"two.yaml": {"variants": 2}})
     code, out, err = astuple(run_cli("batch", str(folder), "--workers", "2"))

@@ -59,7 +59,9 @@ def issues_of(path: Path, level: str | None = None) -> list[LintIssue]:
 # --- bundled templates -----------------------------------------------------------------------
 
 def test_bundled_templates_load() -> None:
-    templates = {t.id: t for t in list_templates([BUNDLED])}
+    every = {t.id: t for t in list_templates([BUNDLED])}
+    assert {t.id for t in every.values() if t.kind == "drama"} == {"cut", "narrated"}
+    templates = {k: t for k, t in every.items() if t.kind == "novel"}
     assert set(templates) == {"suspense", "emotional", "comeback"}
     for tpl in templates.values():
         assert tpl.kind == "novel"
@@ -101,7 +103,7 @@ def test_bundled_templates_lint_clean(template_id: str) -> None:
 
 
 def test_bundled_templates_survive_empty_chapter() -> None:
-    for tpl in list_templates([BUNDLED]):
+    for tpl in (t for t in list_templates([BUNDLED]) if t.kind == "novel"):
         segments = render_template(tpl, {**SAMPLE_CONTEXT, "chapter_text": ""})
         assert "示例口令" in segments[-1].text
 
@@ -115,7 +117,7 @@ def test_later_dir_overrides_and_broken_file_is_skipped(tmp_path: Path) -> None:
     write(user, text, "mine.j2")
     write(user, "---\nid: broken\n---\n{% block hook %}", "broken.j2")
     templates = {t.id: t for t in list_templates([BUNDLED, user])}
-    assert set(templates) == {"suspense", "emotional", "comeback"}
+    assert set(templates) == {"suspense", "emotional", "comeback", "cut", "narrated"}
     assert templates["suspense"].name == "我的悬疑"
     assert templates["suspense"].path == user / "mine.j2"
     _, problems = scan_templates([BUNDLED, user])

@@ -35,7 +35,7 @@ _EXCEPTION_SPLIT = re.compile(r"[,，、]")
 _SPACES = re.compile(r"\s+")
 _PLACES = {"title": "标题", "caption": "发布文案", "subtitles": "字幕", "screen": "画面文字",
            "label": "AI 标识", "metadata": "成品元数据", "keyword": "搜索口令",
-           "duration": "成片时长"}
+           "duration": "成片时长", "rights": "版权记录"}
 
 
 # How a finding's level is named to users (CLI, web app, reports).

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.images.registry import CHOICES as IMAGES_CHOICES
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
 from workbench.subtitle_styles import PRESET_IDS as SUBTITLE_PRESETS
@@ -32,6 +33,7 @@ from workbench.transcribe.registry import CHOICES as TRANSCRIBE_CHOICES
 from workbench.voice.registry import CHOICES as VOICE_CHOICES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DRAMA_FITS = ("blur", "crop")
 KEY_FILE = Path("secrets") / "llm_api_key"  # under WORKBENCH_HOME; written by settings_file
 _OPTION = "workbench.option"  # the key of a field's metadata that makes it a setting
 
@@ -128,6 +130,30 @@ class Settings:
     whisper_model_dir: Path | None = field(default=None, metadata=option(
         toml="transcribe.whisper_model_dir", env="WORKBENCH_WHISPER_MODEL_DIR",
         help="a faster-whisper (CTranslate2) model folder you already have"))
+    images_backend: str = field(default="auto", metadata=option(
+        toml="images.backend", env="WORKBENCH_IMAGES_BACKEND",
+        help="story images for the images:ai background", choices=IMAGES_CHOICES,
+        label="图片生成后端"))
+    images_base_url: str | None = field(default=None, metadata=option(
+        toml="images.base_url", env="WORKBENCH_IMAGES_BASE_URL",
+        help="OpenAI-compatible images endpoint (unset: the LLM endpoint)"))
+    images_api_key: str | None = field(default=None, metadata=option(
+        toml="images.api_key", env="WORKBENCH_IMAGES_API_KEY",
+        help="images API key (unset: the LLM key, when the endpoint is the LLM's)",
+        secret=True))
+    images_model: str = field(default="gpt-image-1", metadata=option(
+        toml="images.model", env="WORKBENCH_IMAGES_MODEL", help="image model at the endpoint"))
+    images_size: str = field(default="1024x1536", metadata=option(
+        toml="images.size", env="WORKBENCH_IMAGES_SIZE", help="image size asked for (WxH)"))
+    images_style: str = field(default="国漫插画风格，细腻线条，电影感光影，竖构图，无文字", metadata=option(
+        toml="images.style", env="WORKBENCH_IMAGES_STYLE",
+        help="style words in every image prompt when the template gives none"))
+    images_max: int = field(default=12, metadata=option(
+        toml="images.max", env="WORKBENCH_IMAGES_MAX", help="most story images per video",
+        bounds=(1, 40)))
+    images_deadline: float = field(default=120.0, metadata=option(
+        toml="images.deadline", env="WORKBENCH_IMAGES_DEADLINE",
+        help="seconds for one image request, retries included", bounds=(1, 3600)))
     subtitle_font_size: int = field(default=84, metadata=option(
         toml="subtitles.font_size", env="WORKBENCH_SUBTITLE_FONT_SIZE",
         help="subtitle font size in px on a 1080x1920 frame", bounds=(12, 400)))
@@ -195,6 +221,26 @@ class Settings:
         toml="render.max_seconds", env="WORKBENCH_MAX_SECONDS",
         help="longest allowed video in seconds when the task sets none (0: no limit)",
         bounds=(0, 36000)))
+    drama_fit: str = field(default="blur", metadata=option(
+        toml="drama.fit", env="WORKBENCH_DRAMA_FIT",
+        help="how a drama episode that is not 9:16 fills the frame: blur (fitted over a "
+             "blurred, enlarged copy) or crop", choices=DRAMA_FITS, label="短剧画面适配方式"))
+    drama_original_volume: float = field(default=1.0, metadata=option(
+        toml="drama.original_volume", env="WORKBENCH_DRAMA_ORIGINAL_VOLUME",
+        help="level of the episodes' own sound (1: as recorded)", bounds=(0, 4)))
+    drama_duck_volume: float = field(default=0.25, metadata=option(
+        toml="drama.duck_volume", env="WORKBENCH_DRAMA_DUCK_VOLUME",
+        help="level of the episodes' own sound while the narration speaks (narrated)",
+        bounds=(0, 4)))
+    drama_mask_band: str = field(default="auto", metadata=option(
+        toml="drama.mask_band", env="WORKBENCH_DRAMA_MASK_BAND",
+        help="where an episode's burned-in subtitles are, blurred when Workbench adds its own: "
+             "auto (from the sidecar subtitles; SRT: 0.70-0.95 of the height), off, or a band "
+             "such as 0.72-0.92"))
+    drama_max_episode_share: float = field(default=0.5, metadata=option(
+        toml="drama.max_episode_share", env="WORKBENCH_DRAMA_MAX_EPISODE_SHARE",
+        help="the checks warn when one video uses more than this share of one episode",
+        bounds=(0, 1)))
     aigc_producer: str = field(default="Workbench", metadata=option(
         toml="compliance.producer", env="WORKBENCH_AIGC_PRODUCER",
         help="ContentProducer written into the AIGC metadata"))

@@ -107,7 +107,7 @@ class MakeJob:
     when that package already exists and verifies). None means 'from settings'."""
 
     material_id: int
-    chapter: int
+    chapter: int | None  # a novel's chapter; None for a drama (its segments say what is used)
     template: str
     keyword: str
     app: str | None = None
@@ -141,6 +141,11 @@ class MakeJob:
     # Subtitle style for this job: {"style": "karaoke", "size": 96, ...} (subtitle_styles.KEYS);
     # None: the template's and the settings'.
     subtitles: dict[str, Any] | None = None
+    # A drama's segments as (episode position from 1, start, end) in seconds, in story order.
+    # None: chosen from the drama's highlights when the job is bound (lifecycle.bind_job), so a
+    # planned drama job always has them. Left out of the recipe while None.
+    segments: tuple[tuple[int, float, float], ...] | None = None
+    fit: str | None = None  # a drama's picture in 9:16: blur | crop; None: settings.drama_fit
 
     @property
     def wording_seed(self) -> int:
@@ -156,6 +161,11 @@ class MakeJob:
             del fields["draft"]
         if not fields["subtitles"]:
             del fields["subtitles"]
+        for name in ("segments", "fit"):
+            if fields[name] is None:
+                del fields[name]
+        if self.segments is not None:  # tuples and lists hash alike; keep it plain
+            fields["segments"] = [list(s) for s in self.segments]
         return {
             **fields,
             "app": self.app or settings.app_name,
@@ -175,6 +185,10 @@ class MakeJob:
             "font_size": settings.subtitle_font_size, "max_chars": settings.subtitle_max_chars,
             "render_version": RENDER_VERSION,
             **_subtitle_settings(settings),
+            **({"images": [settings.images_backend, settings.images_base_url or "",
+                           settings.images_model, settings.images_size, settings.images_style,
+                           settings.images_max]}
+               if self.background == "images:ai" else {}),
         }
 
 

@@ -37,10 +37,9 @@ from workbench.files import write_bytes_atomic
 from workbench.locks import FileLock, lock_path
 from workbench.package import discard_staging, staging_dir
 from workbench.pipeline import lifecycle
-from workbench.pipeline.job_plan import JobPlan, plan_job
+from workbench.pipeline.job_plan import JobPlan
 from workbench.pipeline.lifecycle import MakeOutcome
 from workbench.pipeline.render_phase import PreparedJob
-from workbench.platform.gate import bind_task
 from workbench.store import utcnow
 from workbench.store.jobs import fail_job
 
@@ -98,7 +97,7 @@ def survey(plan: BatchPlan, settings: Settings, db: Database, *, force: bool = F
     return [Surveyed(p, job_plan, None if force else
                      lifecycle.find_reusable(job_plan, settings, db))
             for p in plan.jobs
-            for job_plan in [plan_job(bind_task(p.job, settings, db), settings)]]
+            for job_plan in [lifecycle.plan_bound(p.job, settings, db)]]
 
 
 @dataclass

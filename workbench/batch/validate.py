@@ -22,6 +22,7 @@ from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.footage import is_tag, pick
+from workbench.images.service import story_images_backend
 from workbench.materials.library import get_material
 from workbench.materials.novel import parse_novel, read_file_bytes
 from workbench.platform.gate import (
@@ -31,7 +32,7 @@ from workbench.platform.gate import (
     task_keyword,
 )
 from workbench.platform.tasks import get_task
-from workbench.render.backgrounds import GENERATED, check_background
+from workbench.render.backgrounds import GENERATED, STORY_IMAGES, check_background
 from workbench.render.bgm import NONE, check_bgm_file, generated_variant
 from workbench.render.page import PAGE, is_page_spec, parse_theme
 from workbench.rewrite.prompts import get_prompt
@@ -137,6 +138,11 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
                                memo)
     bgms = _check_media(brief, "bgms", folder, roots, bad, matrix,
                         lambda raw, f, r: _library(db, raw, "music") or _bgm(raw, f, r), memo)
+    if STORY_IMAGES in backgrounds:
+        try:
+            story_images_backend(settings)
+        except WorkbenchError as exc:
+            bad(str(exc), "backgrounds")
     if "banner" in v:
         leftover = re.sub(r"\{(app|keyword)\}", "", v["banner"])
         if "{" in leftover or "}" in leftover:
@@ -312,6 +318,8 @@ def _background(raw: str, folder: Path, roots: list[Path]) -> str:
         return raw
     if is_page_spec(raw):
         parse_theme(raw)  # page:<a theme that exists>
+        return raw
+    if raw == STORY_IMAGES:  # its images backend is checked below, with the settings
         return raw
     path = confine(raw, folder, roots)
     check_background(path)  # exists; all its footage or images decode

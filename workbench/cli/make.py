@@ -9,7 +9,6 @@ import typer
 
 from workbench.cli.common import (
     AppOpt,
-    ChapterOpt,
     KeywordOpt,
     MaterialOpt,
     OldBackendOpt,
@@ -35,13 +34,19 @@ from workbench.cli.common import (
 @app.command("make")
 def make_cmd(
     material: MaterialOpt,
-    chapter: ChapterOpt,
     template: TemplateOpt,
     keyword: KeywordOpt,
+    chapter: Annotated[int | None, typer.Option(
+        help="章节序号（从 1 开始；小说必填，短剧不用）")] = None,
+    segments: Annotated[str | None, typer.Option(
+        help="短剧片段 集数:开始秒-结束秒，逗号分隔，如 1:12.5-25.0,2:3-18（集数按导入顺序；"
+             "不写就自动选高光片段）")] = None,
+    fit: Annotated[str | None, typer.Option(
+        help="短剧画面不是竖屏 9:16 时：blur（默认，模糊放大的画面垫底）或 crop（裁切）")] = None,
     profile: ProfileOpt = None,
     background: Annotated[str | None, typer.Option(
         help="背景：page（默认，阅读页；page:night 夜间）、generated（内置动画）、"
-             "视频/图片文件或文件夹")] = None,
+             "视频/图片文件或文件夹，或 images:ai（按文案逐段 AI 配图，需配置图片接口）")] = None,
     bgm: Annotated[str | None, typer.Option(help="背景音乐：generated（默认）、none 或音频文件")]
     = None,
     voice: VoiceOpt = None,
@@ -73,8 +78,10 @@ def make_cmd(
     subtitle_position: Annotated[str | None, typer.Option(help="字幕位置 bottom | middle | top")]
     = None,
 ) -> None:
-    """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。"""
+    """一条龙：脚本 → 改写 → 配音 → 字幕 → 渲染 → 合规检查 → 成品包，输出成品包路径。
+    小说用 --chapter；短剧用模板 cut（切片）或 narrated（解说），可用 --segments 选片段。"""
     from workbench.pipeline import MakeJob, run_job
+    from workbench.pipeline.drama_bind import parse_job_segments
     from workbench.platform.history import cli_actor
     from workbench.subtitle_styles import check_overrides
 
@@ -89,7 +96,8 @@ def make_cmd(
                   variables=parse_vars(var), seed=seed, voice_backend=voice_backend,
                   voice=voice, rate=rate, background=background, bgm=bgm, profile=profile,
                   encoder=encoder, banner=banner, task_id=task, max_seconds=max_seconds,
-                  cover_at=cover_at, draft=draft, subtitles=subtitles or None)
+                  cover_at=cover_at, draft=draft, subtitles=subtitles or None,
+                  segments=parse_job_segments(segments), fit=fit)
     with progress_bar() as progress:
         outcome = run_job(job, settings, db, progress, force=force, actor=cli_actor())
     print_outcome(outcome)

@@ -7,6 +7,7 @@ from typing import Any
 
 from workbench.config import Settings
 from workbench.models import MakeJob
+from workbench.pipeline.drama_bind import DramaBinding, drama_recipe
 from workbench.rewrite.prompts import get_prompt
 from workbench.script.templates import ScriptTemplate, get_template
 from workbench.store.cache import content_hash
@@ -24,18 +25,22 @@ class JobPlan:
     # holds that id (lifecycle.claim); published packages are never overwritten.
     submission_id: str = ""
     notes: tuple[str, ...] = field(default=())  # for the user, carried into the outcome
+    drama: DramaBinding | None = None  # a drama job's episodes and lines (drama_bind.py)
 
     def __post_init__(self) -> None:
         if not self.submission_id:
             object.__setattr__(self, "submission_id", self.recipe_hash[:12])
 
 
-def plan_job(job: MakeJob, settings: Settings) -> JobPlan:
-    """Pure: the same job and settings always give the same recipe hash (the package id)."""
+def plan_job(job: MakeJob, settings: Settings, drama: DramaBinding | None = None) -> JobPlan:
+    """Pure: the same job and settings (and, for a drama, the same bound episodes) always
+    give the same recipe hash (the package id)."""
     template = get_template(job.template, settings.template_dirs)
     prompt = get_prompt(job.prompt, settings.prompt_dirs)
     recipe = {**job.recipe(settings), "template_hash": template.content_hash,
               "prompt_hash": prompt.content_hash}
+    if drama is not None:
+        recipe["drama"] = drama_recipe(job, drama, settings)
     draft = f"这是草稿（--draft），成品包不能发布：口令「{job.keyword}」审核通过后去掉 --draft 重新生成"
-    notes = (draft,) if job.draft else ()
-    return JobPlan(job, template, recipe, content_hash(recipe), notes=notes)
+    notes = ((draft,) if job.draft else ()) + (drama.notes if drama else ())
+    return JobPlan(job, template, recipe, content_hash(recipe), notes=notes, drama=drama)

@@ -11,7 +11,11 @@ at the start of `prepare_job` (a keyword may expire while a batch runs).
 - `bind_task` (platform/gate.py) checks the keyword against the base rules and, for a task,
   that it is approved and unexpired; the task's wording, app and length limit go into the job.
   Nothing has been recorded when it refuses a job.
-- `plan_job` is pure (no database): the job's recipe, with template and prompt hashes.
+- `bind_material` (drama_bind.py) checks the job against its material: a novel's chapter; a
+  drama's segments resolved (checked, moved out of spoken lines, or the top highlights) with
+  its episodes read once. `plan_bound` runs both binds and plans.
+- `plan_job` is pure (no database): the job's recipe, with template and prompt hashes (and a
+  drama's episode sha256s).
 - `find_reusable` is the one reuse path: an identical job's package, when it is recorded and
   every file verifies (sha256). It hashes the whole package, so callers run it once per job.
 - `claim` picks the package id this run writes: the recipe's own, or a new take when a
@@ -46,6 +50,7 @@ from workbench.package import (
     staging_dir,
     verify_package,
 )
+from workbench.pipeline.drama_bind import bind_material
 from workbench.pipeline.job_plan import JobPlan, plan_job
 from workbench.pipeline.prepare import prepare_job
 from workbench.pipeline.render_phase import PreparedJob, RenderedPackage, render_package
@@ -75,6 +80,14 @@ class MakeOutcome:
     compliance: ComplianceReport
     reused: bool  # an identical package already existed and verified
     notes: list[str]
+
+
+# bind → plan ---------------------------------------------------------------------------------
+def plan_bound(job: MakeJob, settings: Settings, db: Database) -> JobPlan:
+    """The job bound to its task (`bind_task`) and to its material (`bind_material`: a novel's
+    chapter, a drama's segments resolved), then planned. Every front end plans through here."""
+    bound, drama = bind_material(bind_task(job, settings, db), settings, db)
+    return plan_job(bound, settings, drama)
 
 
 # reuse check → start ----------------------------------------------------------------------
@@ -206,8 +219,8 @@ def _record_row(prepared: PreparedJob, rendered: RenderedPackage, final: Path,
     }
     record_submission(db, row)
     record_created(db, row, actor, replaced)
-    background = prepared.render_job.background
-    if background.kind == "footage":  # which seconds of which library clip went out
+    background = getattr(prepared.render_job, "background", None)  # a drama has episodes
+    if background is not None and background.kind == "footage":  # which library seconds
         db["footage_uses"].delete_where("submission_id = ?", [prepared.submission_id])
         record_uses(db, prepared.submission_id, background, rendered.duration,
                     footage_start(background))
@@ -223,7 +236,7 @@ def run_job(job: MakeJob, settings: Settings, db: Database, progress: Progress =
     process is making the same job, this one waits for it (and then reuses its package).
     `actor` (cli:<user>, app:<user>) is recorded in the package's history."""
     settings.ensure_dirs()
-    plan = plan_job(bind_task(job, settings, db), settings)
+    plan = plan_bound(job, settings, db)
     lock = job_lock(plan, settings)
     if not lock.acquire(wait=LOCK_WAIT_SECONDS, on_wait=lambda: progress(
             0.0, "同一个视频正在另一个进程里生成，等它完成后复用")):

@@ -16,6 +16,7 @@ from workbench.errors import ComplianceBlocked, InputError, WorkbenchError
 from workbench.files import write_text_atomic
 from workbench.fonts import default_font_file
 from workbench.footage import is_tag, pick
+from workbench.images.service import story_images, story_images_backend
 from workbench.materials.library import get_chapter
 from workbench.models import MakeJob, Script
 from workbench.package import caption_text
@@ -31,7 +32,7 @@ from workbench.pipeline.stages import (
     within,
 )
 from workbench.platform.gate import job_keyword
-from workbench.render.backgrounds import resolve_background, with_page_text
+from workbench.render.backgrounds import STORY_IMAGES, resolve_background, with_page_text
 from workbench.render.bgm import resolve_bgm
 from workbench.render.encoders import choose_encoder
 from workbench.render.overlays import OverlaySpec
@@ -39,6 +40,7 @@ from workbench.render.page import page_text
 from workbench.render.plan import RenderJob, render_plan
 from workbench.render.profiles import get_profile
 from workbench.script.edits import edited_script
+from workbench.script.templates import ScriptTemplate
 from workbench.subtitle_styles import resolve_subtitles
 
 DEFAULT_END_CARD = ("{app}搜索", "【{keyword}】", "看完整故事")
@@ -53,7 +55,19 @@ def fill_wording(text: str, values: dict[str, str]) -> str:
                          ) from None
 
 
-def _job_script(job: MakeJob, app: str) -> Script:
+def overlay_spec(job: MakeJob, template: ScriptTemplate, settings: Settings,
+                 script: Script) -> tuple[str, OverlaySpec]:
+    """The banner wording and everything drawn over the video, for `script`'s keyword."""
+    wording = {"app": script.app, "keyword": script.keyword}
+    banner = fill_wording(job.banner or template.banner or settings.banner, wording)
+    end_card = template.end_card or DEFAULT_END_CARD
+    return banner, OverlaySpec(
+        label=settings.ai_label, label_seconds=settings.ai_label_seconds, banner=banner,
+        end_card=tuple(fill_wording(line, wording) for line in end_card),
+        end_card_seconds=settings.end_card_seconds, keyword=script.keyword)
+
+
+def job_script(job: MakeJob, app: str) -> Script:
     """The user's edited script, bound to this job: the keyword on screen must be the task's,
     not a stale one."""
     script = edited_script(job.script or {})
@@ -75,6 +89,10 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
                 progress: Progress = no_progress) -> PreparedJob:
     """Script, voice and subtitles (cached), render inputs resolved, text checks run (a blocked
     script costs no render). Raises ComplianceBlocked / InputError."""
+    if plan.drama is not None:  # a drama's segments instead of a chapter
+        from workbench.pipeline.drama_prepare import prepare_drama_job
+
+        return prepare_drama_job(plan, make_id, settings, db, progress)
     job, template, recipe = plan.job, plan.template, plan.recipe
     recipe_hash, submission_id = plan.recipe_hash, plan.submission_id
     # The task's keyword once more: a batch can run for hours, and a keyword approved when it
@@ -83,13 +101,17 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
     work = settings.outputs_dir / "jobs" / submission_id
     # Files first: a damaged background or music file is refused before it costs a script
     # or a voice (and long before it could stall the render).
-    background = resolve_background(
+    story = job.background == STORY_IMAGES
+    # images:ai is made after the voice (its pictures follow the voice timings); without an
+    # images backend that is a clear error now, before the script and the voice cost anything
+    images_backend = story_images_backend(settings) if story else None
+    background = None if story else resolve_background(
         pick(db, job.background, job.seed, "video") if is_tag(job.background) else job.background,
         seed=job.seed, page_theme=settings.page_theme)
     bgm = resolve_bgm(pick(db, job.bgm, job.seed, "music") if is_tag(job.bgm) else job.bgm,
                       settings.cache_dir)
     if job.script is not None:
-        script, script_job_id = _job_script(job, recipe["app"]), None
+        script, script_job_id = job_script(job, recipe["app"]), None
     else:
         script_out = make_script(ScriptJob(
             material_id=job.material_id, chapter=job.chapter, template=job.template,
@@ -110,17 +132,17 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         if stage_job is not None:
             db["jobs"].update(stage_job, {"parent_id": make_id})
 
+    story_notes: tuple[str, ...] = ()
+    if images_backend is not None:
+        story_out = story_images(settings, images_backend, template.images, voice.timing,
+                                 seed=job.seed, progress=within(progress, 0.95, 0.96))
+        background, story_notes = story_out.background(job.seed), (story_out.note,)
+    assert background is not None
     background = with_page_text(background, page_text(
         voice.timing, script.app, _chapter_title(db, job.material_id, job.chapter, script)))
     progress(0.96, "准备渲染")
     profile = get_profile(recipe["profile"])
-    wording = {"app": script.app, "keyword": script.keyword}
-    banner = fill_wording(job.banner or template.banner or settings.banner, wording)
-    end_card = template.end_card or DEFAULT_END_CARD
-    overlays = OverlaySpec(
-        label=settings.ai_label, label_seconds=settings.ai_label_seconds, banner=banner,
-        end_card=tuple(fill_wording(line, wording) for line in end_card),
-        end_card_seconds=settings.end_card_seconds, keyword=script.keyword)
+    banner, overlays = overlay_spec(job, template, settings, script)
     subtitles = pysubs2.load(str(voice.ass_path))
     words = load_banned_words(settings.banned_words_file)
     max_seconds = job.max_seconds or settings.max_seconds or None
@@ -147,7 +169,7 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
         raise ComplianceBlocked(pre.block_message())
     timing = voice.timing
     hook_end = timing.segments[0].end if timing.segments else 1.0
-    notes = (*plan.notes, *voice.notes,
+    notes = (*plan.notes, *voice.notes, *story_notes,
              *([encoder.reason] if recipe["encoder"] == "auto" else []))
     progress(1.0, "准备渲染")
     return PreparedJob(

@@ -35,6 +35,7 @@ IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 MAX_IMAGES = 12
 GENERATED = "generated"
 FONTS_DIR = "fonts"  # the work folder's fonts (render/plan.py writes them there)
+STORY_IMAGES = "images:ai"  # pictures made per story beat after the voice (workbench/images)
 
 # Dark, low-contrast palettes: calm enough to read white subtitles over.
 PALETTES: tuple[tuple[str, ...], ...] = (
@@ -55,12 +56,15 @@ class Background:
     clips: tuple[tuple[Path, float], ...] = ()  # footage: (path, duration seconds)
     images: tuple[Path, ...] = ()
     seed: int = 0
+    # images: when each one comes on (seconds; story images aligned to the voice); () → equal
+    starts: tuple[float, ...] = ()
     theme: str = ""  # page: paper | night
     page: PageText | None = None  # page: the narration, set once the voice is made
 
     def describe(self) -> dict:
         out = {"kind": self.kind, "clips": [[str(p), d] for p, d in self.clips],
-               "images": [str(p) for p in self.images], "seed": self.seed}
+               "images": [str(p) for p in self.images], "seed": self.seed,
+               **({"starts": list(self.starts)} if self.starts else {})}
         if self.kind == PAGE:
             out["page"] = {"theme": self.theme, "app": self.page.app if self.page else "",
                            "title": self.page.title if self.page else ""}
@@ -89,6 +93,9 @@ def resolve_background(spec: str | Path | None, seed: int = 0,
         return Background(PAGE, seed=seed, theme=parse_theme(str(spec or PAGE), page_theme))
     if str(spec) == GENERATED:
         return Background(GENERATED, seed=seed)
+    if str(spec) == STORY_IMAGES:
+        raise InputError("images:ai 背景要等配音完成后按文案逐段生成配图，不能单独预览或检查；"
+                         "请在 make 或批量任务里使用")
     path = Path(spec).expanduser().absolute()
     if not path.exists():
         raise InputError(f"背景不存在: {path}（给一个视频/图片文件或文件夹，或用 generated）")
@@ -182,6 +189,10 @@ def background_graph(bg: Background, profile: RenderProfile, duration: float,
         start = footage_start(bg)
         args = ["-stream_loop", "-1", "-ss", f"{start:.3f}", "-i", str(path)]
         return args, f"[{first_input}:v]{_cover(w, h)},fps={fps}[bg]"
+    if bg.starts:
+        from workbench.render.story_stills import timed_stills_graph
+
+        return timed_stills_graph(bg.images, bg.starts, profile, duration, first_input, bg.seed)
     # Still images: each shown for an equal share, panning slowly across a 12% larger frame.
     n = len(bg.images)
     share = duration / n + 0.5

@@ -16,6 +16,7 @@ import subprocess
 from workbench.errors import RenderError
 from workbench.ffmpeg import ffmpeg_exe
 from workbench.render.plan import RenderJob, mix_graph
+from workbench.render.run import plan_inputs
 
 _INTEGRATED = re.compile(r"I:\s+(-?\d+(?:\.\d+)?|-inf) LUFS")
 SILENT = -70.0  # ebur128's gate: treat an all-silent mix as this
@@ -27,21 +28,29 @@ BASE_SECONDS = 60.0
 def measure_mix(job: RenderJob, timeout: float | None = None) -> float:
     """Integrated loudness (LUFS) of `job`'s voice + BGM mix before normalisation. `timeout`
     defaults to `BASE_SECONDS` plus the mix's length."""
-    timeout = BASE_SECONDS + job.duration if timeout is None else timeout
     inputs = ["-i", str(job.audio.absolute())]
     bgm = None
     if job.bgm is not None:
         inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
         bgm = 1
-    graph = f"{mix_graph(job, 0, bgm)};[mix]ebur128=framelog=quiet[out]"
+    return measure_graph(inputs, mix_graph(job, 0, bgm), job.duration, timeout)
+
+
+def measure_graph(inputs: list[str], graph: str, duration: float,
+                  timeout: float | None = None) -> float:
+    """Integrated loudness (LUFS) of `[mix]` in `graph` over `inputs` (ffmpeg input args),
+    in an audio-only pass of `duration` seconds. `timeout` defaults to `BASE_SECONDS` plus
+    `duration`."""
+    timeout = BASE_SECONDS + duration if timeout is None else timeout
+    graph = f"{graph};[mix]ebur128=framelog=quiet[out]"
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *inputs,
-           "-filter_complex", graph, "-map", "[out]", "-t", f"{job.duration:.3f}",
+           "-filter_complex", graph, "-map", "[out]", "-t", f"{duration:.3f}",
            "-f", "null", "-"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         raise RenderError(f"测量响度超时（{timeout:.0f} 秒），已停止 ffmpeg；输入文件："
-                          f"{job.audio}{f'、{job.bgm}' if job.bgm else ''}") from None
+                          f"{'、'.join(plan_inputs(inputs))}") from None
     text = proc.stderr.decode("utf-8", "replace")
     found = _INTEGRATED.findall(text)
     if proc.returncode != 0 or not found:

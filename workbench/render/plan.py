@@ -89,17 +89,46 @@ def mix_graph(job: RenderJob, voice: int, bgm: int | None, out: str = "mix") -> 
     ])
 
 
-def _loudness_tail(job: RenderJob) -> str:
+def loudness_tail(loudness: float, measured: float | None, audio_rate: int) -> str:
     """`[mix]` → `[aout]` at the target loudness. With the mix measured beforehand
     (`loudness.with_measured_loudness`) this is one linear gain plus a true-peak limiter, so
     quiet stretches stay quiet; unmeasured, ffmpeg's dynamic loudnorm is the fallback."""
-    fmt = f"aformat=sample_fmts=fltp:channel_layouts=stereo,aresample={job.profile.audio_rate}"
-    if job.measured_loudness is not None:
-        gain = job.loudness - job.measured_loudness
+    fmt = f"aformat=sample_fmts=fltp:channel_layouts=stereo,aresample={audio_rate}"
+    if measured is not None:
+        gain = loudness - measured
         return (f"[mix]volume={gain:.2f}dB,alimiter=limit={TRUE_PEAK_LIMIT}:level=false:"
                 f"attack=5:release=50,{fmt}[aout]")
     # loudnorm works at 192 kHz internally; resample back to the output rate
-    return f"[mix]loudnorm=I={job.loudness:g}:TP=-1.5:LRA=11,{fmt}[aout]"
+    return f"[mix]loudnorm=I={loudness:g}:TP=-1.5:LRA=11,{fmt}[aout]"
+
+
+def _loudness_tail(job: RenderJob) -> str:
+    return loudness_tail(job.loudness, job.measured_loudness, job.profile.audio_rate)
+
+
+def output_args(profile: RenderProfile, encoder_args: tuple[str, ...], duration: float,
+                metadata: dict[str, str], partial: Path) -> tuple[str, ...]:
+    """Everything after the filter graph: `[vout]` and `[aout]` encoded as H.264 + AAC MP4
+    of `duration` seconds with only our metadata, into `partial`."""
+    p = profile
+    codec = encoder_args or (
+        "-c:v", "libx264", "-preset", p.preset, "-crf", str(p.crf), "-profile:v", "high",
+        "-pix_fmt", "yuv420p",
+    )
+    meta: list[str] = []
+    for key, value in metadata.items():
+        meta += ["-metadata", f"{key}={value}"]
+    return (
+        "-map", "[vout]", "-map", "[aout]",
+        *codec, "-r", str(p.fps), "-g", str(p.fps * 2),
+        "-c:a", "aac", "-b:a", p.audio_bitrate, "-ar", str(p.audio_rate),
+        "-t", f"{duration:.3f}",
+        # use_metadata_tags: keep custom keys such as AIGC in the MP4 (udta/keys)
+        # only our tags: nothing from the inputs (a phone clip's GPS location, titles, chapters)
+        "-map_metadata", "-1", "-map_chapters", "-1",
+        "-movflags", "+faststart+use_metadata_tags", *meta,
+        "-f", "mp4", str(partial),
+    )
 
 
 def render_plan(job: RenderJob) -> RenderPlan:
@@ -122,27 +151,10 @@ def render_plan(job: RenderJob) -> RenderPlan:
              f"format=yuv420p{job.encoder_filter_suffix}[vout]")
     graph = f"{video};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
 
-    codec = job.encoder_args or (
-        "-c:v", "libx264", "-preset", p.preset, "-crf", str(p.crf), "-profile:v", "high",
-        "-pix_fmt", "yuv420p",
-    )
-    meta: list[str] = []
-    for key, value in job.metadata.items():
-        meta += ["-metadata", f"{key}={value}"]
     output = job.output.absolute()
     partial = partial_path(output)
-    args = (
-        "-y", *job.encoder_input_args, *inputs,
-        "-filter_complex", graph, "-map", "[vout]", "-map", "[aout]",
-        *codec, "-r", str(p.fps), "-g", str(p.fps * 2),
-        "-c:a", "aac", "-b:a", p.audio_bitrate, "-ar", str(p.audio_rate),
-        "-t", f"{job.duration:.3f}",
-        # use_metadata_tags: keep custom keys such as AIGC in the MP4 (udta/keys)
-        # only our tags: nothing from the inputs (a phone clip's GPS location, titles, chapters)
-        "-map_metadata", "-1", "-map_chapters", "-1",
-        "-movflags", "+faststart+use_metadata_tags", *meta,
-        "-f", "mp4", str(partial),
-    )
+    args = ("-y", *job.encoder_input_args, *inputs, "-filter_complex", graph,
+            *output_args(p, job.encoder_args, job.duration, job.metadata, partial))
     on_screen = (job.overlays.banner, *job.overlays.end_card)
     files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass}
     return RenderPlan(args=args, files=files, font_file=job.font_file,

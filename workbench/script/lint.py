@@ -19,10 +19,7 @@ from workbench.frontmatter import read_utf8
 from workbench.script.filters import chars
 from workbench.script.sandbox import make_environment
 from workbench.script.templates import (
-    BUILTIN_VARIABLES,
-    COMPUTED_VARIABLES,
     DEFAULT_CHARS_PER_SECOND,
-    REQUIRED_SEGMENTS,
     LintIssue,
     ParsedTemplate,
     TemplateIssueError,
@@ -31,8 +28,10 @@ from workbench.script.templates import (
     render_template,
     template_from_source,
 )
+from workbench.script.variables import COMPUTED_VARIABLES, builtin_variables, required_segments
 
-__all__ = ["SAMPLE_CHAPTER", "SAMPLE_CONTEXT", "LintIssue", "lint_template"]
+__all__ = ["SAMPLE_CHAPTER", "SAMPLE_CONTEXT", "SAMPLE_DRAMA_CONTEXT", "LintIssue",
+           "lint_template"]
 
 HOOK_MAX_CHARS = 40  # about three seconds of fast narration
 OVERLONG_FACTOR = 1.5
@@ -66,6 +65,28 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "chapter_index": 1,
     "chapter_text": SAMPLE_CHAPTER,
 }
+
+_SAMPLE_LINES = (
+    ("一张票，到第十七码头。", "江州没有第十七码头。", "十年前有。你爸的船就沉在那儿。"),
+    ("三万八的票款，是不是你拿的？", "我没拿！每笔账我都当面点清。", "十年前的事故报告，也是你签的字吧？"),
+)
+SAMPLE_DRAMA_CONTEXT: dict[str, Any] = {
+    "keyword": "示例口令",
+    "app": "红果短剧",
+    "drama_title": "示例短剧",
+    "segments": [
+        {"episode": i + 1, "number": i + 1, "start": 2.0, "end": 14.0, "seconds": 12.0,
+         "text": " ".join(lines), "lines": list(lines)}
+        for i, lines in enumerate(_SAMPLE_LINES)
+    ],
+    "episode_numbers": [1, 2],
+    "strongest_line": "十年前的事故报告，也是你签的字吧？",
+    "total_seconds": 24.0,
+}
+
+
+def sample_context_for(kind: str) -> dict[str, Any]:
+    return SAMPLE_DRAMA_CONTEXT if kind == "drama" else SAMPLE_CONTEXT
 
 
 def _declared(parsed: ParsedTemplate) -> dict[str, dict[str, Any]]:
@@ -104,7 +125,8 @@ def _variable_issues(parsed: ParsedTemplate, path: Path) -> list[LintIssue]:
         if node.name in names and isinstance(node.node, nodes.Name):
             guarded.add(node.node.name)
 
-    known = (set(BUILTIN_VARIABLES) | set(COMPUTED_VARIABLES) | set(declared)
+    known = (set(builtin_variables(str(parsed.meta.get("kind")))) | set(COMPUTED_VARIABLES)
+             | set(declared)
              | set(make_environment().globals) | _IMPLICIT_NAMES | _top_level_names(ast))
     try:
         undeclared = jinja_meta.find_undeclared_variables(ast)
@@ -180,7 +202,7 @@ def _render_issues(text: str, path: Path, parsed: ParsedTemplate,
         template = template_from_source(text, path)
     except TemplateIssueError as exc:  # Python's compiler refused the generated code
         return [exc.issue]
-    context = {**SAMPLE_CONTEXT, **(sample_context or {})}
+    context = {**sample_context_for(template.kind), **(sample_context or {})}
     for name, spec in template.variables.items():
         if spec.required and name not in context:
             context[name] = "示例"
@@ -196,7 +218,7 @@ def _render_issues(text: str, path: Path, parsed: ParsedTemplate,
 
     issues: list[LintIssue] = []
     by_name = {segment.name: segment.text for segment in segments}
-    for name in REQUIRED_SEGMENTS:
+    for name in required_segments(template.kind):
         if not by_name.get(name):
             issues.append(LintIssue("error", at(name), f"{name} 段用样例渲染出来是空的", path))
     keyword = str(context.get("keyword", ""))

@@ -30,26 +30,18 @@ from workbench.script.sandbox import (
     normalise_segment,
     render_blocks,
 )
+from workbench.script.variables import (
+    COMPUTED_VARIABLES,
+    KINDS,
+    builtin_variables,
+    required_segments,
+)
 from workbench.subtitle_styles import OVERRIDES_SCHEMA
 from workbench.voice.base import GENDERS, VoiceHint
 from workbench.yamlnodes import LocatedYaml, YamlSyntaxError, load_located
 
 logger = logging.getLogger(__name__)
 
-BUILTIN_VARIABLES: dict[str, str] = {
-    "keyword": "任务口令，结尾引导里必须出现，如 {{ app }}搜索【{{ keyword }}】",
-    "app": "阅读 App 名称，如 番茄小说",
-    "book_title": "书名",
-    "chapter_title": "章节标题",
-    "chapter_index": "章节序号（从 1 开始）",
-    "chapter_text": "章节正文（已清理，段落之间换行）",
-}
-COMPUTED_VARIABLES: dict[str, str] = {
-    "target_seconds": "front matter 里的目标时长（秒）",
-    "target_chars": "目标字数 = target_seconds × 语速（字/秒），用来给正文定长度",
-}
-REQUIRED_SEGMENTS = ("hook", "body", "cta")
-KINDS = ("novel", "drama")
 DEFAULT_CHARS_PER_SECOND = 4.5
 
 _STRING = {"type": "string"}
@@ -64,6 +56,9 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
         "version": {"type": ["string", "integer", "number"]},
         "description": _STRING,
         "target_seconds": {"type": "integer", "minimum": 5, "maximum": 600},
+        # kind: drama only: the segments get a voiced narration (解说) instead of only their
+        # original sound (切片)
+        "narrated": {"type": "boolean"},
         # on-screen wording; {app} and {keyword} are filled in at render time
         "banner": {"type": "string", "minLength": 1},
         "end_card": {"type": "array", "items": {"type": "string", "minLength": 1},
@@ -73,6 +68,11 @@ FRONT_MATTER_SCHEMA: dict[str, Any] = {
                   "properties": {"gender": {"enum": list(GENDERS)},
                                  "rate": {"type": "string", "pattern": r"^[+-]\d+%$"},
                                  "pitch": {"type": "string", "pattern": r"^[+-]\d+Hz$"}}},
+        # story images (background images:ai): shared by every picture of the video
+        "images": {"type": "object", "additionalProperties": False,
+                   "properties": {"style": {"type": "string", "minLength": 1, "maxLength": 300},
+                                  "characters": {"type": "string", "minLength": 1,
+                                                 "maxLength": 600}}},
         # the subtitle look (subtitle_styles.KEYS), between the settings and the job's own
         "subtitles": OVERRIDES_SCHEMA,
         "variables": {
@@ -147,7 +147,9 @@ class ScriptTemplate:
     source: str  # the whole file text
     banner: str = ""  # "" → settings render.banner
     end_card: tuple[str, ...] = ()  # () → the built-in end card
+    images: dict[str, Any] = field(default_factory=dict)  # {style, characters} for images:ai
     subtitles: dict[str, Any] = field(default_factory=dict)  # front matter `subtitles:`
+    narrated: bool = False  # kind: drama: a voiced narration over the segments (解说)
 
     @property
     def content_hash(self) -> str:
@@ -232,10 +234,13 @@ def _schema_issues(meta: dict[str, Any], header: str, path: Path) -> list[LintIs
     for key, line in located.duplicates if located else []:  # YAML keeps only the last one
         issues.append(LintIssue("error", line, f"front matter 里的 {key} 写了不止一次"
                                                "（只有最后一个会生效）；请只保留一个", path))
+    if "narrated" in meta and meta.get("kind") != "drama":
+        add(["narrated"], "narrated 只用于短剧模板（kind: drama）")
     variables = meta.get("variables")
+    builtins = builtin_variables(str(meta.get("kind")))
     if isinstance(variables, dict):
         for var in variables:
-            if var in BUILTIN_VARIABLES or var in COMPUTED_VARIABLES:
+            if var in builtins or var in COMPUTED_VARIABLES:
                 add(["variables", var], f"变量 {var} 与内置变量同名，请换个名字")
     return sorted(issues, key=lambda issue: issue.line)
 
@@ -290,11 +295,12 @@ def _check_source(text: str, path: Path) -> tuple[ParsedTemplate | None, list[Li
                                     f"段落块 {{% block {block.name} %}} 必须放在模板最外层"
                                     "（不能套在 if/for/macro 或另一个块里）", path))
     segments = [block.name for block in top]
-    missing = [name for name in REQUIRED_SEGMENTS if name not in segments]
+    required = required_segments(str(meta.get("kind")))
+    missing = [name for name in required if name not in segments]
     if missing:
         issues.append(LintIssue("error", first,
-                                f"缺少段落块 {', '.join(missing)}"
-                                "（每个模板至少要有 hook、body、cta 三个 {% block %}）", path))
+                                f"缺少段落块 {', '.join(missing)}（每个模板至少要有 "
+                                f"{'、'.join(required)} 这几个 {{% block %}}）", path))
     for line, message in find_unsafe(ast):
         issues.append(LintIssue("error", line + offset, message, path))
     if not any(issue.is_error for issue in issues):
@@ -354,7 +360,9 @@ def template_from_source(text: str, path: Path) -> ScriptTemplate:
         segments=list(parsed.segments), path=path, source=text,
         banner=str(meta.get("banner", "")),
         end_card=tuple(meta.get("end_card", ())),
+        images=dict(meta.get("images") or {}),
         subtitles=dict(meta.get("subtitles") or {}),
+        narrated=bool(meta.get("narrated", False)),
     )
 
 
@@ -423,7 +431,7 @@ def render_template(tpl: ScriptTemplate, context: dict[str, Any], *,
             line = front_matter_line(header, loc)
         return TemplateIssueError(LintIssue("error", line, message, tpl.path))
 
-    known = set(BUILTIN_VARIABLES) | set(COMPUTED_VARIABLES) | set(tpl.variables)
+    known = set(builtin_variables(tpl.kind)) | set(COMPUTED_VARIABLES) | set(tpl.variables)
     unknown = sorted(set(context) - known)
     if unknown:
         raise fail(f"未知变量 {', '.join(unknown)}：模板没有声明"

@@ -10,6 +10,7 @@ from workbench.config import Settings
 from workbench.errors import InputError, WorkbenchError
 from workbench.footage import TAG_PREFIX, is_tag, library_tags, list_footage
 from workbench.materials.library import list_chapters, list_materials
+from workbench.render.backgrounds import STORY_IMAGES
 from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
@@ -35,19 +36,20 @@ def chapters(db: Database, material_id: int | None) -> Choices:
             for c in list_chapters(db, int(material_id))]
 
 
-def templates(settings: Settings) -> Choices:
+def templates(settings: Settings, kind: str = "novel") -> Choices:
+    """The script templates for one kind of material (创作 makes novels for now)."""
     return [(f"{t.name}（{t.id}，约 {t.target_seconds} 秒）", t.id)
-            for t in list_templates(settings.template_dirs)]
+            for t in list_templates(settings.template_dirs) if t.kind == kind]
 
 
 def prompts(settings: Settings) -> Choices:
     return [(f"{p.name}（{p.id}）", p.id) for p in list_prompts(settings.prompt_dirs)]
 
 
-def known_template(settings: Settings, value: str | None) -> str:
+def known_template(settings: Settings, value: str | None, kind: str = "novel") -> str:
     """A template id from the list (the API takes no paths: a path would load any file on the
     server and tell the caller whether it exists)."""
-    ids = [t.id for t in list_templates(settings.template_dirs)]
+    ids = [t.id for t in list_templates(settings.template_dirs) if t.kind == kind]
     if not value or value not in ids:
         raise InputError(f"请选择脚本模板（可选：{'、'.join(ids) or '无'}）")
     return value
@@ -94,6 +96,9 @@ def backgrounds(settings: Settings) -> Choices:
     out += [(f"内置动画 · 配色 {seed + 1}", f"generated:{seed}")
             for seed in range(GENERATED_BACKGROUNDS)]
     out += [(f"上传：{p.name}", f"upload:{p.name}") for p in list_uploads(settings, "background")]
+    if settings.images_backend != "none" and (settings.images_base_url or settings.images_api_key
+                                              or settings.images_backend == "openai"):
+        out.append(("AI 配图（按文案逐段生成）", STORY_IMAGES))
     return out + [(f"素材库：{tag}", f"{TAG_PREFIX}{tag}") for tag in _tags(settings, "video")]
 
 
@@ -113,13 +118,15 @@ def background_spec(settings: Settings, choice: str | None) -> tuple[str | None,
             return None, int(rest or 0)
         except ValueError:
             raise InputError(f"背景选项无效: {choice}") from None
+    if choice == STORY_IMAGES:
+        return STORY_IMAGES, 0
     if kind == "upload":
         return str(inside_uploads(settings, "background",
                                   uploads_dir(settings, "background") / rest)), 0
     if is_tag(choice):
         return choice, 0
-    raise InputError(
-        f"背景选项无效: {choice}（应为 page:主题、generated:N、upload:文件名 或 tag:标签）")
+    raise InputError(f"背景选项无效: {choice}"
+                     "（应为 page:主题、generated:N、upload:文件名、tag:标签 或 images:ai）")
 
 
 def background_gallery(settings: Settings) -> list[tuple[str, str]]:
