@@ -76,7 +76,8 @@ def test_bundled_prompt_and_bad_prompts(tmp_path):
     user = prompt.render_user(segments=REQ.segments, keyword="夜渡", app="番茄小说",
                               target_chars=200, book_title="", chapter_title="", instruction="")
     assert "[hook]" in user and "夜渡" in user
-    assert [p.id for p in list_prompts([PROJECT_ROOT / "prompts"])] == ["narration"]
+    assert [p.id for p in list_prompts([PROJECT_ROOT / "prompts"])] == ["drama-narration",
+                                                                    "narration"]
     bad = tmp_path / "bad.md"
     bad.write_text("---\nid: bad\nname: 坏\n---\n## system\n只有系统段\n", encoding="utf-8")
     with pytest.raises(TemplateError, match="## user"):

@@ -97,10 +97,12 @@ HOSTILE = {
                        TOO_BIG),
     "refs_items": ("{% set b = 'x' * 10**6 %}{{ {'a': b, 'c': b}.items() }}", TOO_BIG),
     "sum_lists": ("{{ ([[1]] * 10**5)|sum(start=[]) }}", TOO_BIG),
+    # On a loaded machine the 5 s deadline can end these before the work count does; either
+    # limit is the clear, bounded refusal the test is about.
     "wordcount_loop": (("{% set b = 'x ' * 500000 %}{% for i in range(10**5) %}"
-                       "{{ b|wordcount }}{% endfor %}"), TOO_LONG),
+                       "{{ b|wordcount }}{% endfor %}"), (TOO_LONG, TOO_SLOW)),
     "count_loop": (("{% set b = 'x' * 10**6 %}{% for i in range(10**5) %}"
-                   "{{ b.count('y') }}{% endfor %}"), TOO_LONG),
+                   "{{ b.count('y') }}{% endfor %}"), (TOO_LONG, TOO_SLOW)),
     "in_loop": (("{% set b = 'x' * 10**6 %}{% for i in range(1000) %}{% for j in range(1000) %}"
                 "{{ 'y' in b }}{% endfor %}{% endfor %}"), (TOO_SLOW, TOO_MANY)),
 }
