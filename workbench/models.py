@@ -123,6 +123,7 @@ class MakeJob:
     volume: str | None = None
     background: str | None = None  # None/"page[:theme]" | "generated" | a file or folder
     bgm: str | None = None  # None/"generated" | "none" | an audio file
+    bgm_volume: float | None = None  # 0–1 under the voice; None: settings.bgm_volume
     profile: str | None = None  # final | draft
     encoder: str | None = None  # libx264 | auto | a hardware encoder
     banner: str | None = None  # e.g. "{app}搜索【{keyword}】"
@@ -150,6 +151,14 @@ class MakeJob:
     @property
     def wording_seed(self) -> int:
         return self.seed if self.script_seed is None else self.script_seed
+
+    def bgm_level(self, settings: Settings) -> float:
+        """The music's level under the voice: the job's, else the settings'."""
+        if self.bgm_volume is None:
+            return settings.bgm_volume
+        if not 0 <= self.bgm_volume <= 1:
+            raise InputError(f"背景音乐音量应在 0 到 1 之间（收到 {self.bgm_volume:g}），如 0.2")
+        return float(self.bgm_volume)
 
     def recipe(self, settings: Settings) -> dict[str, Any]:
         """Everything that decides the output, with settings defaults filled in. Optional
@@ -180,7 +189,7 @@ class MakeJob:
             "background": _file_identity(self.background, "page"),
             "bgm": _file_identity(self.bgm), "page_theme": settings.page_theme,
             "label": settings.ai_label, "label_seconds": settings.ai_label_seconds,
-            "end_card_seconds": settings.end_card_seconds, "bgm_volume": settings.bgm_volume,
+            "end_card_seconds": settings.end_card_seconds, "bgm_volume": self.bgm_level(settings),
             "loudness": settings.loudness, "pause": settings.voice_pause,
             "font_size": settings.subtitle_font_size, "max_chars": settings.subtitle_max_chars,
             "render_version": RENDER_VERSION,

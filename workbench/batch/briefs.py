@@ -68,6 +68,8 @@ SCHEMA: dict[str, Any] = {
         "volume": {"type": "string", "pattern": r"^[+-]\d+%$", "x-zh": "音量写成 +10% 或 -10%"},
         "backgrounds": _STRS,
         "bgms": _STRS,
+        "bgm_volume": {"type": "number", "minimum": 0, "maximum": 1,
+                       "x-zh": "背景音乐音量写成 0 到 1 之间的数，如 0.2"},
         "hooks": _STRS,
         "profile": {"enum": list(PROFILES)},
         "encoder": _STR,

@@ -120,6 +120,7 @@ def expand(checked: Checked, material_id: int, settings: Settings
                 script_seed=base if shared_wording else None,
                 voice_backend=v.get("voice_backend"), voice=pick["voices"], rate=v.get("rate"),
                 pitch=v.get("pitch"), volume=v.get("volume"), background=background, bgm=bgm,
+                bgm_volume=v.get("bgm_volume"),
                 profile=v.get("profile"), encoder=v.get("encoder"), banner=v.get("banner"),
                 task_id=v.get("task"), max_seconds=v.get("max_seconds"),
                 draft=v.get("draft", False), subtitles=brief_subtitles(v))

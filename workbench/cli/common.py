@@ -75,6 +75,10 @@ RewriteBackendOpt = Annotated[str | None, typer.Option(
 VoiceBackendOpt = Annotated[str | None, typer.Option(help=f"配音后端 {'|'.join(VOICE_CHOICES)}")]
 VoiceOpt = Annotated[str | None, typer.Option(help="音色，如 zh-CN-YunxiNeural 或 cmn")]
 RateOpt = Annotated[str | None, typer.Option(help="语速，如 +20%")]
+PitchOpt = Annotated[str | None, typer.Option(help="音高，如 +5Hz 或 -10Hz")]
+VolumeOpt = Annotated[str | None, typer.Option(help="配音音量，如 +10% 或 -20%")]
+BgmVolumeOpt = Annotated[float | None, typer.Option(
+    help="背景音乐音量（0–1，默认取设置 render.bgm_volume）")]
 ProfileOpt = Annotated[str | None, typer.Option(help=f"输出规格 {'|'.join(PROFILES)}")]
 LimitOpt = Annotated[int, typer.Option(help="显示条数")]
 EpisodesOpt = Annotated[str | None, typer.Option(

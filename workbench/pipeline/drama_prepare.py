@@ -168,7 +168,7 @@ def prepare_drama_job(plan: JobPlan, make_id: int, settings: Settings, db: Datab
         subtitles_ass=voice.ass_path.read_text(encoding="utf-8") if voice else None,
         hook=script.segment("hook").text if not template.narrated else "",
         hook_seconds=HOOK_SECONDS, original_volume=settings.drama_original_volume,
-        duck_volume=settings.drama_duck_volume, bgm=bgm, bgm_volume=settings.bgm_volume,
+        duck_volume=settings.drama_duck_volume, bgm=bgm, bgm_volume=job.bgm_level(settings),
         loudness=settings.loudness, encoder_args=encoder.args,
         encoder_input_args=encoder.input_args, encoder_filter_suffix=encoder.filter_suffix,
         metadata={"AIGC": aigc, "title": script.title, "comment": banner})
