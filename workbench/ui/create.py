@@ -224,20 +224,28 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
                       rate=_rate(rate), background=spec, bgm=choices.bgm_spec(settings, bgm),
                       profile=profile or "draft", script=script,
                       subtitles=subtitle_look.job_subtitles(subtitle_style))
-        progress(0.0, desc="排队完成，开始制作")
-        try:
-            outcome = run_job(job, settings, db,
-                              lambda f, m: progress(f, desc=f"{m}（{f:.0%}）"), cancel=cancel,
-                              actor=f"app:{user}")
-        except Cancelled:
-            raise InputError("已取消渲染，没有留下半成品") from None
-        finally:
-            _cancels.pop(user, None)
-        zipped = package_zip(outcome.package, settings.home / "ui" / "zips")
-        caption_text = (outcome.package / "caption.txt").read_text(encoding="utf-8")
-        report = report_markdown(outcome.manifest, outcome.reused, outcome.notes)
-        save_draft(db, user, "render", submission=outcome.submission_id, profile=profile,
-                   zip=str(zipped), report=report, background=background, bgm=bgm)
+        return run_and_package(job, settings, db, user, cancel, progress,
+                               background=background, bgm=bgm)
+
+
+def run_and_package(job: MakeJob, settings: Any, db: Any, user: str, cancel: threading.Event,
+                    progress: gr.Progress, **draft: Any) -> tuple[str, str, str, str, str]:
+    """Run the job's lifecycle → (video, cover, caption, zip, report), saved as the render
+    step of the user's draft. Shared by the novel and the drama render."""
+    progress(0.0, desc="排队完成，开始制作")
+    try:
+        outcome = run_job(job, settings, db,
+                          lambda f, m: progress(f, desc=f"{m}（{f:.0%}）"), cancel=cancel,
+                          actor=f"app:{user}")
+    except Cancelled:
+        raise InputError("已取消渲染，没有留下半成品") from None
+    finally:
+        _cancels.pop(user, None)
+    zipped = package_zip(outcome.package, settings.home / "ui" / "zips")
+    caption_text = (outcome.package / "caption.txt").read_text(encoding="utf-8")
+    report = report_markdown(outcome.manifest, outcome.reused, outcome.notes)
+    save_draft(db, user, "render", submission=outcome.submission_id, profile=job.profile,
+               zip=str(zipped), report=report, **draft)
     return (str(outcome.package / "video.mp4"), str(outcome.package / "cover.jpg"),
             caption_text, str(zipped), report)
 
@@ -310,6 +318,8 @@ def _first(options: list[tuple[str, Any]]) -> Any:
 
 # Layout ------------------------------------------------------------------------------------
 def build(blocks: gr.Blocks, render_slots: int) -> None:
+    from workbench.ui import drama_create  # it builds on this module's render
+
     with gr.Tab("创作", id="create") as tab:
         status = gr.Markdown(elem_id="create-status")
         gr.Markdown("#### 1 · 素材与章节")
@@ -318,6 +328,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
             chapter = gr.Dropdown(label="章节", choices=[], scale=3, allow_custom_value=True, elem_id="chapter")
             upload = gr.File(label="上传小说（TXT / EPUB）", file_types=[".txt", ".epub"],
                              type="filepath", scale=2, height=120, elem_id="create-upload")
+        drama = drama_create.build()  # shown instead of the chapter when a drama is chosen
         gr.Markdown("#### 2 · 模板、提示词与口令")
         with gr.Row():
             template = gr.Dropdown(label="脚本模板", choices=[], allow_custom_value=True, elem_id="template")
@@ -367,10 +378,10 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                                  elem_id="caption-out")
         package = gr.File(label="下载成品包（zip）", elem_id="package")
 
-    material.input(pick_material, [material], [chapter], api_visibility="private")
+    picked = material.input(pick_material, [material], [chapter], api_visibility="private")
     chapter.input(pick_chapter, [material, chapter], None, api_visibility="private")
     template.input(pick_template, [template], [voice, rate], api_visibility="private")
-    upload.upload(upload_to_create, [upload], [material, chapter, status],
+    uploaded = upload.upload(upload_to_create, [upload], [material, chapter, status],
                   api_visibility="private")
     generate.click(generate_script, [material, chapter, template, prompt, keyword, app],
                    [segments, title, caption, hashtags, script_note], api_name="generate_script",
@@ -395,8 +406,13 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                queue=False)
     tab.select(refresh_choices, None, [material, background, gallery, bgm],
                api_visibility="private")
-    blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
+    loaded = blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
                                 title, caption, hashtags, voice, rate, hook_audio, background,
                                 gallery, bgm, profile, video, cover, caption_out, package,
                                 report, status, sub_style], api_visibility="private")
     subtitle_look.wire(sub_style, sub_look, sub_still, template, keyword, app, background)
+    drama_create.wire(drama, picked=picked, loaded=loaded, uploaded=uploaded, material=material,
+                      chapter=chapter, template=template, keyword=keyword, app=app, voice=voice,
+                      rate=rate, profile=profile, sub_style=sub_style, stop=stop,
+                      outputs=[video, cover, caption_out, package, report],
+                      render_slots=render_slots)
