@@ -7,23 +7,22 @@ HTTP API (`api_name`s below) that gradio_client calls.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from workbench.errors import Cancelled, InputError
+from workbench.errors import InputError
 from workbench.models import MakeJob
-from workbench.package import package_zip
-from workbench.pipeline import ScriptJob, make_script, run_job
+from workbench.pipeline import ScriptJob, make_script
 from workbench.pipeline.preview import preview_voice as speak_preview
 from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.drafts import load_draft, save_draft
 from workbench.ui import choices, subtitle_look
-from workbench.ui.common import LEVELS, handler, owner, session
+from workbench.ui.common import handler, owner, session
 from workbench.ui.materials import import_novel
+from workbench.ui.render_job import cancel_render, run_and_package, start
 
 PROGRESS = gr.Progress()  # Gradio swaps in a live tracker for each call
 
@@ -31,7 +30,6 @@ SEGMENT_HEADERS = ["段落", "文案（可直接修改）"]
 PROFILES = [("草稿 720×1280（快，先看效果）", "draft"), ("成片 1080×1920（发布用）", "final")]
 STEP_NAMES = {"material": "选择素材", "script": "生成脚本", "voice": "配音试听",
               "background": "背景与音乐", "render": "渲染成品"}
-_cancels: dict[str, threading.Event] = {}
 
 
 # Pure helpers ------------------------------------------------------------------------------
@@ -80,18 +78,6 @@ def _require(material: Any, chapter: Any, keyword: str | None = None) -> tuple[i
         return int(material), int(chapter)
     except (TypeError, ValueError):
         raise InputError(f"素材或章节无效: {material} / {chapter}") from None
-
-
-def report_markdown(outcome_manifest: dict[str, Any], reused: bool, notes: list[str]) -> str:
-    findings = outcome_manifest.get("compliance", {}).get("findings", [])
-    render, (width, height) = outcome_manifest["render"], outcome_manifest["render"]["size"]
-    seconds = outcome_manifest["durations"]["video"]
-    lines = [f"**成品包 {outcome_manifest['id']}**" + ("（复用已有成品）" if reused else ""),
-             f"时长 {seconds:.1f} 秒 · {render['profile']} · {width}×{height}"]
-    lines += [f"- 注意：{n}" for n in notes]
-    # words, not emoji: many Linux browsers have no emoji font
-    lines += [f"- {LEVELS.get(f['level'], '')} {f['message']}" for f in findings]
-    return "\n".join(lines)
 
 
 # Handlers ----------------------------------------------------------------------------------
@@ -210,7 +196,7 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
     """The whole job with the edited script → video, cover, caption, package zip, checks."""
     material_id, chapter_no = _require(material, chapter, keyword)
     user = owner(request)
-    cancel = _cancels[user] = threading.Event()
+    cancel = start(user)
     with session() as (settings, db):
         template, prompt = (choices.known_template(settings, template),
                             choices.known_prompt(settings, prompt))
@@ -226,34 +212,6 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
                       subtitles=subtitle_look.job_subtitles(subtitle_style))
         return run_and_package(job, settings, db, user, cancel, progress,
                                background=background, bgm=bgm)
-
-
-def run_and_package(job: MakeJob, settings: Any, db: Any, user: str, cancel: threading.Event,
-                    progress: gr.Progress, **draft: Any) -> tuple[str, str, str, str, str]:
-    """Run the job's lifecycle → (video, cover, caption, zip, report), saved as the render
-    step of the user's draft. Shared by the novel and the drama render."""
-    progress(0.0, desc="排队完成，开始制作")
-    try:
-        outcome = run_job(job, settings, db,
-                          lambda f, m: progress(f, desc=f"{m}（{f:.0%}）"), cancel=cancel,
-                          actor=f"app:{user}")
-    except Cancelled:
-        raise InputError("已取消渲染，没有留下半成品") from None
-    finally:
-        _cancels.pop(user, None)
-    zipped = package_zip(outcome.package, settings.home / "ui" / "zips")
-    caption_text = (outcome.package / "caption.txt").read_text(encoding="utf-8")
-    report = report_markdown(outcome.manifest, outcome.reused, outcome.notes)
-    save_draft(db, user, "render", submission=outcome.submission_id, profile=job.profile,
-               zip=str(zipped), report=report, **draft)
-    return (str(outcome.package / "video.mp4"), str(outcome.package / "cover.jpg"),
-            caption_text, str(zipped), report)
-
-
-def cancel_render(request: gr.Request) -> None:
-    event = _cancels.get(owner(request))
-    if event:
-        event.set()
 
 
 @handler
@@ -324,7 +282,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
         status = gr.Markdown(elem_id="create-status")
         gr.Markdown("#### 1 · 素材与章节")
         with gr.Row():
-            material = gr.Dropdown(label="小说素材", choices=[], scale=3, allow_custom_value=True, elem_id="material")
+            material = gr.Dropdown(label="素材（小说或短剧）", choices=[], scale=3, allow_custom_value=True, elem_id="material")
             chapter = gr.Dropdown(label="章节", choices=[], scale=3, allow_custom_value=True, elem_id="chapter")
             upload = gr.File(label="上传小说（TXT / EPUB）", file_types=[".txt", ".epub"],
                              type="filepath", scale=2, height=120, elem_id="create-upload")

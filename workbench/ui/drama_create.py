@@ -8,7 +8,6 @@ uses). The template dropdown offers the drama templates for a drama, the novel o
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from workbench.errors import InputError
 from workbench.materials.drama import list_episodes
 from workbench.models import MakeJob
 from workbench.transcribe.service import lines_source
-from workbench.ui import choices, create, subtitle_look
+from workbench.ui import choices, create, render_job, subtitle_look
 from workbench.ui.common import handler, owner, session
 
 HEADERS = ["选用", "集", "开始", "结束", "得分", "理由", "台词"]
@@ -187,9 +186,9 @@ def render_drama(material: Any, template: str, keyword: str, app: str, table: An
                       bgm=choices.bgm_spec(settings, bgm) if bgm and bgm != NO_BGM else None,
                       profile=profile or "draft", segments=segments,
                       subtitles=subtitle_look.job_subtitles(subtitle_style))
-        cancel = create._cancels[user] = threading.Event()
+        cancel = render_job.start(user)
         try:
-            return create.run_and_package(job, settings, db, user, cancel, progress, bgm=bgm)
+            return render_job.run_and_package(job, settings, db, user, cancel, progress, bgm=bgm)
         except InputError as exc:
             raise InputError(_app_words(str(exc))) from None
 
@@ -238,5 +237,5 @@ def wire(drama: DramaSection, *, picked: Any, loaded: Any, uploaded: Any, materi
         render_drama, [material, template, keyword, app, drama.table, voice, rate, drama.bgm,
                        profile, sub_style], outputs, api_name="render_drama",
         concurrency_id="render", concurrency_limit=render_slots)
-    stop.click(create.cancel_render, None, None, api_visibility="private",
+    stop.click(render_job.cancel_render, None, None, api_visibility="private",
                cancels=[rendering], queue=False)
