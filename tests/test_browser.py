@@ -239,6 +239,8 @@ def test_a_drama_is_imported_its_highlights_found_and_one_ticked_rendered(
     page.locator("#find-highlights").click()
     expect(page.locator("#highlights-note")).to_contain_text("按得分排名", timeout=STEP_TIMEOUT)
     page.locator("#highlights [data-testid=cell-0-0] input[type=checkbox]").check()
+    page.locator("#highlights [data-testid=cell-1-6]").click()  # a row clicked: previewed
+    expect(page.locator("#preview-row input")).to_have_value("2")
     page.locator("#preview-segment").click()
     expect(page.locator("#segment-preview video")).to_have_attribute(
         "src", re.compile(r"\.mp4"), timeout=STEP_TIMEOUT)

@@ -16,7 +16,10 @@ from drama_fixtures import SampleDrama, sample_drama  # noqa: F401
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from workbench.drama.uploads import clean_name, drama_uploads_dir, store_drama_upload
+from workbench.errors import InputError
 from workbench.render.probe import probe
+from workbench.ui.drama_create import HEADERS, ticked_segments
 
 KEYWORD = "夜渡迷局"
 
@@ -154,7 +157,41 @@ def test_a_zip_of_the_folder_imports_the_same_drama(client, drama, sample_drama,
     with zipfile.ZipFile(archive, "w") as zipped:
         for path in episode_files(sample_drama):
             zipped.write(path, f"夜渡/{path.name}")
-        zipped.writestr("../../escape.txt", "ignored")
+        zipped.writestr("../../escape.srt", "1\n00:00:01,000 --> 00:00:02,000\n无主字幕\n")
+        zipped.writestr("notes.txt", "ignored")
     choice, note, _ = client.predict([handle_file(str(archive))], False,
                                      api_name="/upload_drama")
     assert int(choice["value"]) == drama and "已在素材库中" in note
+
+
+def test_uploads_stay_in_their_folder_and_are_bounded(tmp_path, settings):
+    archive = tmp_path / "剧.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("../../第1集.mp4", b"x")
+        zipped.writestr("a/b/第1集.srt", b"y")
+        zipped.writestr("__MACOSX/._第1集.mp4", b"z")
+    folder = store_drama_upload(settings, [(archive, archive.name)])
+    assert folder.parent == drama_uploads_dir(settings)
+    assert sorted(p.name for p in folder.iterdir()) == ["第1集.mp4", "第1集.srt"]
+    assert clean_name("..\\..\\evil name?.MKV") == "evil name.mkv"
+    text = tmp_path / "notes.txt"
+    text.write_text("x", "utf-8")
+    with pytest.raises(InputError, match="不支持的文件类型「notes.txt」"):
+        store_drama_upload(settings, [(text, text.name)])
+    srt = tmp_path / "第1集.srt"
+    srt.write_text("x", "utf-8")
+    with pytest.raises(InputError, match="没有收到剧集视频"):
+        store_drama_upload(settings, [(srt, srt.name)])
+    with pytest.raises(InputError, match="有同名文件：第1集.srt"):
+        store_drama_upload(settings, [(srt, srt.name), (archive, archive.name)])
+
+
+def test_table_rows_become_segments():
+    table = {"headers": HEADERS, "data": [
+        [True, 1, 2.5, 8, 3.1, "", ""], ["false", 2, 1, 4, 1, "", ""],
+        ["true", "3", "6.28", "17.88", 1, "", ""], [None, None, None, None, None, None, None]]}
+    assert ticked_segments(table) == ((1, 2.5, 8.0), (3, 6.28, 17.88))
+    with pytest.raises(InputError, match="第 1 行的集数应为正整数"):
+        ticked_segments([[True, 1.5, 1, 2]])
+    with pytest.raises(InputError, match="第 2 行的结束应为秒数"):
+        ticked_segments([[False, 1, 1, 2], [True, 1, 1, "inf"]])

@@ -96,6 +96,7 @@ def test_brief_problems_for_dramas_and_novels(tmp_path, settings, db, sample_dra
         "past-end.yaml": {"material": material, "keyword": "夜渡迷局", "template": "cut",
                           "segments": "1:5-999"},
         "bad-text.yaml": drama_brief(segments="第一集"),
+        "background.yaml": drama_brief(background="generated:1"),
         "novel-segments.yaml": {"material": str(NOVEL), "keyword": "夜渡迷局", "chapters": 1,
                                 "segments": SEGMENT},
         "novel-no-chapters.yaml": {"material": str(NOVEL), "keyword": "夜渡迷局"},
@@ -107,6 +108,7 @@ def test_brief_problems_for_dramas_and_novels(tmp_path, settings, db, sample_dra
     assert "模板 suspense 是小说模板，素材是短剧：短剧请用 cut（切片）或 narrated（解说）" in text
     assert "past-end.yaml:3: 片段「1:5-999」超出了第 1 集的结尾" in text
     assert "bad-text.yaml" in text and "片段「第一集」看不懂" in text
+    assert "background.yaml:1: 素材是短剧，画面就是所选片段：去掉 backgrounds" in text
     assert "novel-segments.yaml:4: segments 只用于短剧素材" in text
     assert "novel-no-chapters.yaml:1: 缺少 chapters" in text
     assert "模板 narrated 是短剧模板，素材是小说" in text
