@@ -130,7 +130,11 @@ def test_a_bad_time_range_and_no_ticked_row_are_refused_in_chinese(client, serve
         client.predict(drama, "tiny", KEYWORD, "", table, "cmn", 0, "none", "draft",
                        api_name="/render_drama")
     assert "请选择脚本模板（可选：" in str(novel_template.value)
-    for exc in (past_end, preview, backwards, words, none_ticked, novel_template):
+    with pytest.raises(AppError) as novel_step:  # the novel's script step with a drama
+        client.predict(drama, None, "tiny", "narration", KEYWORD, "",
+                       api_name="/generate_script")
+    assert "这是短剧，没有章节" in str(novel_step.value)
+    for exc in (past_end, preview, backwards, words, none_ticked, novel_template, novel_step):
         text = str(exc.value)
         assert "--segments" not in text and str(server.home) not in text
         assert "Traceback" not in text

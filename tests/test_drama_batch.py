@@ -62,6 +62,8 @@ def test_a_drama_folder_plans_and_a_real_run_renders_a_cut(tmp_path, settings, d
         "utf-8-sig").splitlines()))
     assert [(r["brief"], r["status"], r["template"]) for r in rows] == [("cut.yaml", "done",
                                                                          "cut")]
+    html = (folder / "output" / "report.html").read_text("utf-8")
+    assert "短剧 · 模板 cut" in html and "第 短剧 章" not in html
     package = Path(rows[0]["package"])
     assert verify_package(package) == []
     manifest = json.loads((package / "manifest.json").read_text("utf-8"))

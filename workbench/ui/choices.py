@@ -31,6 +31,16 @@ def materials(db: Database) -> Choices:
             for m in list_materials(db)]
 
 
+def is_drama(db: Database, material: object) -> bool:
+    """Whether the chosen material (a dropdown value, maybe junk) is a stored drama."""
+    try:
+        material_id = int(str(material))
+    except ValueError:
+        return False
+    rows = list(db["materials"].rows_where("id = ?", [material_id], select="kind", limit=1))
+    return bool(rows) and rows[0]["kind"] == "drama"
+
+
 def chapters(db: Database, material_id: int | None) -> Choices:
     if not material_id:
         return []

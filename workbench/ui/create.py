@@ -71,6 +71,10 @@ def _require(material: Any, chapter: Any, keyword: str | None = None) -> tuple[i
     if not material:
         raise InputError("请先在第 1 步选择或上传小说素材")
     if not chapter:
+        with session() as (_, db):
+            if choices.is_drama(db, material):
+                raise InputError("这是短剧，没有章节：请在「片段」里点「找高光」、勾选片段，"
+                                 "再点「生成视频」")
         raise InputError("请先在第 1 步选择章节")
     if keyword is not None and not keyword.strip():
         raise InputError("请填写口令（任务平台给的搜索词）")

@@ -41,17 +41,8 @@ class DramaSection:
     note: gr.Markdown
 
 
-def is_drama(db: Any, material: Any) -> bool:
-    try:
-        material_id = int(material)
-    except (TypeError, ValueError):
-        return False
-    rows = list(db["materials"].rows_where("id = ?", [material_id], select="kind", limit=1))
-    return bool(rows) and rows[0]["kind"] == "drama"
-
-
 def _drama_id(db: Any, material: Any) -> int:
-    if not material or not is_drama(db, material):
+    if not material or not choices.is_drama(db, material):
         raise InputError("请先在第 1 步选择一部短剧（在「素材」页上传剧集）")
     return int(material)
 
@@ -110,7 +101,7 @@ def _app_words(message: str) -> str:
 def sync_kind(material: Any, template: Any) -> tuple[Any, Any, Any, Any]:
     """The chapter picker or the 片段 section, and the templates of the material's kind."""
     with session() as (settings, db):
-        drama = is_drama(db, material)
+        drama = choices.is_drama(db, material)
         options = choices.templates(settings, "drama" if drama else "novel")
         ids = [value for _, value in options]
         value = template if template in ids else (ids[0] if ids else None)
