@@ -207,3 +207,46 @@ def test_login_rejects_a_wrong_password_and_a_user_error_reads_as_chinese(
     finally:
         server.stop()
     assert "Traceback" not in server.log.read_text("utf-8", "replace")
+
+
+def test_a_drama_is_imported_its_highlights_found_and_one_ticked_rendered(
+        app: AppServer, page, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from workbench.materials.sample_drama import generate_sample_drama
+
+    with pytest.MonkeyPatch.context() as mp:  # the sample drama, made offline in its own home
+        mp.setenv("WORKBENCH_HOME", str(app.home))
+        from workbench.config import load_settings
+        folder = tmp_path_factory.mktemp("browser-drama") / "夜渡"
+        episodes = generate_sample_drama(folder, load_settings())
+    page.goto(app.url)
+    expect(page.locator("#generate")).to_be_visible(timeout=STEP_TIMEOUT)
+
+    # 素材: the episodes and their subtitles, chosen at once
+    page.get_by_role("tab", name="素材").click()
+    page.locator("#drama-upload input[type=file]").set_input_files(
+        [str(p) for e in episodes for p in (e, e.with_suffix(".srt"))])
+    expect(page.locator("#drama-note")).to_contain_text("已导入短剧《夜渡》：3 集",
+                                                        timeout=STEP_TIMEOUT)
+    expect(page.locator("#material-table")).to_contain_text("短剧")
+
+    # 创作: the drama chosen, the chapter picker gives way to the 片段 section
+    page.get_by_role("tab", name="创作").click()
+    pick(page, "#material", re.compile("夜渡.*短剧"))
+    expect(page.locator("#drama-section")).to_be_visible()
+    expect(page.locator("#chapter")).to_be_hidden()
+    expect(page.locator("#template input")).to_have_value(re.compile(r"（cut，"))
+    page.locator("#keyword textarea").fill(KEYWORD)
+    page.locator("#find-highlights").click()
+    expect(page.locator("#highlights-note")).to_contain_text("按得分排名", timeout=STEP_TIMEOUT)
+    page.locator("#highlights [data-testid=cell-0-0] input[type=checkbox]").check()
+    page.locator("#highlights [data-testid=cell-1-6]").click()  # a row clicked: previewed
+    expect(page.locator("#preview-row input")).to_have_value("2")
+    page.locator("#preview-segment").click()
+    expect(page.locator("#segment-preview video")).to_have_attribute(
+        "src", re.compile(r"\.mp4"), timeout=STEP_TIMEOUT)
+    page.locator("#render-drama").click()
+    rendered(page)
+    expect(page.locator("#render-report")).to_contain_text("720×1280")
+    no_errors(page)
+    shoot(page, "create-drama")
+    assert "Traceback" not in app.log.read_text("utf-8", "replace")

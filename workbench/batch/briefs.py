@@ -42,13 +42,16 @@ SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
         "notes": {"type": "string"},
         "material": {"anyOf": [{"type": "integer", "minimum": 1}, _STR],
-                     "x-zh": "写小说文件的路径（相对本文件夹）或素材编号（workbench material list）"},
+                     "x-zh": "写小说文件或短剧剧集文件夹的路径（相对本文件夹）或素材编号"
+                             "（workbench material list）"},
         "chapters": {"anyOf": [
             {"type": "integer", "minimum": 1},
             {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
             {"type": "string", "pattern": r"^\s*\d+\s*-\s*\d+\s*$"}],
             "x-zh": "写成章节号（2）、列表（[1, 2]）或范围（\"1-3\"）"},
         "templates": _STRS,
+        "segments": {"anyOf": [_STR, {"type": "array", "items": _STR, "minItems": 1}],
+                     "x-zh": "短剧片段写成 \"1:12.5-25.0,2:3-18\" 或列表 [\"1:12.5-25.0\", …]"},
         "prompt": _STR,
         "instruction": {"type": "string"},
         "keyword": _STR,

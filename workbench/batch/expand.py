@@ -98,7 +98,8 @@ def expand(checked: Checked, material_id: int, settings: Settings
         shared_wording = False
     # Only the built-in music asked for (or nothing said): each variant gets its own pad, so
     # siblings differ in their music as well as their background.
-    vary_bgm = checked.bgms == [GENERATED] and "bgms" not in (checked.matrix or {})
+    vary_bgm = (checked.bgms == [GENERATED] and "bgms" not in (checked.matrix or {})
+                and checked.kind == "novel")  # a drama keeps its own sound unless told
     jobs, problems = [], []
     for chapter in checked.chapters:
         group = []
@@ -123,8 +124,9 @@ def expand(checked: Checked, material_id: int, settings: Settings
                 bgm_volume=v.get("bgm_volume"),
                 profile=v.get("profile"), encoder=v.get("encoder"), banner=v.get("banner"),
                 task_id=v.get("task"), max_seconds=v.get("max_seconds"),
-                draft=v.get("draft", False), subtitles=brief_subtitles(v))
-            label = {"chapter": chapter, "template": _short(pick["templates"]),
+                draft=v.get("draft", False), subtitles=brief_subtitles(v),
+                segments=checked.segments)
+            label = {"chapter": "短剧" if chapter is None else chapter, "template": _short(pick["templates"]),
                      "hook": pick["hooks"] or "", "voice": pick["voices"] or "默认",
                      "background": _short(pick["backgrounds"]), "bgm": _short(bgm),
                      "seed": base + k}
@@ -157,6 +159,10 @@ def differences(a: MakeJob, b: MakeJob, rules: bool) -> list[str]:
     return [name for name, key in keys.items() if key(a) != key(b)]
 
 
+def _where(chapter: Any) -> str:
+    return f"第 {chapter} 章" if isinstance(chapter, int) else "同一部短剧"
+
+
 def too_alike(group: list[PlannedJob], brief: Brief, settings: Settings) -> list[Problem]:
     need = brief.values.get("min_differences", DEFAULT_MIN_DIFFERENCES)
     rules = _rewrite_backend(brief.values, settings) == "rules"
@@ -171,7 +177,7 @@ def too_alike(group: list[PlannedJob], brief: Brief, settings: Settings) -> list
     for a, b, diff in found[:_REPORTED_PAIRS]:
         what = "、".join(DIMENSIONS[d] for d in diff) or "任何方面"
         problems.append(brief.problem(
-            f"变体 {a.variant} 和变体 {b.variant}（第 {a.label['chapter']} 章）只在{what}上不同，"
+            f"变体 {a.variant} 和变体 {b.variant}（{_where(a.label['chapter'])}）只在{what}上不同，"
             f"平台可能视为重复内容：每两个变体至少要在 {need} 项（文案、音色、背景、背景音乐）上不同；"
             "在 hooks / voices / bgms 里多给几个选项、减少 variants，或写 min_differences: 1",
             *((where,) if where else ())))

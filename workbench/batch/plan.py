@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from workbench.batch.briefs import DEFAULTS_FILE, BriefErrors, Problem, read_folder
+from workbench.batch.drama_brief import drama_material_id, is_drama_path
 from workbench.batch.expand import PlannedJob, expand
 from workbench.batch.validate import Memo, PathRefused, allowed_roots, check_brief, confine
 from workbench.config import Settings
@@ -98,6 +99,8 @@ def _with_material(planned: PlannedJob, material_id: int) -> MakeJob:
 
 def _material_id(db: Database, path: Path, import_materials: bool) -> int:
     """The material's id, importing the file when asked; 0 when not imported (dry run)."""
+    if is_drama_path(path):
+        return drama_material_id(db, path, import_materials)
     if import_materials:
         row, _ = add_material(db, path)
         return int(row["id"])

@@ -46,7 +46,7 @@ b.style.display="none";b.offsetHeight;b.style.display=""});</script></head><body
 <tr class="{{ 'failed' if r.status == 'failed' else ('dup' if r.duplicate_of else '') }}">
 <td>{% if r.thumb %}<img alt="封面" src="data:image/jpeg;base64,{{ r.thumb }}">{% endif %}</td>
 <td>{{ r.brief }} #{{ r.variant }}</td>
-<td>第 {{ r.chapter }} 章 · 模板 {{ r.template }}<br>音色 {{ r.voice }} · 背景 {{ r.background }}
+<td>{{ r.chapter if r.chapter == '短剧' else '第 %s 章' % r.chapter }} · 模板 {{ r.template }}<br>音色 {{ r.voice }} · 背景 {{ r.background }}
 （种子 {{ r.seed }}） · 音乐 {{ r.bgm }}{% if r.hook %}<br>开头：{{ r.hook }}{% endif %}</td>
 <td>{{ r.status_zh }}{% if r.error %}<br><small>{{ r.error }}</small>{% endif %}
 {% if r.duplicate_of %}<br><b>与 {{ r.duplicate_of }} 几乎相同（距离 {{ r.distance }}）</b>{% endif %}</td>

@@ -84,7 +84,7 @@ class Surveyed:
     """A batch job planned (once per run) and checked for a reusable package (once per run)."""
 
     planned: PlannedJob
-    plan: JobPlan
+    plan: JobPlan  # None only in a dry run, for a drama folder not imported yet
     reusable: MakeOutcome | None
 
 
@@ -94,10 +94,16 @@ def survey(plan: BatchPlan, settings: Settings, db: Database, *, force: bool = F
     the recipe) and its verified package, if an identical one exists (`force`: none).
     Verifying hashes whole packages, so the CLI surveys once and hands the result to
     `run_batch`."""
-    return [Surveyed(p, job_plan, None if force else
-                     lifecycle.find_reusable(job_plan, settings, db))
-            for p in plan.jobs
-            for job_plan in [lifecycle.plan_bound(p.job, settings, db)]]
+    found = []
+    for p in plan.jobs:
+        if p.job.chapter is None and not p.job.material_id:
+            # a drama folder a dry run has not imported: its segments bind once it is stored
+            found.append(Surveyed(p, None, None))  # type: ignore[arg-type]
+            continue
+        job_plan = lifecycle.plan_bound(p.job, settings, db)
+        found.append(Surveyed(p, job_plan, None if force else
+                              lifecycle.find_reusable(job_plan, settings, db)))
+    return found
 
 
 @dataclass
@@ -112,7 +118,8 @@ class _Running:
 
 def title_of(planned: PlannedJob) -> str:
     label = planned.label
-    return f"{Path(planned.brief).name} #{planned.variant} 第{label['chapter']}章 {label['voice']}"
+    part = f"第{label['chapter']}章" if isinstance(label["chapter"], int) else label["chapter"]
+    return f"{Path(planned.brief).name} #{planned.variant} {part} {label['voice']}"
 
 
 def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: str = "local",

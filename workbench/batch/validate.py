@@ -19,6 +19,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
+from workbench.batch.drama_brief import (
+    DRAMA_DEFAULT_TEMPLATE,
+    NOVEL_DEFAULT_TEMPLATE,
+    check_drama,
+    check_novel,
+    episode_count,
+    is_drama_path,
+)
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.footage import is_tag, pick
@@ -67,12 +75,14 @@ class Checked:
     """A brief whose references all resolved: what expansion needs."""
 
     brief: Brief
-    material: int | Path  # a material id, or a novel file to import
-    chapters: list[int]
+    material: int | Path  # a material id, or a novel file / drama folder to import
+    chapters: list[int | None]  # [None] for a drama (its segments say what is used)
     templates: list[str]  # template ids or absolute .j2 paths
     backgrounds: list[str]
     bgms: list[str]
     matrix: dict[str, list[str]] = field(default_factory=dict)
+    kind: str = "novel"  # novel | drama
+    segments: tuple[tuple[int, float, float], ...] | None = None  # a drama's; None: highlights
 
     @property
     def job_count(self) -> int:
@@ -85,6 +95,7 @@ class Checked:
 @dataclass
 class Memo:
     novels: dict[Path, int | str] = field(default_factory=dict)  # path → chapter count | error
+    kinds: dict[Path, str] = field(default_factory=dict)  # path → novel | drama
     templates: dict[str, ScriptTemplate | str] = field(default_factory=dict)
     # (axis, folder, raw) → resolved value | error: every file is decoded once per folder
     media: dict[tuple[str, Path, str], tuple[str, bool]] = field(default_factory=dict)
@@ -99,7 +110,7 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     def bad(message: str, *path: Any) -> None:
         problems.append(brief.problem(message, *path))
 
-    for key, what in (("material", "素材（小说文件路径或素材编号）"), ("chapters", "章节"),
+    for key, what in (("material", "素材（小说文件、短剧文件夹的路径或素材编号）"),
                       ("keyword", "搜索口令 keyword")):
         if key not in v:
             bad(f"缺少 {key}：{what}（可以写在本文件或 _defaults.yaml 里）")
@@ -108,7 +119,13 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
             "matrix")
 
     material, chapter_count = _check_material(brief, folder, roots, db, memo, bad)
-    chapters = _chapters(v.get("chapters"))
+    kind = _kind(material, db, memo)
+    segments = None
+    if kind == "drama":
+        segments = check_drama(brief, material, db, bad)
+    elif kind == "novel":
+        check_novel(brief, bad)
+    chapters = _chapters(v.get("chapters")) if kind != "drama" else []
     count = chapters.stop - chapters.start if isinstance(chapters, range) else len(chapters)
     if count > MAX_BRIEF_CHAPTERS:  # a range is counted before it is listed
         said = f" {count:,} 章" if count < 10**12 else "太多章"
@@ -130,7 +147,7 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
         bad(f"matrix 会组合出 {cells} 个变体（{sizes}），每章最多 {MAX_VARIANTS} 个："
             "减少各轴的选项，或拆成几个文件", "matrix")
 
-    templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix)
+    templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix, kind)
     _check_prompt(brief, settings, bad)
     _check_voices(brief, settings, bad, matrix)
     backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix,
@@ -150,8 +167,19 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
     _check_keyword_and_task(brief, settings, db, bad)
     if len(problems) > before:
         return None
-    return Checked(brief, material, list(chapters), templates, backgrounds, bgms,
-                   {axis: list(opts) for axis, opts in matrix.items()})
+    return Checked(brief, material, [None] if kind == "drama" else list(chapters), templates,
+                   backgrounds, bgms, {axis: list(opts) for axis, opts in matrix.items()},
+                   kind, segments)
+
+
+def _kind(material: int | Path, db: Database, memo: Memo) -> str | None:
+    """novel | drama; None when the material is not usable (its problem is reported)."""
+    if isinstance(material, Path):
+        return memo.kinds.get(material)
+    if material and (rows := list(db["materials"].rows_where("id = ?", [material],
+                                                             select="kind", limit=1))):
+        return rows[0]["kind"] or "novel"
+    return None
 
 
 def _check_keyword_and_task(brief: Brief, settings: Settings, db: Database, bad) -> None:
@@ -225,9 +253,13 @@ def _check_material(brief: Brief, folder: Path, roots: list[Path], db: Database,
         bad(str(exc), "material")
         return 0, None
     if path not in memo.novels:
+        memo.kinds[path] = "drama" if is_drama_path(path) else "novel"
         try:
-            novel = parse_novel(read_file_bytes(path), path)
-            memo.novels[path] = len(novel.chapters)
+            if memo.kinds[path] == "drama":
+                memo.novels[path] = episode_count(path)
+            else:
+                novel = parse_novel(read_file_bytes(path), path)
+                memo.novels[path] = len(novel.chapters)
         except WorkbenchError as exc:
             memo.novels[path] = str(exc)
     known = memo.novels[path]
@@ -260,9 +292,11 @@ def _template(ref: str, folder: Path, roots: list[Path], settings: Settings, mem
 
 
 def _check_templates(brief: Brief, folder: Path, roots: list[Path], settings: Settings,
-                     memo: Memo, bad, matrix: dict[str, list[str]]) -> list[str]:
+                     memo: Memo, bad, matrix: dict[str, list[str]], kind: str | None = None
+                     ) -> list[str]:
     in_matrix = "templates" in matrix
-    refs = matrix["templates"] if in_matrix else brief.values.get("templates", ["suspense"])
+    default = DRAMA_DEFAULT_TEMPLATE if kind == "drama" else NOVEL_DEFAULT_TEMPLATE
+    refs = matrix["templates"] if in_matrix else brief.values.get("templates", [default])
     where = ("matrix", "templates") if in_matrix else ("templates",)
     resolved = []
     hooks = "hooks" in matrix or "hooks" in brief.values
@@ -270,6 +304,12 @@ def _check_templates(brief: Brief, folder: Path, roots: list[Path], settings: Se
         key, template = _template(ref, folder, roots, settings, memo)
         if isinstance(template, str):
             bad(template, *where, i)
+            continue
+        if kind is not None and template.kind != kind:
+            bad(f"模板 {template.id} 是{'短剧' if template.kind == 'drama' else '小说'}模板，素材是"
+                f"{'短剧' if kind == 'drama' else '小说'}：" + (
+                    "短剧请用 cut（切片）或 narrated（解说）" if kind == "drama"
+                    else "请换一个小说模板（workbench template list）"), *where, i)
             continue
         if hooks and "hook_line" not in template.variables:
             bad(f"模板 {template.id} 没有 hook_line 变量，hooks（开头钩子句）用不上；"

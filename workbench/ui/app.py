@@ -11,6 +11,7 @@ import threading
 import gradio as gr
 
 from workbench.config import Settings, load_settings
+from workbench.drama.uploads import MAX_ZIP_MB
 from workbench.errors import InputError
 from workbench.fonts import default_font_file
 from workbench.ui import create, materials, settings_tab, submissions
@@ -146,7 +147,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         server_name=host or os.environ.get("WORKBENCH_HOST", "127.0.0.1"),
         server_port=port or int(os.environ.get("WORKBENCH_PORT", "7860")),
         auth=auth, auth_message="请登录 Workbench" if auth else None,
-        max_file_size=f"{MAX_UPLOAD_MB}mb", allowed_paths=[str(p) for p in served],
+        max_file_size=f"{max(MAX_UPLOAD_MB, MAX_ZIP_MB)}mb", allowed_paths=[str(p) for p in served],
         blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
         footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
         theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),

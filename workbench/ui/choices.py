@@ -25,8 +25,20 @@ Choices = list[tuple[str, str | int]]
 
 
 def materials(db: Database) -> Choices:
-    return [(f"#{m['id']} 《{m['title']}》 {m['chapter_count']} 章", m["id"])
+    return [(f"#{m['id']} 《{m['title']}》 " + (f"短剧 {m['chapter_count']} 集"
+                                               if m.get("kind") == "drama"
+                                               else f"{m['chapter_count']} 章"), m["id"])
             for m in list_materials(db)]
+
+
+def is_drama(db: Database, material: object) -> bool:
+    """Whether the chosen material (a dropdown value, maybe junk) is a stored drama."""
+    try:
+        material_id = int(str(material))
+    except ValueError:
+        return False
+    rows = list(db["materials"].rows_where("id = ?", [material_id], select="kind", limit=1))
+    return bool(rows) and rows[0]["kind"] == "drama"
 
 
 def chapters(db: Database, material_id: int | None) -> Choices:
@@ -37,7 +49,7 @@ def chapters(db: Database, material_id: int | None) -> Choices:
 
 
 def templates(settings: Settings, kind: str = "novel") -> Choices:
-    """The script templates for one kind of material (创作 makes novels for now)."""
+    """The script templates for one kind of material (novel | drama)."""
     return [(f"{t.name}（{t.id}，约 {t.target_seconds} 秒）", t.id)
             for t in list_templates(settings.template_dirs) if t.kind == kind]
 

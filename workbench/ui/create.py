@@ -7,23 +7,22 @@ HTTP API (`api_name`s below) that gradio_client calls.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from workbench.errors import Cancelled, InputError
+from workbench.errors import InputError
 from workbench.models import MakeJob
-from workbench.package import package_zip
-from workbench.pipeline import ScriptJob, make_script, run_job
+from workbench.pipeline import ScriptJob, make_script
 from workbench.pipeline.preview import preview_voice as speak_preview
 from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.drafts import load_draft, save_draft
 from workbench.ui import choices, subtitle_look
-from workbench.ui.common import LEVELS, handler, owner, session
+from workbench.ui.common import handler, owner, session
 from workbench.ui.materials import import_novel
+from workbench.ui.render_job import cancel_render, run_and_package, start
 
 PROGRESS = gr.Progress()  # Gradio swaps in a live tracker for each call
 
@@ -31,7 +30,6 @@ SEGMENT_HEADERS = ["段落", "文案（可直接修改）"]
 PROFILES = [("草稿 720×1280（快，先看效果）", "draft"), ("成片 1080×1920（发布用）", "final")]
 STEP_NAMES = {"material": "选择素材", "script": "生成脚本", "voice": "配音试听",
               "background": "背景与音乐", "render": "渲染成品"}
-_cancels: dict[str, threading.Event] = {}
 
 
 # Pure helpers ------------------------------------------------------------------------------
@@ -73,6 +71,10 @@ def _require(material: Any, chapter: Any, keyword: str | None = None) -> tuple[i
     if not material:
         raise InputError("请先在第 1 步选择或上传小说素材")
     if not chapter:
+        with session() as (_, db):
+            if choices.is_drama(db, material):
+                raise InputError("这是短剧，没有章节：请在「片段」里点「找高光」、勾选片段，"
+                                 "再点「生成视频」")
         raise InputError("请先在第 1 步选择章节")
     if keyword is not None and not keyword.strip():
         raise InputError("请填写口令（任务平台给的搜索词）")
@@ -80,18 +82,6 @@ def _require(material: Any, chapter: Any, keyword: str | None = None) -> tuple[i
         return int(material), int(chapter)
     except (TypeError, ValueError):
         raise InputError(f"素材或章节无效: {material} / {chapter}") from None
-
-
-def report_markdown(outcome_manifest: dict[str, Any], reused: bool, notes: list[str]) -> str:
-    findings = outcome_manifest.get("compliance", {}).get("findings", [])
-    render, (width, height) = outcome_manifest["render"], outcome_manifest["render"]["size"]
-    seconds = outcome_manifest["durations"]["video"]
-    lines = [f"**成品包 {outcome_manifest['id']}**" + ("（复用已有成品）" if reused else ""),
-             f"时长 {seconds:.1f} 秒 · {render['profile']} · {width}×{height}"]
-    lines += [f"- 注意：{n}" for n in notes]
-    # words, not emoji: many Linux browsers have no emoji font
-    lines += [f"- {LEVELS.get(f['level'], '')} {f['message']}" for f in findings]
-    return "\n".join(lines)
 
 
 # Handlers ----------------------------------------------------------------------------------
@@ -210,7 +200,7 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
     """The whole job with the edited script → video, cover, caption, package zip, checks."""
     material_id, chapter_no = _require(material, chapter, keyword)
     user = owner(request)
-    cancel = _cancels[user] = threading.Event()
+    cancel = start(user)
     with session() as (settings, db):
         template, prompt = (choices.known_template(settings, template),
                             choices.known_prompt(settings, prompt))
@@ -224,28 +214,8 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
                       rate=_rate(rate), background=spec, bgm=choices.bgm_spec(settings, bgm),
                       profile=profile or "draft", script=script,
                       subtitles=subtitle_look.job_subtitles(subtitle_style))
-        progress(0.0, desc="排队完成，开始制作")
-        try:
-            outcome = run_job(job, settings, db,
-                              lambda f, m: progress(f, desc=f"{m}（{f:.0%}）"), cancel=cancel,
-                              actor=f"app:{user}")
-        except Cancelled:
-            raise InputError("已取消渲染，没有留下半成品") from None
-        finally:
-            _cancels.pop(user, None)
-        zipped = package_zip(outcome.package, settings.home / "ui" / "zips")
-        caption_text = (outcome.package / "caption.txt").read_text(encoding="utf-8")
-        report = report_markdown(outcome.manifest, outcome.reused, outcome.notes)
-        save_draft(db, user, "render", submission=outcome.submission_id, profile=profile,
-                   zip=str(zipped), report=report, background=background, bgm=bgm)
-    return (str(outcome.package / "video.mp4"), str(outcome.package / "cover.jpg"),
-            caption_text, str(zipped), report)
-
-
-def cancel_render(request: gr.Request) -> None:
-    event = _cancels.get(owner(request))
-    if event:
-        event.set()
+        return run_and_package(job, settings, db, user, cancel, progress,
+                               background=background, bgm=bgm)
 
 
 @handler
@@ -310,14 +280,17 @@ def _first(options: list[tuple[str, Any]]) -> Any:
 
 # Layout ------------------------------------------------------------------------------------
 def build(blocks: gr.Blocks, render_slots: int) -> None:
+    from workbench.ui import drama_create  # it builds on this module's render
+
     with gr.Tab("创作", id="create") as tab:
         status = gr.Markdown(elem_id="create-status")
         gr.Markdown("#### 1 · 素材与章节")
         with gr.Row():
-            material = gr.Dropdown(label="小说素材", choices=[], scale=3, allow_custom_value=True, elem_id="material")
+            material = gr.Dropdown(label="素材（小说或短剧）", choices=[], scale=3, allow_custom_value=True, elem_id="material")
             chapter = gr.Dropdown(label="章节", choices=[], scale=3, allow_custom_value=True, elem_id="chapter")
             upload = gr.File(label="上传小说（TXT / EPUB）", file_types=[".txt", ".epub"],
                              type="filepath", scale=2, height=120, elem_id="create-upload")
+        drama = drama_create.build()  # shown instead of the chapter when a drama is chosen
         gr.Markdown("#### 2 · 模板、提示词与口令")
         with gr.Row():
             template = gr.Dropdown(label="脚本模板", choices=[], allow_custom_value=True, elem_id="template")
@@ -367,10 +340,10 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                                  elem_id="caption-out")
         package = gr.File(label="下载成品包（zip）", elem_id="package")
 
-    material.input(pick_material, [material], [chapter], api_visibility="private")
+    picked = material.input(pick_material, [material], [chapter], api_visibility="private")
     chapter.input(pick_chapter, [material, chapter], None, api_visibility="private")
     template.input(pick_template, [template], [voice, rate], api_visibility="private")
-    upload.upload(upload_to_create, [upload], [material, chapter, status],
+    uploaded = upload.upload(upload_to_create, [upload], [material, chapter, status],
                   api_visibility="private")
     generate.click(generate_script, [material, chapter, template, prompt, keyword, app],
                    [segments, title, caption, hashtags, script_note], api_name="generate_script",
@@ -395,8 +368,13 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                queue=False)
     tab.select(refresh_choices, None, [material, background, gallery, bgm],
                api_visibility="private")
-    blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
+    loaded = blocks.load(restore, None, [material, chapter, template, prompt, keyword, app, segments,
                                 title, caption, hashtags, voice, rate, hook_audio, background,
                                 gallery, bgm, profile, video, cover, caption_out, package,
                                 report, status, sub_style], api_visibility="private")
     subtitle_look.wire(sub_style, sub_look, sub_still, template, keyword, app, background)
+    drama_create.wire(drama, picked=picked, loaded=loaded, uploaded=uploaded, material=material,
+                      chapter=chapter, template=template, keyword=keyword, app=app, voice=voice,
+                      rate=rate, profile=profile, sub_style=sub_style, stop=stop,
+                      outputs=[video, cover, caption_out, package, report],
+                      render_slots=render_slots)

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from workbench.drama.uploads import SUBTITLE_SUFFIXES, ZIP_SUFFIX, store_drama_upload
 from workbench.errors import InputError
 from workbench.footage import add_footage, list_footage
+from workbench.materials.drama import add_drama
+from workbench.materials.episodes import VIDEO_SUFFIXES
 from workbench.materials.library import add_material, list_materials
 from workbench.render.bgm import AUDIO_EXTS
 from workbench.ui import choices
 from workbench.ui.common import handler, session
 from workbench.uploads import KINDS, list_uploads, store_upload
 
-MATERIAL_HEADERS = ["编号", "书名", "格式", "编码", "章节", "字数", "导入时间"]
+MATERIAL_HEADERS = ["编号", "书名", "类型", "格式", "编码", "章节/集", "字数", "导入时间"]
+KIND_NAMES = {"novel": "小说", "drama": "短剧"}
 
 
 def material_rows() -> list[list[Any]]:
     with session() as (_, db):
-        return [[m["id"], m["title"], m["format"], m["encoding"], m["chapter_count"], m["chars"],
+        return [[m["id"], m["title"], KIND_NAMES.get(m.get("kind") or "novel", m.get("kind")),
+                 m["format"], m["encoding"] or "", m["chapter_count"], m["chars"],
                  (m["created_at"] or "")[:16].replace("T", " ")] for m in list_materials(db)]
 
 
@@ -54,6 +60,30 @@ def upload_material(file: str | None) -> tuple[Any, str, list[list[Any]]]:
     """Import a novel (TXT in any encoding, or EPUB) → (material choice, note, library table)."""
     material_id, options, note = import_novel(file)
     return gr.Dropdown(choices=options, value=material_id), note, material_rows()
+
+
+@handler
+def upload_drama(files: list[str] | None, skip_bad: bool
+                 ) -> tuple[Any, str, list[list[Any]]]:
+    """Episodes (and their sidecar subtitles), or a zip of a folder → one drama material."""
+    if not files:
+        raise InputError("没有收到文件，请重新上传")
+    with session() as (settings, db):
+        folder = store_drama_upload(settings, [(Path(f), Path(f).name) for f in files])
+        try:
+            result = add_drama(db, [folder], skip_bad=bool(skip_bad))
+        except InputError as exc:
+            if not db["episodes"].count_where("path LIKE ?", [f"{folder}/%"]):
+                shutil.rmtree(folder, ignore_errors=True)  # refused: keep no copy of it
+            raise InputError(str(exc).replace("（加 --skip-bad 只导入其余的）",
+                                              "（勾选「跳过坏文件」可只导入其余的）")) from None
+        row = result.material
+        titled = f"《{row['title']}》"
+        note = (f"已导入短剧{titled}：{row['chapter_count']} 集" if result.created else
+                f"短剧{titled}已在素材库中（#{row['id']}），直接使用")
+        note = "；".join([note, *(f"跳过 {s}" for s in result.skipped), *result.notes])
+        return gr.Dropdown(choices=choices.materials(db), value=int(row["id"])), note, \
+            material_rows()
 
 
 @handler
@@ -118,6 +148,16 @@ def build(blocks: gr.Blocks) -> None:
             with gr.Column():
                 picked = gr.Dropdown(label="刚导入的素材", choices=[], interactive=False)
                 note = gr.Markdown()
+        gr.Markdown("#### 短剧\n一次选中全部剧集（MP4/MOV/MKV/WebM，可带同名 SRT/ASS/VTT 字幕），"
+                    "或把剧集文件夹打成 zip 上传；按文件名里的集数排序（第12集、EP12、12.mp4）。")
+        with gr.Row():
+            drama_files = gr.File(label="上传短剧剧集（多选或 zip）", file_count="multiple",
+                                  file_types=[*VIDEO_SUFFIXES, *SUBTITLE_SUFFIXES, ZIP_SUFFIX],
+                                  type="filepath", height=120, elem_id="drama-upload")
+            with gr.Column():
+                skip_bad = gr.Checkbox(label="跳过坏文件，只导入其余的", value=False,
+                                       elem_id="drama-skip-bad")
+                drama_note = gr.Markdown(elem_id="drama-note")
         library = gr.Dataframe(headers=MATERIAL_HEADERS, interactive=False, label="素材库",
                                elem_id="material-table")
         gr.Markdown("#### 背景素材与背景音乐\n背景：视频或图片（自动裁成 9:16，循环播放）；"
@@ -156,6 +196,8 @@ def build(blocks: gr.Blocks) -> None:
                          [footage_note, footage_table, footage_gallery],
                          api_name="add_to_library")
     novel.upload(upload_material, [novel], [picked, note, library], api_name="upload_material")
+    drama_files.upload(upload_drama, [drama_files, skip_bad], [picked, drama_note, library],
+                       api_name="upload_drama")
     bg_files.upload(handler(lambda files: upload_media("background", files)), [bg_files],
                     [bg_note, bg_table], api_name="upload_background")
     bgm_files.upload(handler(lambda files: upload_media("bgm", files)), [bgm_files],
