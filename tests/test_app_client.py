@@ -248,3 +248,16 @@ def test_subtitle_style_preview_is_one_frame_before_rendering(client):
     with pytest.raises(AppError, match="neon"):  # not one of the dropdown's choices
         client.predict("neon", "tiny", KEYWORD, "番茄小说", "generated:1",
                        api_name="/preview_subtitles")
+
+
+def test_the_app_sets_pitch_voice_volume_and_music_level(client, material):
+    segments, title, caption, hashtags, _ = _script(client, material)
+    *_, package, report = client.predict(
+        material, 2, "tiny", "narration", KEYWORD, "番茄小说", segments, title, caption,
+        hashtags, "cmn", 0, "generated:1", "generated", "draft", None, 10, -10, 60,
+        api_name="/render")
+    with zipfile.ZipFile(package) as zipped:
+        manifest = json.loads(zipped.read(next(n for n in zipped.namelist()
+                                                if n.endswith("manifest.json"))))
+    recipe = manifest["recipe"]
+    assert (recipe["pitch"], recipe["volume"], recipe["bgm_volume"]) == ("+10Hz", "-10%", 0.6)

@@ -20,7 +20,7 @@ from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.drafts import load_draft, save_draft
 from workbench.ui import choices, subtitle_look
-from workbench.ui.common import handler, owner, session
+from workbench.ui.common import current_settings, handler, owner, session
 from workbench.ui.materials import import_novel
 from workbench.ui.render_job import cancel_render, run_and_package, start
 
@@ -65,6 +65,19 @@ def _rate(value: Any) -> str:
         return f"{int(float(value or 0)):+d}%"
     except (TypeError, ValueError):
         raise InputError(f"语速无效: {value}（-50 到 100 之间的整数）") from None
+
+
+def sound(pitch: Any, volume: Any, bgm_level: Any) -> dict[str, Any]:
+    """The 配音 and 音乐 sliders as MakeJob fields: pitch in Hz, voice volume and the music's
+    level in percent (the music slider starts at the settings' level; None: that level)."""
+    try:
+        fields: dict[str, Any] = {"pitch": f"{int(float(pitch or 0)):+d}Hz",
+                                  "volume": f"{int(float(volume or 0)):+d}%"}
+        if bgm_level is not None:
+            fields["bgm_volume"] = round(float(bgm_level) / 100, 3)
+    except (TypeError, ValueError):
+        raise InputError(f"音高、音量或背景音乐音量无效：{pitch}, {volume}, {bgm_level}") from None
+    return fields
 
 
 def _require(material: Any, chapter: Any, keyword: str | None = None) -> tuple[int, int]:
@@ -196,6 +209,7 @@ def gallery_select(evt: gr.SelectData) -> str:
 def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str, app: str,
            segments: Any, title: str, caption: str, hashtags: str, voice: str, rate: float,
            background: str, bgm: str, profile: str, subtitle_style: str, request: gr.Request,
+           pitch: float = 0, volume: float = 0, bgm_level: float | None = None,
            progress: gr.Progress = PROGRESS) -> tuple[str, str, str, str, str]:
     """The whole job with the edited script → video, cover, caption, package zip, checks."""
     material_id, chapter_no = _require(material, chapter, keyword)
@@ -213,7 +227,8 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
                       app=(app or "").strip() or None, seed=seed, voice=voice or None,
                       rate=_rate(rate), background=spec, bgm=choices.bgm_spec(settings, bgm),
                       profile=profile or "draft", script=script,
-                      subtitles=subtitle_look.job_subtitles(subtitle_style))
+                      subtitles=subtitle_look.job_subtitles(subtitle_style),
+                      **sound(pitch, volume, bgm_level))
         return run_and_package(job, settings, db, user, cancel, progress,
                                background=background, bgm=bgm)
 
@@ -315,6 +330,10 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
             rate = gr.Slider(-50, 100, value=0, step=5, label="语速（%）", scale=2,
                              elem_id="rate")
             listen = gr.Button("试听开头", scale=1, elem_id="listen")
+        with gr.Row():
+            pitch = gr.Slider(-50, 50, value=0, step=5, label="音高（Hz）", elem_id="pitch")
+            volume = gr.Slider(-50, 50, value=0, step=5, label="配音音量（%）",
+                               elem_id="voice-volume")
         voice_note = gr.Markdown()
         hook_audio = gr.Audio(label="开头试听", type="filepath", interactive=False,
                               elem_id="hook-audio")
@@ -325,6 +344,8 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
             background = gr.Dropdown(label="已选背景", choices=[], allow_custom_value=True, elem_id="background")
             bgm = gr.Dropdown(label="背景音乐", choices=[], allow_custom_value=True,
                               elem_id="bgm")
+        bgm_level = gr.Slider(0, 100, step=5, label="背景音乐音量（%）", elem_id="bgm-volume",
+                              value=lambda: round(current_settings().bgm_volume * 100))
         bgm_audio = gr.Audio(label="背景音乐试听", type="filepath", interactive=False)
         sub_style, sub_look, sub_still = subtitle_look.build()
         gr.Markdown("#### 6 · 渲染")
@@ -361,7 +382,8 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     bgm.input(pick_background, [background, bgm], [bgm_audio], api_visibility="private")
     rendering = go.click(
         render, [material, chapter, template, prompt, keyword, app, segments, title, caption,
-                 hashtags, voice, rate, background, bgm, profile, sub_style],
+                 hashtags, voice, rate, background, bgm, profile, sub_style, pitch, volume,
+                 bgm_level],
         [video, cover, caption_out, package, report], api_name="render",
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(cancel_render, None, None, api_visibility="private", cancels=[rendering],
@@ -376,5 +398,6 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     drama_create.wire(drama, picked=picked, loaded=loaded, uploaded=uploaded, material=material,
                       chapter=chapter, template=template, keyword=keyword, app=app, voice=voice,
                       rate=rate, profile=profile, sub_style=sub_style, stop=stop,
+                      sound=[pitch, volume, bgm_level],
                       outputs=[video, cover, caption_out, package, report],
                       render_slots=render_slots)

@@ -158,7 +158,8 @@ def pick_row(evt: gr.SelectData) -> int:
 @handler
 def render_drama(material: Any, template: str, keyword: str, app: str, table: Any, voice: str,
                  rate: float, bgm: str, profile: str, subtitle_style: str,
-                 request: gr.Request, progress: gr.Progress = PROGRESS
+                 request: gr.Request, pitch: float = 0, volume: float = 0,
+                 bgm_level: float | None = None, progress: gr.Progress = PROGRESS
                  ) -> tuple[str, str, str, str, str]:
     """The ticked segments made into a video with the drama template → the same outputs as
     the novel render (video, cover, caption, package zip, checks)."""
@@ -176,7 +177,8 @@ def render_drama(material: Any, template: str, keyword: str, app: str, table: An
                       voice=voice or None, rate=create._rate(rate),
                       bgm=choices.bgm_spec(settings, bgm) if bgm and bgm != NO_BGM else None,
                       profile=profile or "draft", segments=segments,
-                      subtitles=subtitle_look.job_subtitles(subtitle_style))
+                      subtitles=subtitle_look.job_subtitles(subtitle_style),
+                      **create.sound(pitch, volume, bgm_level))
         cancel = render_job.start(user)
         try:
             return render_job.run_and_package(job, settings, db, user, cancel, progress, bgm=bgm)
@@ -212,8 +214,8 @@ def build() -> DramaSection:
 
 def wire(drama: DramaSection, *, picked: Any, loaded: Any, uploaded: Any, material: Any,
          chapter: Any, template: Any, keyword: Any, app: Any, voice: Any, rate: Any,
-         profile: Any, sub_style: Any, stop: Any, outputs: list[Any], render_slots: int
-         ) -> None:
+         profile: Any, sub_style: Any, stop: Any, outputs: list[Any], render_slots: int,
+         sound: list[Any]) -> None:
     kind_outputs = [chapter, drama.section, template, drama.bgm]
     for event in (picked, loaded, uploaded):
         event.then(sync_kind, [material, template], kind_outputs, api_visibility="private")
@@ -226,7 +228,7 @@ def wire(drama: DramaSection, *, picked: Any, loaded: Any, uploaded: Any, materi
     drama.table.select(pick_row, None, [drama.row], api_visibility="private")
     rendering = drama.go.click(
         render_drama, [material, template, keyword, app, drama.table, voice, rate, drama.bgm,
-                       profile, sub_style], outputs, api_name="render_drama",
+                       profile, sub_style, *sound], outputs, api_name="render_drama",
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(render_job.cancel_render, None, None, api_visibility="private",
                cancels=[rendering], queue=False)
