@@ -20,7 +20,8 @@ video is 3 s longer (the end card), `ratio_per_second=N.NN` divides each leg's t
 length; `cpu_ratio_vs_plain=N.NN` compares the CPU seconds of the legs' ffmpeg processes, which
 another load on the machine moves less than wall time.
 
-    .venv/bin/python bench/render_drama.py                   # final profile, 3 reps
+    .venv/bin/python bench/render_drama.py                   # final profile, 3 reps, grain 20
+    .venv/bin/python bench/render_drama.py --grain 0         # the flat sample as generated
     .venv/bin/python bench/render_drama.py --profile draft --reps 1
     .venv/bin/python bench/render_drama.py --fit crop --mask  # the crop fit, a masked band
 """
@@ -125,9 +126,10 @@ def main() -> int:
     parser.add_argument("--fit", default="blur", choices=("blur", "crop"))
     parser.add_argument("--mask", action="store_true", help="blur the subtitle band too")
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--grain", type=int, default=0,
-                        help="re-encode the episodes with this much temporal grain first "
-                             "(0: the sample as made; 20: like camera footage)")
+    parser.add_argument("--grain", type=int, default=20,
+                        help="re-encode the episodes with this much temporal grain first, like "
+                             "camera masters and like bench/render.py's footage (default 20; "
+                             "0: the flat synthetic sample as made)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-drama-") as tmp:
         root = Path(tmp)
