@@ -252,7 +252,7 @@ def test_subtitle_style_preview_is_one_frame_before_rendering(client):
 
 def test_the_app_sets_pitch_voice_volume_and_music_level(client, material):
     segments, title, caption, hashtags, _ = _script(client, material)
-    *_, package, report = client.predict(
+    *_, package, _report = client.predict(
         material, 2, "tiny", "narration", KEYWORD, "番茄小说", segments, title, caption,
         hashtags, "cmn", 0, "generated:1", "generated", "draft", None, 10, -10, 60,
         api_name="/render")

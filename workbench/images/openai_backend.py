@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER_KEY = "not-needed"
 ANSWER_MAX_BYTES = 24_000_000  # a 1024x1536 PNG is 2-4 MB, ~5 MB as base64
 MIN_SIDE, MAX_SIDE = 64, 4096
 MAX_PIXELS = 4096 * 4096
@@ -148,13 +147,9 @@ class OpenAIImages:
             from workbench.rewrite.bounded_http import bounded_client
 
             self._http = bounded_client()
-            self._client = self._openai.OpenAI(
-                api_key=self._endpoint.api_key or PLACEHOLDER_KEY,
-                base_url=self._endpoint.base_url,
-                timeout=self._settings.images_deadline,
-                max_retries=self._settings.llm_max_retries,
-                http_client=self._http,
-            )
+            self._client = self._endpoint.sdk_client(
+                self._openai, self._settings.images_deadline, self._settings.llm_max_retries,
+                self._http)
         return self._client
 
 

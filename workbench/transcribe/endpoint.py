@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.config import Settings, mask_secret
 from workbench.rewrite.openai_backend import OPENAI_DEFAULT_BASE_URL
 
+PLACEHOLDER_KEY = "not-needed"  # local servers need no key; the SDK refuses to start without one
 _KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
 
 
@@ -26,6 +28,13 @@ class Endpoint:
 
     def __repr__(self) -> str:  # never show the key, even in a traceback
         return f"Endpoint(base_url={self.display_url!r}, configured={self.configured})"
+
+    def sdk_client(self, openai_mod: Any, timeout: float, max_retries: int, http_client: Any
+                   ) -> Any:
+        """The openai SDK's client for this endpoint (a placeholder key when none is set)."""
+        return openai_mod.OpenAI(api_key=self.api_key or PLACEHOLDER_KEY, base_url=self.base_url,
+                                 timeout=timeout, max_retries=max_retries,
+                                 http_client=http_client)
 
     @property
     def host(self) -> str:

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDER_KEY = "not-needed"  # local servers need no key; the SDK refuses to start without one
 ANSWER_MAX_BYTES = 4_000_000  # verbose_json for 10 minutes of speech is a few hundred KB
 _MIME = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg"}
 _CHECK = "请确认 WORKBENCH_TRANSCRIBE_BASE_URL（未设置时用 OPENAI_BASE_URL）指向 OpenAI 兼容的语音识别接口"
@@ -106,13 +105,9 @@ class OpenAITranscriber:
         if self._client is None:
             from workbench.rewrite.bounded_http import bounded_client
 
-            self._client = self._openai.OpenAI(
-                api_key=self._endpoint.api_key or PLACEHOLDER_KEY,
-                base_url=self._endpoint.base_url,
-                timeout=self._settings.transcribe_deadline,
-                max_retries=self._settings.llm_max_retries,
-                http_client=bounded_client(),
-            )
+            self._client = self._endpoint.sdk_client(
+                self._openai, self._settings.transcribe_deadline,
+                self._settings.llm_max_retries, bounded_client())
         return self._client
 
 
