@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
 import wave
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from cli_runner import run_cli
 from conftest import PreparedHome, isolate
 from drama_fixtures import SampleDrama, sample_drama  # noqa: F401
+from media_fixtures import gray_frame, rms, sound
 from sqlite_utils import Database
 
 from workbench.config import Settings, load_settings
@@ -29,7 +29,6 @@ from workbench.drama.segments import (
     snap_out,
 )
 from workbench.errors import InputError
-from workbench.ffmpeg import ffmpeg_exe
 from workbench.fonts import default_font_file
 from workbench.materials.drama import add_drama, list_episodes
 from workbench.materials.library import add_material
@@ -62,27 +61,10 @@ SEGMENTS = "1:12.44-18,2:7-17.6,3:6.28-17.88"
 SECONDS = (18 - 12.44) + (17.6 - 7) + (17.88 - 6.28)
 
 
-def gray_frame(video: Path, seconds: float) -> np.ndarray:
-    """The frame shown at `seconds`, as a height × width array of luma."""
-    info = probe(video)
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(video),
-         "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
-        capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(info.height, info.width).astype(np.float64)
 
 
-def sound(video: Path, rate: int = 8000) -> np.ndarray:
-    """The sound as mono samples (±1)."""
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(video), "-vn", "-ac", "1", "-ar", str(rate),
-         "-f", "s16le", "pipe:1"], capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.int16).astype(np.float64) / 32768
 
 
-def rms(samples: np.ndarray, start: float, end: float, rate: int = 8000) -> float:
-    part = samples[int(start * rate):int(end * rate)]
-    return float(np.sqrt(np.mean(part ** 2)))
 
 
 def detail(region: np.ndarray) -> float:

@@ -11,12 +11,12 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from cli_runner import run_cli
 from drama_fixtures import sample_drama  # noqa: F401
+from media_fixtures import gray_frame, rms, sound
 
 from workbench.errors import InputError
 from workbench.ffmpeg import ffmpeg_exe
@@ -34,29 +34,6 @@ from workbench.materials.sample_episode import (
 )
 from workbench.materials.sidecar import read_sidecar
 from workbench.render.probe import probe
-
-
-def gray_frame(video: Path, seconds: float) -> np.ndarray:
-    """The frame shown at `seconds`, as a height × width array of luma."""
-    info = probe(video)
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(video),
-         "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"],
-        capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.uint8).reshape(info.height, info.width)
-
-
-def loudness(video: Path, rate: int = 8000) -> np.ndarray:
-    """The sound as mono samples (float, ±1)."""
-    raw = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(video), "-vn", "-ac", "1", "-ar", str(rate),
-         "-f", "s16le", "pipe:1"], capture_output=True, check=True).stdout
-    return np.frombuffer(raw, np.int16).astype(np.float64) / 32768
-
-
-def rms(samples: np.ndarray, start: float, end: float, rate: int = 8000) -> float:
-    part = samples[int(start * rate):int(end * rate)]
-    return float(np.sqrt(np.mean(part ** 2)))
 
 
 def test_the_script_is_three_episodes_each_ending_on_a_cliffhanger():
@@ -119,12 +96,12 @@ def test_each_srt_says_the_script_and_ends_before_its_episode(sample_drama):  # 
 
 def test_the_voice_speaks_when_the_srt_says(sample_drama):  # noqa: F811
     for path in sample_drama.episodes:
-        sound = loudness(path)
+        track = sound(path)
         lines = read_sidecar(path.with_suffix(".srt")).lines
         gaps = [(a.end + 0.05, b.start - 0.05) for a, b in itertools.pairwise(lines)]
-        quiet = max(rms(sound, *gap) for gap in [(0.1, lines[0].start - 0.1), *gaps])
+        quiet = max(rms(track, *gap) for gap in [(0.1, lines[0].start - 0.1), *gaps])
         for line in lines:
-            assert rms(sound, line.start, line.end) > 3 * quiet, (path.name, line.text)
+            assert rms(track, line.start, line.end) > 3 * quiet, (path.name, line.text)
 
 
 def test_the_dialogue_is_burned_into_the_lower_band(sample_drama):  # noqa: F811
