@@ -235,7 +235,11 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
 
 @handler
 def restore(request: gr.Request) -> tuple[Any, ...]:
-    """Fill the tab from the user's draft: the page resumes after the last finished step."""
+    """Fill the tab from the user's draft: the page resumes after the last finished step.
+
+    Quick, and it leaves alone what it has nothing for: a novel uploaded while the page was
+    still loading must not be blanked by an empty draft arriving after it. The background
+    gallery (thumbnails can take seconds to draw) comes with `refresh_choices`."""
     with session() as (settings, db):
         draft = load_draft(db, owner(request))
         mat = {**draft.get("material", {}), **draft.get("script", {})}
@@ -256,8 +260,10 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
         step = draft.get("step")
         status = f"已恢复：上次完成到「{STEP_NAMES[step]}」" if step in STEP_NAMES else ""
         return (
-            gr.Dropdown(choices=choices.materials(db), value=material),
-            gr.Dropdown(choices=choices.chapters(db, material), value=mat.get("chapter")),
+            gr.Dropdown(choices=choices.materials(db), value=material) if material is not None
+            else gr.Dropdown(choices=choices.materials(db)),
+            gr.Dropdown(choices=choices.chapters(db, material), value=mat.get("chapter"))
+            if material is not None else gr.skip(),
             gr.Dropdown(choices=choices.templates(settings),
                         value=mat.get("template") or _first(choices.templates(settings))),
             gr.Dropdown(choices=choices.prompts(settings), value=mat.get("prompt", "narration")),
@@ -270,10 +276,10 @@ def restore(request: gr.Request) -> tuple[Any, ...]:
             voice.get("preview") if Path(voice.get("preview", "")).is_file() else None,
             gr.Dropdown(choices=choices.backgrounds(settings),
                         value=bg.get("background", "page:paper")),
-            choices.background_gallery(settings),
+            gr.skip(),  # the gallery: refresh_choices draws it
             gr.Dropdown(choices=choices.bgms(settings), value=bg.get("bgm", "generated")),
             done.get("profile", "draft"), video, cover, caption_text, zipped,
-            done.get("report", ""), status, bg.get("subtitle_style", ""),
+            done.get("report", ""), status or gr.skip(), bg.get("subtitle_style", ""),
         )
 
 
