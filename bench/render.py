@@ -632,7 +632,13 @@ def _graph_tweak(fn: Callable[[str], str], *, drop_audio: bool = False
 
 
 def _no_subs(graph: str) -> str:
-    return graph.replace(f"[bg]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},", "[bg]")
+    """The graph without Workbench's libass overlay (wherever it sits in the [bg] chain)."""
+    bare = re.sub(rf"subtitles=filename={re.escape(str(OVERLAY_FILE))}:fontsdir="
+                  rf"{re.escape(str(FONTS_DIR))},", "", graph)
+    if bare == graph:
+        raise SystemExit("bench: the overlay pass was not found in the graph (--breakdown is out "
+                         "of date with render/plan.py)")
+    return bare
 
 
 def _no_loudnorm(graph: str) -> str:
