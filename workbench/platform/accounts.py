@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from workbench.errors import InputError
 from workbench.platform import history
 from workbench.platform.channels import check_channel
+from workbench.platform.records import get_record
 from workbench.store import utcnow, write_transaction
 
 MAX_HANDLE = 100
@@ -32,14 +33,7 @@ def add_account(db: Database, channel: str, handle: str, name: str | None, actor
 
 
 def get_account(db: Database, account_id: int | str) -> dict[str, Any]:
-    try:
-        number = int(str(account_id).lstrip("#"))
-    except ValueError:
-        raise InputError(f"账号编号应为数字，收到 {account_id!r}") from None
-    rows = list(db["accounts"].rows_where("id = ?", [number], limit=1))
-    if not rows:
-        raise InputError(f"没有编号为 {number} 的账号（workbench account list 查看全部）")
-    return dict(rows[0])
+    return get_record(db, "accounts", account_id, "账号", "workbench account list")
 
 
 def list_accounts(db: Database) -> list[dict[str, Any]]:

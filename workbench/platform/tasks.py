@@ -19,6 +19,7 @@ from workbench.platform.channels import check_channel
 from workbench.platform.dates import parse_optional_date
 from workbench.platform.keyword_rules import check_rules
 from workbench.platform.money import parse_price, parse_share, to_text
+from workbench.platform.records import get_record
 from workbench.store import utcnow, write_transaction
 
 DEFAULT_WORDING = "{app}搜索【{keyword}】"
@@ -170,14 +171,7 @@ def _by_external(db: Database, platform: str, external_id: str) -> dict[str, Any
 
 
 def get_task(db: Database, task_id: int | str) -> dict[str, Any]:
-    try:
-        number = int(str(task_id).lstrip("#"))
-    except ValueError:
-        raise InputError(f"任务编号应为数字，收到 {task_id!r}") from None
-    rows = list(db["tasks"].rows_where("id = ?", [number], limit=1))
-    if not rows:
-        raise InputError(f"没有编号为 {number} 的任务（workbench task list 查看全部）")
-    return dict(rows[0])
+    return get_record(db, "tasks", task_id, "任务", "workbench task list")
 
 
 def task_values(row: Mapping[str, Any]) -> dict[str, Any]:
