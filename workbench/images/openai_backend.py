@@ -22,16 +22,14 @@ import io
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from workbench.config import Settings
 from workbench.errors import BackendError, BackendUnavailable
 from workbench.images.base import GeneratedImage
 from workbench.images.endpoint import images_endpoint
 from workbench.images.registry import HOW_TO
-
-if TYPE_CHECKING:
-    import openai
+from workbench.transcribe.endpoint import SdkBackend
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +46,7 @@ class _Refused(Exception):
         self.field = field
 
 
-class OpenAIImages:
+class OpenAIImages(SdkBackend):
     name: ClassVar[str] = "openai"
     version: ClassVar[str] = "1"
 
@@ -56,12 +54,7 @@ class OpenAIImages:
         self._endpoint = images_endpoint(settings)
         if not self._endpoint.configured:
             raise BackendUnavailable(f"openai 图片生成不可用：没有配置接口；{HOW_TO}")
-        import openai  # here, not at start-up: the SDK takes ~0.4 s to import
-
-        self._openai = openai
-        self._settings = settings
-        self._client: openai.OpenAI | None = None
-        self._http: Any = None
+        self._connect(settings, self._endpoint, settings.images_deadline)
         self._dropped: set[str] = set()
 
     def __repr__(self) -> str:
@@ -72,17 +65,8 @@ class OpenAIImages:
         return self._settings.images_model
 
     @property
-    def endpoint(self) -> str:
-        return self._endpoint.display_url
-
-    @property
     def size(self) -> str:
         return self._settings.images_size
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def generate(self, prompt: str, seed: int) -> GeneratedImage:
         started = time.monotonic()
@@ -142,15 +126,6 @@ class OpenAIImages:
             raise _Refused(refused)
         raise translate_error(self._openai, failure, self._endpoint, self._settings)
 
-    def _get_client(self) -> openai.OpenAI:
-        if self._client is None:
-            from workbench.rewrite.bounded_http import bounded_client
-
-            self._http = bounded_client()
-            self._client = self._endpoint.sdk_client(
-                self._openai, self._settings.images_deadline, self._settings.llm_max_retries,
-                self._http)
-        return self._client
 
 
 def _refused_field(openai_mod: Any, exc: Exception, kwargs: dict[str, Any],

@@ -69,3 +69,36 @@ def transcription_endpoint(settings: Settings) -> Endpoint:
     configured = bool(settings.transcribe_base_url or settings.transcribe_api_key
                       or settings.llm_configured)
     return Endpoint(base_url, key, configured)
+
+
+class SdkBackend:
+    """What a backend on the openai SDK holds: its endpoint, a client made on first use (the
+    SDK over the bounded HTTP client, `_http`), and `close`. Transcription and images share it."""
+
+    def _connect(self, settings: Settings, endpoint: Endpoint, timeout: float) -> None:
+        import openai  # here, not at start-up: the SDK takes ~0.4 s to import
+
+        self._openai: Any = openai
+        self._settings = settings
+        self._endpoint = endpoint
+        self._timeout = timeout
+        self._client: Any = None
+        self._http: Any = None
+
+    @property
+    def endpoint(self) -> str:
+        return self._endpoint.display_url
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            from workbench.rewrite.bounded_http import bounded_client
+
+            self._http = bounded_client()
+            self._client = self._endpoint.sdk_client(
+                self._openai, self._timeout, self._settings.llm_max_retries, self._http)
+        return self._client

@@ -19,15 +19,12 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from workbench.config import Settings
 from workbench.errors import BackendError, BackendUnavailable
 from workbench.materials.sidecar import SubtitleLine
-from workbench.transcribe.endpoint import Endpoint, transcription_endpoint
-
-if TYPE_CHECKING:
-    import openai
+from workbench.transcribe.endpoint import Endpoint, SdkBackend, transcription_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +33,7 @@ _MIME = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".wav": "audio/wav", ".ogg
 _CHECK = "请确认 WORKBENCH_TRANSCRIBE_BASE_URL（未设置时用 OPENAI_BASE_URL）指向 OpenAI 兼容的语音识别接口"
 
 
-class OpenAITranscriber:
+class OpenAITranscriber(SdkBackend):
     name: ClassVar[str] = "openai"
     version: ClassVar[str] = "1"
 
@@ -48,11 +45,7 @@ class OpenAITranscriber:
                 "只需设置 WORKBENCH_TRANSCRIBE_BASE_URL），或设置 WORKBENCH_WHISPER_MODEL_DIR "
                 "改用本地 faster-whisper 模型"
             )
-        import openai  # here, not at start-up: the SDK takes ~0.4 s to import
-
-        self._openai = openai
-        self._settings = settings
-        self._client: openai.OpenAI | None = None
+        self._connect(settings, self._endpoint, settings.transcribe_deadline)
 
     def __repr__(self) -> str:
         return f"OpenAITranscriber(model={self.model!r}, endpoint={self.endpoint!r})"
@@ -60,15 +53,6 @@ class OpenAITranscriber:
     @property
     def model(self) -> str:
         return self._settings.transcribe_model
-
-    @property
-    def endpoint(self) -> str:
-        return self._endpoint.display_url
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
     def transcribe(self, audio: Path, language: str | None) -> list[SubtitleLine]:
         from workbench.rewrite.bounded_http import call_with_limits
@@ -101,14 +85,6 @@ class OpenAITranscriber:
                  self._endpoint.host, time.monotonic() - started, len(body), len(lines))
         return lines
 
-    def _get_client(self) -> openai.OpenAI:
-        if self._client is None:
-            from workbench.rewrite.bounded_http import bounded_client
-
-            self._client = self._endpoint.sdk_client(
-                self._openai, self._settings.transcribe_deadline,
-                self._settings.llm_max_retries, bounded_client())
-        return self._client
 
 
 def parse_transcription(body: bytes, endpoint: Endpoint) -> list[SubtitleLine]:
