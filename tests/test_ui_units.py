@@ -276,3 +276,13 @@ def test_a_refused_novel_upload_leaves_no_copy(settings, tmp_path):
         import_novel(str(binary))
     assert list_uploads(settings, "material") == []
     assert not any(uploads_dir(settings, "material").glob("*"))
+
+
+def test_a_built_in_animation_choice_names_the_animation(settings):
+    """No background means the reading page now: the gallery's 内置动画 must say generated."""
+    from workbench.render.backgrounds import resolve_background
+    from workbench.ui.choices import background_spec
+
+    spec, seed = background_spec(settings, "generated:2")
+    assert (spec, seed) == ("generated", 2)
+    assert resolve_background(spec, seed=seed).kind == "generated"

@@ -10,7 +10,7 @@ from workbench.config import Settings
 from workbench.errors import InputError, WorkbenchError
 from workbench.footage import TAG_PREFIX, is_tag, library_tags, list_footage
 from workbench.materials.library import list_chapters, list_materials
-from workbench.render.backgrounds import STORY_IMAGES
+from workbench.render.backgrounds import GENERATED, STORY_IMAGES
 from workbench.render.bgm import generated_variant
 from workbench.render.thumbs import background_thumbnail
 from workbench.rewrite.prompts import list_prompts
@@ -125,9 +125,9 @@ def background_spec(settings: Settings, choice: str | None) -> tuple[str | None,
     kind, _, rest = choice.partition(":")
     if kind == "page":
         return choice, 0
-    if kind == "generated":
+    if kind == "generated":  # by name: no background (None) now means the reading page
         try:
-            return None, int(rest or 0)
+            return GENERATED, int(rest or 0)
         except ValueError:
             raise InputError(f"背景选项无效: {choice}") from None
     if choice == STORY_IMAGES:
