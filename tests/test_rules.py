@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from workbench.models import Segment
@@ -9,8 +11,9 @@ from workbench.rewrite.rules import (
     load_synonyms,
     speak_numbers,
     split_long_sentences,
+    vary_wording,
 )
-from workbench.text import split_sentences, visible_len
+from workbench.text import visible_len
 
 BODY = (
     "“你终于来了，”他顿了顿，说，“我等了你3年。”她低声说：“2024年10:30，17楼见。”"
@@ -57,13 +60,50 @@ def test_numbers_read_for_speech(written, spoken):
     assert speak_numbers(f"在{written}。") == f"在{spoken}。"
 
 
-def test_long_sentences_are_split():
-    text = split_long_sentences("她看见一个非常奇怪的影子，于是立刻跑了过去，心里却一直在想着那天晚上"
+def test_commas_stay_commas_and_a_semicolon_may_end_a_long_sentence():
+    for text in ("我把铜钥匙从口袋里掏出来，对着台灯看了半天，除了锈，什么也没看出来。",
+                 "卖出去的票少说也有十几万张，去西沙的、去老城的、去江心岛的……可从来没人买过。",
+                 "清单我记得很清楚：一块泡了水的手表，一个钱包，一串四把钥匙。"):
+        assert split_long_sentences(text) == text
+        for seed in range(20):
+            rewritten = RulesBackend().rewrite(RewriteRequest(
+                segments=[Segment("body", text)], keyword="", app="", target_chars=200,
+                seed=seed)).segments[0].text
+            assert [c for c in rewritten if c in "，、：。…"] == [c for c in text if c in "，、：。…"]
+    text = split_long_sentences("她看见一个非常奇怪的影子，于是立刻跑了过去；心里却一直在想着那天晚上"
                                 "发生的所有事情，仿佛一切早已注定。")
-    assert all(visible_len(s) <= 32 for s in split_sentences(text))
-    assert text.count("。") >= 2
-    quoted = "“老周在公司干了三十年，钥匙只有你和他有，你说，是谁拿的？”我脑子里嗡的一声。"
+    assert text.count("。") == 2 and "；" not in text and text.count("，") == 2
+    quoted = "“老周在公司干了三十年；钥匙只有你和他有，你说，是谁拿的？”我脑子里嗡的一声。"
     assert split_long_sentences(quoted) == quoted  # never split inside a quotation
+
+
+@pytest.mark.parametrize(("text", "never"), [
+    ("然后坐在黑暗中，一遍又一遍地回想。", "黑漆漆"),
+    ("这也太突然了！", "太忽然"),
+    ("一切都来得太突然了。", "太猛地"),
+    ("因为江州根本没有第十七码头。", "由于"),
+    ("她脸上带着微笑。", "带着笑了笑"),
+    ("原来他早就知道了。", "其实他早就"),
+    ("你别害怕。", "别恐惧"),
+    ("他有一双眼睛。", "一双双眼"),
+    ("他刚刚离开了她。", "走出了她"),
+    ("这是一个重大发现。", "重大注意到"),
+])
+def test_synonyms_never_make_odd_words(text, never):
+    for seed in range(40):
+        assert never not in vary_wording(text, random.Random(seed), rate=1.0)
+
+
+def test_synonym_table_entries_parse_and_swaps_still_happen():
+    table = load_synonyms()
+    assert all(entry.options and word not in entry.options for word, entry in table.items())
+    assert "突然" in table and "太" in table["突然"].not_after and "的" in table["突然"].not_before
+    swapped = {vary_wording("他突然站了起来。", random.Random(seed), rate=1.0) for seed in range(20)}
+    assert swapped >= {"他忽然站了起来。", "他猛地站了起来。"}
+
+
+def test_a_count_of_two_is_said_liang():
+    assert speak_numbers("花了2个亿，住在2楼，第2个，12个人。") == "花了两个亿，住在二楼，第二个，十二个人。"
 
 
 def test_deterministic_for_a_seed_and_varied_across_seeds():

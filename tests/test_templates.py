@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from pathlib import Path
 
@@ -265,6 +266,47 @@ def test_striking_and_chars() -> None:
     assert filters.striking(text, 20) == "“你还有脸来？”"
     assert filters.striking("一句很平的话，后面还有很多字呢。", 8) == "一句很平的话……"
     assert filters.chars(" 你 好\n啊 ") == 3 and filters.chars(None) == 0
+
+
+def test_omit_takes_the_hook_out_with_its_quote_and_lead_in() -> None:
+    text = "看到我进来，她勉强笑了笑：“又一宿没睡？眼睛肿得跟桃似的。”我没说话。"
+    assert filters.omit(text, "又一宿没睡？眼睛肿得跟桃似的。") == "看到我进来，她勉强笑了笑。我没说话。"
+    assert filters.omit(text, "“又一宿没睡？眼睛肿得跟桃似的。”") == "看到我进来，她勉强笑了笑。我没说话。"
+    assert filters.omit("“快跑！”\n他没动。", "“快跑！”") == "他没动。"  # nothing left: no line
+    assert filters.omit("他走了，门关上了。", "") == "他走了，门关上了。"
+
+
+CHAPTER = ("我在窗口坐了三年。其中就有我爸，沈长河。"
+           "所以那天晚上，当一只干瘦的手从窗口底下伸进来，把一张钞票推到我面前时，我整个人都僵住了。"
+           "“一张票。”窗外的人声音沙哑。")
+
+
+def test_teaser_is_the_next_tense_sentence_of_the_chapter_without_its_outcome() -> None:
+    told = "我在窗口坐了三年。其中就有我爸，沈长河。"
+    assert filters.teaser(CHAPTER, told, 40) == (
+        "所以那天晚上，当一只干瘦的手从窗口底下伸进来，把一张钞票推到我面前时……")
+    assert filters.teaser(CHAPTER, told) == "所以那天晚上，当一只干瘦的手从窗口底下伸进来……"  # n=30
+    # a question after the excerpt is the cliffhanger itself
+    chapter = told + "第二天上午，有人敲门。门外站着一个人，笑眯眯的。“落水的人……找到了吗？”"
+    assert filters.teaser(chapter, told) == "“落水的人……找到了吗？”"
+    assert filters.teaser(CHAPTER, CHAPTER) == ""  # the excerpt ran to the end
+    assert filters.teaser(CHAPTER, "不在这一章里的一句。") == ""
+    assert filters.teaser("", told) == "" and filters.teaser(None, None) == ""
+    assert len(filters.teaser(CHAPTER, told, 12)) <= 12 + 2
+
+
+@pytest.mark.parametrize("template_id", ["suspense", "emotional", "comeback"])
+def test_novel_templates_take_the_cliffhanger_from_the_chapter(template_id: str) -> None:
+    template = get_template(template_id, [BUNDLED])
+    chapter = SAMPLE_CHAPTER + "\n" + CHAPTER * 8
+    segments = render_template(template, {**SAMPLE_CONTEXT, "chapter_text": chapter})
+    cliffhanger = {s.name: s.text for s in segments}["cliffhanger"]
+    assert re.sub(r"[…？”！]+$", "", cliffhanger) in chapter, cliffhanger
+    assert "万万没想到" not in cliffhanger and "傻眼" not in cliffhanger
+    # a creator's own line still wins
+    mine = render_template(template, {**SAMPLE_CONTEXT, "chapter_text": chapter,
+                                      "cliffhanger": "我的悬念"})
+    assert {s.name: s.text for s in mine}["cliffhanger"] == "我的悬念"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

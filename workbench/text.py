@@ -21,6 +21,7 @@ OPEN_QUOTES = "“「『‘"
 CLOSE_QUOTES = "”」』’"
 CLOSE_BRACKETS = "）)》】〉"
 CUT_MARK = "……"
+DASHES = "—"  # 那把钥匙—— : speech broken off ends a sentence as well
 
 
 def as_text(value: Any) -> str:
@@ -90,7 +91,7 @@ def split_sentences(text: Any) -> list[str]:
 
 def ends_with_punct(sentence: str) -> bool:
     core = sentence.rstrip(CLOSE_QUOTES + CLOSE_BRACKETS + '"')
-    return bool(core) and core[-1] in SENTENCE_END + ELLIPSIS + CLAUSE_MARKS
+    return bool(core) and core[-1] in SENTENCE_END + ELLIPSIS + CLAUSE_MARKS + DASHES
 
 
 def join_sentences(sentences: list[str]) -> str:

@@ -1,8 +1,15 @@
 """The offline rewrite backend: deterministic rules that turn written prose into narration.
 
 Steps per segment: drop stage directions and dialogue tags, read numbers the way a narrator
-says them (cn2an), split long sentences, vary wording from a bundled synonym table (seeded), then
-fit the body to the template's target length. The keyword is protected from every step.
+says them (cn2an), end a long sentence at a semicolon, vary wording from a bundled synonym table
+(seeded), then fit the body to the template's target length at a sentence boundary. The keyword
+is protected from every step.
+
+What it never does: turn a comma (or 、 or ：) into a full stop — `除了锈，什么也没看出来` is one
+breath, and a narrator who stops in the middle sounds broken — or swap a word where the swap
+reads oddly: the synonym table lists only words that stand in for each other as the same part
+of speech, and an entry may name the neighbours before or after which it is left alone (`黑暗中`
+is a noun, where 黑漆漆 is not).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import functools
 import logging
 import random
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -54,20 +62,36 @@ _STAGE = re.compile(r"（[^（）\n]{0,40}）|\([^()\n]{0,40}\)")
 _CLOCK = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:：]([0-5]\d)(?!\d)")
 _LONG_DIGITS = re.compile(r"(?<![\d.])\d{7,}(?![\d.])")
 _DIGITS = "零一二三四五六七八九"
+_TWO_COUNTED = re.compile(r"(?<![零一二三四五六七八九十百千万亿第])二(?=[个只张条位块本次层辆件家种台把名岁天]|[千万亿])")
 
 HASHTAG_POOL = ("小说推荐", "好书推荐", "网文", "追更", "书荒推荐", "故事", "小说")
 
 
+@dataclass(frozen=True)
+class Synonyms:
+    options: tuple[str, ...]
+    not_after: frozenset[str] = frozenset()
+    not_before: frozenset[str] = frozenset()
+
+    def fits(self, before: str, after: str) -> bool:
+        return before not in self.not_after and after not in self.not_before
+
+
 @functools.cache
-def load_synonyms(path: Path = SYNONYMS_FILE) -> dict[str, tuple[str, ...]]:
-    table: dict[str, tuple[str, ...]] = {}
+def load_synonyms(path: Path = SYNONYMS_FILE) -> dict[str, Synonyms]:
+    """word → its alternatives and the neighbours that block a swap (third column, space
+    separated: `太-` means "not after 太", `-的` "not before 的")."""
+    table: dict[str, Synonyms] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        word, _, alts = line.partition("\t")
+        word, alts, guards = (line.split("\t") + ["", ""])[:3]
         options = tuple(a.strip() for a in alts.split("|") if a.strip())
+        marks = guards.split()
         if word.strip() and options:
-            table[word.strip()] = options
+            table[word.strip()] = Synonyms(
+                options, frozenset(m[:-1] for m in marks if m.endswith("-")),
+                frozenset(m[1:] for m in marks if m.startswith("-")))
     return table
 
 
@@ -91,14 +115,16 @@ def speak_numbers(text: str) -> str:
     # Phone and ID numbers are read digit by digit, not as one huge amount.
     text = _LONG_DIGITS.sub(lambda m: "".join(_DIGITS[int(d)] for d in m.group(0)), text)
     try:
-        return cn2an.transform(text, "an2cn")
+        text = cn2an.transform(text, "an2cn")
     except (ValueError, KeyError):  # cn2an rejects a few odd shapes; leave the text as it was
         log.debug("cn2an could not transform %r", text[:40])
-        return text
+    # a count says 两: 2个亿 is 两个亿, not 二个亿 (十二个 and 第二个 stay)
+    return _TWO_COUNTED.sub("两", text)
 
 
 def split_long_sentences(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
-    """Break sentences longer than `limit` at clause marks into shorter spoken sentences."""
+    """End sentences longer than `limit` at a semicolon, the one clause mark a narrator reads as
+    a full stop. Commas, 、 and colons stay: they are pauses inside one breath."""
     out: list[str] = []
     for sentence in split_sentences(text):
         if visible_len(sentence) <= limit:
@@ -107,8 +133,8 @@ def split_long_sentences(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
         chunk, depth = "", 0
         for clause in split_clauses(sentence):
             # break only outside quotes: a quotation cut in two reads as two speakers
-            if chunk and depth == 0 and visible_len(chunk + clause) > limit:
-                out.append(re.sub(r"[，,；;：:、]$", "。", chunk))
+            if chunk and depth == 0 and chunk[-1] in "；;" and visible_len(chunk + clause) > limit:
+                out.append(chunk[:-1] + "。")
                 chunk = ""
             chunk += clause
             depth = max(0, depth + sum(c in OPEN_QUOTES for c in clause)
@@ -120,11 +146,13 @@ def split_long_sentences(text: str, limit: int = MAX_SENTENCE_CHARS) -> str:
 
 def vary_wording(text: str, rng: random.Random, rate: float = 0.5) -> str:
     table = load_synonyms()
+    tokens = list(jieba().cut(text, HMM=False))
     words = []
-    for word in jieba().cut(text, HMM=False):
-        options = table.get(word)
-        if options and rng.random() < rate:
-            word = rng.choice(options)
+    for i, word in enumerate(tokens):
+        entry = table.get(word)
+        if entry and rng.random() < rate and entry.fits(
+                tokens[i - 1] if i else "", tokens[i + 1] if i + 1 < len(tokens) else ""):
+            word = rng.choice(entry.options)
         words.append(word)
     return "".join(words)
 
@@ -133,7 +161,7 @@ class RulesBackend:
     """Offline, deterministic for a given seed; no model."""
 
     name: ClassVar[str] = "rules"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"
     offline: ClassVar[bool] = True
 
     @property

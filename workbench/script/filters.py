@@ -13,12 +13,15 @@ from workbench.text import (
     CLAUSE_MARKS,
     CLOSE_BRACKETS,
     CLOSE_QUOTES,
+    CUT_MARK,
     ELLIPSIS,
+    OPEN_QUOTES,
     SENTENCE_END,
     as_text,
     cut_sentence,
     ends_with_punct,
     join_sentences,
+    split_clauses,
     split_paragraphs,
     split_sentences,
     tidy_punctuation,
@@ -103,6 +106,65 @@ def striking(value: Any, n: int = 30) -> str:
     return cut_sentence(all_sentences[0], n) if all_sentences else ""
 
 
+def omit(value: Any, part: Any) -> str:
+    """The text without `part` (a hook taken from it), so the listener does not hear it twice.
+
+    Quoted speech goes with its quotation marks, and the colon that led into it ends the
+    sentence: `她笑了笑：“又一宿没睡？”` without the question is `她笑了笑。`, not a sentence
+    that stops on `：`.
+    """
+    text, core = as_text(value), as_text(part).strip().strip(OPEN_QUOTES + CLOSE_QUOTES + '"')
+    if not core:
+        return text
+    for opening, closing in ("“”", "「」", "『』", '""'):
+        text = text.replace(f"{opening}{core}{closing}", "\x00")
+    text = text.replace(core, "\x00")
+    text = re.sub(r"[：:]\s*\x00", "。", text).replace("\x00", "")
+    kept = []
+    for para in split_paragraphs(text):
+        para = re.sub(rf"([{SENTENCE_END}])[{CLAUSE_MARKS}]+", r"\1", tidy_punctuation(para))
+        para = re.sub(rf"([{SENTENCE_END}])[{SENTENCE_END}]+", r"\1", para)
+        if para and not all(unicodedata.category(c).startswith("P") for c in para):
+            kept.append(para)
+    return "\n".join(kept)
+
+
+TEASER_WINDOW = 8  # sentences after the excerpt in which to look for the cliffhanger
+
+
+def teaser(value: Any, after: Any, n: int = 30) -> str:
+    """A cliffhanger taken from the chapter: of the sentences just after `after` (the excerpt the
+    narration stopped at), the one with the most suspense (a question, an exclamation, conflict
+    or suspense words; else the first with several clauses), cut before its last clause and
+    ended with …… so the reveal is kept back. Empty when the excerpt runs to the chapter's end:
+    the template then falls back to a line of its own."""
+    from workbench.drama.dialogue import score_line  # one word list for lines and sentences
+
+    sentences, told = split_sentences(value), split_sentences(after)
+    if not sentences or not told:
+        return ""
+    start = next((i + 1 for i, s in enumerate(sentences) if s == told[-1]), None)
+    if start is None:
+        return ""
+    window = [s for s in sentences[start:start + TEASER_WINDOW] if len(s) >= 6]
+    scored = [(score_line(s).score, -i, s) for i, s in enumerate(window)]
+    best = max(scored, default=(0.0, 0, ""))
+    if best[0] > 0:
+        sentence = best[2]
+    else:  # no suspense words: the next narrated sentence, stopped before its outcome
+        sentence = next((s for s in window if len(split_clauses(s)) > 1 and len(s) >= 12), "")
+        if not sentence:
+            return ""
+    core = sentence.rstrip(CLOSE_QUOTES + CLOSE_BRACKETS + '"')
+    if core[-1:] in "！？!?" and len(sentence) <= int(n):
+        return sentence
+    clauses = split_clauses(core)
+    if len(clauses) > 1 and len("".join(clauses[:-1])) >= 6:
+        core = "".join(clauses[:-1])
+    core = core.rstrip(CLAUSE_MARKS + SENTENCE_END + ELLIPSIS).lstrip(OPEN_QUOTES + '"')
+    return cut_sentence(core + CUT_MARK, int(n) + len(CUT_MARK))
+
+
 def chars(value: Any) -> int:
     """Length without whitespace: what the narrator will actually say."""
     return visible_len(as_text(value))
@@ -111,5 +173,5 @@ def chars(value: Any) -> int:
 FILTERS = {
     "excerpt": excerpt, "first_sentence": first_sentence, "last_sentence": last_sentence,
     "sentences": sentences, "paragraphs": paragraphs, "strip_dialogue": strip_dialogue,
-    "quote": quote, "striking": striking, "chars": chars,
+    "quote": quote, "striking": striking, "chars": chars, "omit": omit, "teaser": teaser,
 }
