@@ -192,15 +192,23 @@ def test_the_llm_set_in_the_app_is_used_and_its_key_never_shown(tmp_path):
         app = start_app(tmp_path, extra_env={"WORKBENCH_REWRITE_BACKEND": "auto"})
         try:
             client = Client(app.url, verbose=False)
-            with pytest.raises(AppError, match="未配置大模型"):
-                client.predict(api_name="/test_connection")
+            with pytest.raises(AppError, match="请先填写接口地址（本地模型）或 API Key"):
+                client.predict("", "", "", api_name="/test_connection")
+            # what is typed is tested, before anything is saved
+            answer = client.predict(llm.base_url, "typed-model", "sk-typed-888888",
+                                    api_name="/test_connection")
+            assert answer.startswith("连接正常") and "typed-model" in answer
+            assert llm.requests[-1].headers["authorization"] == "Bearer sk-typed-888888"
+            with pytest.raises(AppError, match="不是网址") as refused:
+                client.predict("api.deepseek.com", "m", "k", api_name="/test_connection")
+            assert "OPENAI_" not in str(refused.value)
             from workbench.config import load_settings
             from workbench.settings_file import save_settings
 
             settings = load_settings({"WORKBENCH_HOME": str(app.home)}, cwd=tmp_path)
             save_settings(settings, {"llm_base_url": llm.base_url, "llm_model": "test-model"})
             save_api_key(app.home, "sk-app-secret-777777")
-            answer = client.predict(api_name="/test_connection")
+            answer = client.predict(llm.base_url, "test-model", "", api_name="/test_connection")
             assert answer.startswith("连接正常") and "test-model" in answer
             assert llm.requests[-1].headers["authorization"] == "Bearer sk-app-secret-777777"
 
@@ -208,7 +216,7 @@ def test_the_llm_set_in_the_app_is_used_and_its_key_never_shown(tmp_path):
                                         api_name="/upload_material")
             *_, note = _script(client, int(choice["value"]))
             assert "openai" in note and "test-model" in note
-            assert len(llm.chat_requests) == 2  # the connection test and the rewrite
+            assert len(llm.chat_requests) == 3  # two connection tests and the rewrite
         finally:
             app.stop()
     leaked = [p for p in app.home.rglob("*") if p.is_file() and p.name != "llm_api_key"

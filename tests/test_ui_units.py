@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import replace
 
 import gradio as gr
@@ -124,6 +125,23 @@ def test_saved_settings_keep_the_files_comments_and_apply_on_the_next_read(setti
     with pytest.raises(InputError, match="不能在网页里修改"):
         save_settings(again, {"home": "/"})
     assert path.read_text("utf-8") == before  # a bad value changes nothing
+    # refused at 保存, not at the next render: the voice plan and the endpoint are checked whole
+    for values, reason in (({"voice_rate": "fast"}, "语速 rate 格式不对: 'fast'"),
+                           ({"voice_rate": "+300%"}, "超出范围"),
+                           ({"voice_backend": "edge", "voice": "cmn"}, "不是 edge 音色"),
+                           ({"llm_base_url": "api.deepseek.com/v1"}, "不是网址")):
+        with pytest.raises(InputError, match=re.escape(reason)):
+            save_settings(again, values)
+        assert path.read_text("utf-8") == before
+
+
+def test_web_errors_name_the_settings_page_not_environment_variables():
+    from workbench.ui.common import for_web
+
+    told = for_web("未配置大模型；请设置 OPENAI_API_KEY（本地模型只需设置 OPENAI_BASE_URL），"
+                   "可调大 WORKBENCH_LLM_DEADLINE")
+    assert told == ("未配置大模型；请在设置页填写「API Key」（本地模型只需在设置页填写「接口地址」），"
+                    "可调大配置文件 workbench.toml 的 llm.deadline")
 
 
 def test_the_api_key_lives_in_a_0600_file_and_is_never_shown(settings, monkeypatch, caplog):
@@ -169,13 +187,33 @@ def test_the_badge_names_the_active_backends(settings, monkeypatch):
 def test_the_start_up_probe_marks_edge_down_when_its_host_does_not_resolve(settings,
                                                                           monkeypatch):
     from workbench.ui import app
+    from workbench.voice import reach
     from workbench.voice.service import down_reason
 
     assert app.probe_edge(settings) is None  # espeak configured: nothing to probe
     monkeypatch.setenv("WORKBENCH_VOICE_BACKEND", "auto")
-    monkeypatch.setattr(app, "EDGE_HOST", "edge.invalid")  # RFC 2606: never resolves
+    monkeypatch.setattr(reach, "EDGE_HOST", "edge.invalid")  # RFC 2606: never resolves
     app.probe_edge(load_settings()).join(10)
     assert "edge.invalid" in down_reason("edge")
+
+
+def test_the_badge_checks_edge_again_when_its_down_mark_runs_out(settings, monkeypatch):
+    """An expired mark does not mean edge is back: the badge asks again before it says 在线."""
+    import time
+
+    from workbench.voice import reach, service
+
+    monkeypatch.setenv("WORKBENCH_VOICE_BACKEND", "auto")
+    monkeypatch.setattr(reach, "EDGE_HOST", "edge.invalid")
+    monkeypatch.setitem(service._down, "edge", (time.monotonic() - 1, "旧的记录"))
+    assert backend_badge(load_settings()) == (
+        "离线模式: 规则改写 + espeak（cmn）（edge 连不上，已自动改用离线配音）")
+    assert "再次检查：连不上 edge.invalid" in service.down_reason("edge")
+    # the host answers again: the mark goes and the badge says edge
+    monkeypatch.setattr(reach, "EDGE_HOST", "localhost")
+    monkeypatch.setitem(service._down, "edge", (time.monotonic() - 1, "旧的记录"))
+    assert backend_badge(load_settings()).startswith("在线模式: 规则改写 + edge 配音")
+    assert "edge" not in service._down
 
 
 # Launch options ------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
 
 import gradio as gr
@@ -17,13 +16,12 @@ from workbench.fonts import default_font_file
 from workbench.ui import create, materials, settings_tab, submissions
 from workbench.ui.common import backend_badge
 from workbench.uploads import MAX_UPLOAD_MB
+from workbench.voice import reach
 from workbench.voice.registry import plan_voice
-from workbench.voice.service import mark_down
 
 log = logging.getLogger(__name__)
 TITLE = "Workbench · 推文视频工作台"
 FONT = "WB Noto Sans SC"
-EDGE_HOST = "speech.platform.bing.com"
 CJK_FONTS = ["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", FONT]
 FONTS = ["system-ui", *CJK_FONTS, "sans-serif"]
 # Tables use the mono font: without the CJK fallbacks their Chinese cells show as boxes.
@@ -68,13 +66,8 @@ def probe_edge(settings: Settings) -> threading.Thread | None:
     if plan.primary.backend.name != "edge" or plan.fallback is None:
         return None
 
-    def probe() -> None:
-        try:
-            socket.getaddrinfo(EDGE_HOST, 443)
-        except OSError as exc:
-            mark_down("edge", f"启动时连不上 {EDGE_HOST}（{exc}）")
-
-    thread = threading.Thread(target=probe, name="edge-probe", daemon=True)
+    thread = threading.Thread(target=reach.probe_edge, args=("启动时",), name="edge-probe",
+                              daemon=True)
     thread.start()
     return thread
 

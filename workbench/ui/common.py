@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -13,12 +14,12 @@ import gradio as gr
 from sqlite_utils import Database
 
 from workbench.compliance import LEVEL_NAMES
-from workbench.config import Settings, load_settings
+from workbench.config import OPTIONS, Settings, load_settings
 from workbench.errors import WorkbenchError
 from workbench.rewrite.registry import resolve_backend
 from workbench.store import database_error, open_db
+from workbench.voice.reach import edge_down_reason
 from workbench.voice.registry import plan_voice
-from workbench.voice.service import down_reason
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,8 +49,40 @@ def owner(request: gr.Request | None) -> str:
     return (getattr(request, "username", None) or "local") if request else "local"
 
 
+# The settings a web user can change, by the label the 设置 tab gives them.
+FORM_LABELS = {"llm_base_url": "接口地址", "llm_model": "模型", "llm_api_key": "API Key",
+               "rewrite_backend": "改写方式", "voice_backend": "配音方式", "voice": "默认音色",
+               "voice_rate": "默认语速", "voice_fallback": "回退策略",
+               "render_profile": "默认输出规格"}
+
+
+@functools.cache
+def _setting_names() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Environment variable → how a web user reaches that setting (longest names first)."""
+    pairs = []
+    for option in sorted(OPTIONS, key=lambda o: -len(o.env)):
+        label = FORM_LABELS.get(option.name)
+        if label:
+            told, where = f"在设置页填写「{label}」", f"设置页的「{label}」"
+        else:
+            told = f"在配置文件 workbench.toml 里设置 {option.toml_key}"
+            where = f"配置文件 workbench.toml 的 {option.toml_key}"
+        env = re.escape(option.env)
+        pairs.append((re.compile(rf"设置\s*\b{env}\b\s*"), told))
+        pairs.append((re.compile(rf"\s*\b{env}\b\s*"), where))
+    return tuple(pairs)
+
+
+def for_web(message: str) -> str:
+    """A library message as a web user should read it: settings by where they are in the app,
+    never an environment variable to set (the CLI's wording names those)."""
+    for pattern, words in _setting_names():
+        message = pattern.sub(words, message)
+    return message
+
+
 def user_error(message: str, title: str = "出错了") -> gr.Error:
-    return gr.Error(html.escape(message), title=title, print_exception=False)
+    return gr.Error(html.escape(for_web(message)), title=title, print_exception=False)
 
 
 def handler(fn: F) -> F:
@@ -82,7 +115,8 @@ def backend_badge(settings: Settings) -> str:
     except WorkbenchError as exc:
         return f"⚠️ 设置有误：{exc}"
     speaker = voice.primary
-    unreachable = down_reason(speaker.backend.name) if voice.fallback else None
+    unreachable = edge_down_reason() if voice.fallback and speaker.backend.name == "edge" else (
+        None)
     if unreachable:  # auto already knows edge is down: espeak speaks
         speaker = voice.fallback
     if rewrite.name == "rules" and speaker.backend.name == "espeak":

@@ -3,11 +3,13 @@ profile and fallback policy; a connection test; the active-backends badge."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
 from workbench.config import Settings
+from workbench.errors import InputError
 from workbench.render.profiles import PROFILES
 from workbench.rewrite.openai_backend import check_connection
 from workbench.rewrite.registry import CHOICES as REWRITE_CHOICES
@@ -17,6 +19,7 @@ from workbench.settings_file import (
     save_api_key,
     save_settings,
     settings_path,
+    with_values,
 )
 from workbench.ui import choices
 from workbench.ui.common import backend_badge, current_settings, handler, session
@@ -89,10 +92,17 @@ def forget_key() -> tuple[Any, ...]:
 
 
 @handler
-def test_connection() -> str:
-    """One tiny request to the configured endpoint; the answer names what went wrong."""
+def test_connection(base_url: str = "", model: str = "", key: str = "") -> str:
+    """One tiny request to the endpoint as typed in the form (not as saved last): the typed
+    key, else the saved one. The answer names what went wrong."""
     with session() as (settings, _):
-        return check_connection(settings)
+        typed = with_values(settings, {"llm_base_url": (base_url or "").strip(),
+                                       "llm_model": (model or "").strip()})
+        if (key or "").strip():
+            typed = replace(typed, llm_api_key=key.strip())
+        if not typed.llm_configured:
+            raise InputError("请先填写接口地址（本地模型）或 API Key，再测试连接")
+        return check_connection(typed)
 
 
 def build(blocks: gr.Blocks, badge: gr.Markdown) -> None:
@@ -127,5 +137,5 @@ def build(blocks: gr.Blocks, badge: gr.Markdown) -> None:
     shown = [*form, key_note, where, badge]
     save_btn.click(save, form, shown, api_visibility="private")
     forget.click(forget_key, None, shown, api_visibility="private")
-    test.click(test_connection, None, [test_note], api_name="test_connection")
+    test.click(test_connection, [base_url, model, key], [test_note], api_name="test_connection")
     blocks.load(load_form, None, shown, api_visibility="private")

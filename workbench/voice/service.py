@@ -39,6 +39,16 @@ def down_reason(backend: str) -> str | None:
     return down[1] if down and down[0] > time.monotonic() else None
 
 
+def mark_expired(backend: str) -> bool:
+    """`backend` was marked down and that mark has run out: nobody knows whether it is back."""
+    down = _down.get(backend)
+    return bool(down) and down[0] <= time.monotonic()
+
+
+def clear_mark(backend: str) -> None:
+    _down.pop(backend, None)
+
+
 def mark_down(backend: str, reason: str) -> None:
     """Record that `backend` is unreachable, e.g. from a start-up probe: `auto` then goes
     straight to its fallback for a while instead of paying for retries first."""
