@@ -234,7 +234,7 @@ def test_login_pairs_and_render_slots(monkeypatch):
 def test_handler_turns_errors_into_one_clear_line(caplog):
     @handler
     def clear() -> None:
-        raise RenderError("渲染失败: <tail of ffmpeg>")
+        raise RenderError("渲染失败: <tail of ffmpeg> 'x.mp4' \"y\"")
 
     @handler
     def broken() -> None:
@@ -242,7 +242,8 @@ def test_handler_turns_errors_into_one_clear_line(caplog):
 
     with pytest.raises(gr.Error) as shown:
         clear()
-    assert shown.value.message == "渲染失败: &lt;tail of ffmpeg&gt;"  # HTML-escaped for the modal
+    # HTML-escaped for the modal, quotes left as they are (an API client reads them too)
+    assert shown.value.message == "渲染失败: &lt;tail of ffmpeg&gt; 'x.mp4' \"y\""
     with pytest.raises(gr.Error) as hidden:
         broken()
     assert "内部错误（KeyError）" in hidden.value.message and "Traceback" not in (

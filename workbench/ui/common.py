@@ -82,7 +82,10 @@ def for_web(message: str) -> str:
 
 
 def user_error(message: str, title: str = "出错了") -> gr.Error:
-    return gr.Error(html.escape(for_web(message)), title=title, print_exception=False)
+    """The page shows the message as HTML, so `<` `>` `&` are escaped; quotes are not (they are
+    harmless in text, and an API client would otherwise read `&#x27;fast&#x27;`)."""
+    return gr.Error(html.escape(for_web(message), quote=False), title=title,
+                    print_exception=False)
 
 
 def handler(fn: F) -> F:
