@@ -142,6 +142,9 @@ def test_web_errors_name_the_settings_page_not_environment_variables():
                    "可调大 WORKBENCH_LLM_DEADLINE")
     assert told == ("未配置大模型；请在设置页填写「API Key」（本地模型只需在设置页填写「接口地址」），"
                     "可调大配置文件 workbench.toml 的 llm.deadline")
+    assert for_web("读不了 /srv/wb/home/materials/3/夜渡.txt：权限不够；/tmp/a b 也不行") == (
+        "读不了 夜渡.txt：权限不够；a b 也不行")
+    assert for_web("无法连接 http://127.0.0.1:9/v1/chat，见 ~/x") == "无法连接 http://127.0.0.1:9/v1/chat，见 ~/x"
 
 
 def test_the_api_key_lives_in_a_0600_file_and_is_never_shown(settings, monkeypatch, caplog):

@@ -75,10 +75,15 @@ def _setting_names() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def for_web(message: str) -> str:
     """A library message as a web user should read it: settings by where they are in the app,
-    never an environment variable to set (the CLI's wording names those)."""
+    never an environment variable to set (the CLI's wording names those), and files by their
+    name, never a server path."""
     for pattern, words in _setting_names():
         message = pattern.sub(words, message)
-    return message
+    return _SERVER_PATH.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1] or "/", message)
+
+
+# An absolute path on the server (not the path part of a URL): the web user sees the file name.
+_SERVER_PATH = re.compile(r"(?<![\w:/.~-])/(?:[^\s/'\"，。；：、）)】」]+/)+[^\s/'\"，。；：、）)】」]*")
 
 
 def user_error(message: str, title: str = "出错了") -> gr.Error:
