@@ -251,20 +251,6 @@ def test_faster_whisper_unavailable_says_what_to_set_or_install(db, drama, setti
             resolve_backend("faster-whisper", replace(settings, whisper_model_dir=folder))
 
 
-@pytest.mark.skipif(not faster_whisper_installed(), reason="faster-whisper is not installed")
-def test_a_real_faster_whisper_run(db, drama, settings, monkeypatch):
-    import os
-
-    folder = os.environ.get("WORKBENCH_TEST_WHISPER_MODEL_DIR")
-    if not folder:
-        pytest.skip("set WORKBENCH_TEST_WHISPER_MODEL_DIR to a faster-whisper model folder")
-    local = replace(settings, whisper_model_dir=Path(folder))
-    result = episode_lines(drama[1], local, db, backend="faster-whisper")
-    assert result.source == "transcript:faster-whisper"
-    assert all(0 <= line.start < line.end <= SECONDS for line in result.lines)
-    assert episode_lines(drama[1], local, db, backend="faster-whisper").cached
-
-
 # Episode ranges --------------------------------------------------------------------------
 @pytest.mark.parametrize(("text", "chosen"), [
     (None, [1, 2, 3, 4, 5]), ("2", [2]), ("1-3", [1, 2, 3]),

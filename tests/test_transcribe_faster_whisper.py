@@ -14,6 +14,7 @@ starts, chunk offsets move them into their chunk. The tests skip without the `wh
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -137,6 +138,20 @@ def test_a_broken_model_file_is_a_clear_error(db, episodes, settings, whisper_mo
         episode_lines(episodes[0], replace(settings, whisper_model_dir=broken), db,
                       backend="faster-whisper")
     assert "\n" not in str(caught.value)
+
+
+def test_a_real_model_you_have(db, episodes, settings):
+    """Set WORKBENCH_TEST_WHISPER_MODEL_DIR to a real faster-whisper model folder (e.g.
+    faster-whisper-base) to hear the sample drama's espeak voice recognised."""
+    folder = os.environ.get("WORKBENCH_TEST_WHISPER_MODEL_DIR")
+    if not folder:
+        pytest.skip("set WORKBENCH_TEST_WHISPER_MODEL_DIR to a faster-whisper model folder")
+    real = replace(settings, whisper_model_dir=Path(folder), transcribe_deadline=600.0)
+    result = episode_lines(episodes[0], real, db, backend="faster-whisper")
+    assert result.source == "transcript:faster-whisper" and len(result.lines) >= 3
+    assert all(0 <= line.start < line.end <= episodes[0]["duration"] for line in result.lines)
+    assert any("\u4e00" <= char <= "\u9fff" for line in result.lines for char in line.text)
+    assert episode_lines(episodes[0], real, db, backend="faster-whisper").cached
 
 
 def test_the_command_transcribes_with_the_model_folder_and_then_reads_the_cache(
