@@ -9,9 +9,11 @@ CHROMIUM ?= /usr/bin/chromium
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The whisper extra (faster-whisper: CTranslate2, PyAV, onnxruntime; ~130 MB of wheels, seconds
+# to install) is in so the faster-whisper backend runs for real in the tests.
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,ray,whisper]'
 	@touch $(STAMP)
 
 # The browser tests drive Debian's Chromium. Installed with apt only when missing and running

@@ -1,12 +1,20 @@
 """Offline speech recognition with faster-whisper and a model folder the user already has
 (a CTranslate2 conversion of Whisper, e.g. `faster-whisper-small`: `model.bin`,
-`config.json`, `tokenizer.json`, `vocabulary.*`). Nothing is ever downloaded.
+`config.json`, `tokenizer.json`, `vocabulary.*`). Nothing is ever downloaded: a folder without
+`tokenizer.json` is refused, because faster-whisper would fetch a tokenizer from the Hugging
+Face hub for it.
+
+Silence and music are cut out first by faster-whisper's voice activity filter (the Silero model
+shipped inside the faster-whisper wheel, run by onnxruntime; nothing to download): Whisper
+invents lines over long stretches without speech, and decoding them costs time. faster-whisper
+maps the times back onto the original sound.
 
 faster-whisper is an optional extra (`pip install 'workbench[whisper]'`) and is imported only
 when a transcription runs; a missing package, an unset or wrong model folder is a
 BackendUnavailable that says what to install or set. The model is loaded once per process.
-Its segments are decoded lazily, one by one, so the deadline (`transcribe.deadline`) is checked
-between segments and ends a run that takes too long.
+Its segments are decoded lazily, window by window (30 s of sound), so the deadline
+(`transcribe.deadline`) is checked between segments and ends a run that takes too long; the
+sound's decoding and the window being decoded still finish first.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ MAX_SEGMENTS = 20_000  # 10 minutes of speech is a few hundred
 
 class FasterWhisperTranscriber:
     name: ClassVar[str] = "faster-whisper"
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "2"  # 2: voice activity filter
 
     def __init__(self, settings: Settings) -> None:
         folder = settings.whisper_model_dir
@@ -44,6 +52,10 @@ class FasterWhisperTranscriber:
             raise BackendUnavailable(
                 f"{unavailable}{folder} 里没有 model.bin，不是 faster-whisper（CTranslate2）模型；"
                 "请把 WORKBENCH_WHISPER_MODEL_DIR 指向含 model.bin 的文件夹")
+        if not (folder / "tokenizer.json").is_file():  # faster-whisper would download one
+            raise BackendUnavailable(
+                f"{unavailable}{folder} 里没有 tokenizer.json（缺了它 faster-whisper 会去网上下载）；"
+                "请把模型文件夹完整复制过来（model.bin、config.json、tokenizer.json、vocabulary.*）")
         if not faster_whisper_installed():
             raise BackendUnavailable(f"{unavailable}没有安装 faster-whisper；请执行 "
                                      "pip install 'workbench[whisper]'")
@@ -65,7 +77,7 @@ class FasterWhisperTranscriber:
         started = time.monotonic()
         model = _load_model(str(self._folder))
         try:
-            segments, _info = model.transcribe(str(audio), language=language)
+            segments, _info = model.transcribe(str(audio), language=language, vad_filter=True)
             lines = []
             for segment in segments:  # decoded as we iterate
                 if time.monotonic() - started > self._deadline:
