@@ -82,6 +82,8 @@ def publish(submission_id: str, url: str, request: gr.Request, date: str | None 
 def reject(submission_id: str, reason: str, request: gr.Request
            ) -> tuple[str, list[list[Any]]]:
     """The platform (or the studio) turned the package down: the reason is required."""
+    if not (reason or "").strip():
+        raise InputError("请写明退回的原因（例如 平台审核未通过：画面含外部水印）")
     with session() as (_, db):
         row = reject_submission(db, _picked(submission_id), reason or "",
                                 actor=f"app:{owner(request)}")

@@ -141,7 +141,7 @@ def run_settlement(date_from: str | None, date_to: str | None, task: str | None,
     summary = (f"{span}，按{BY_NAMES[by]}：{len(lines)} 行，应结 {_total(lines, 'amount')} 元，"
                f"暂扣 {_total(lines, 'held')} 元（{len(held)} 个口令日待核对）" if lines
                else f"{span} 没有回传数据：先在上面导入平台的回传文件")
-    return (summary, settlement_table(lines, by), gr.DownloadButton(value=str(csv_path)),
+    return (summary, settlement_table(lines, by), str(csv_path),
             held_table(held), gr.Dropdown(choices=held_choices(held), value=None),
             daily, note, *bars)
 
