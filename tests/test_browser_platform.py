@@ -1,5 +1,6 @@
 """The platform tabs in a real Chromium (as tests/test_browser.py drives it): a keyword applied
-for and approved in 任务与口令, then a tracking export imported through 回传与结算 — the mapping
+for and approved in 任务与口令 and picked with its task in 创作, then a tracking export imported
+through 回传与结算 — the mapping
 preview before anything is stored, the rejected rows, a settlement line with a held day that
 is released, and the plots drawn.
 
@@ -74,6 +75,19 @@ def test_keyword_approved_then_a_tracking_file_imported_settled_and_plotted(
     expect(page.locator("#keywords-table .kw-pending")).to_have_count(0)
     no_errors(page)
     shoot(page, "tasks")
+
+    # 创作: the task picked, its one approved keyword and its app filled in; without a task a
+    # free keyword is checked as it is typed
+    page.get_by_role("tab", name="创作").click()
+    pick(page, "#create-task", re.compile("夜航船"))
+    expect(page.locator("#keyword textarea")).to_have_value(KEYWORD)
+    expect(page.locator("#app-name textarea")).to_have_value("番茄小说")
+    expect(page.locator("#keyword-hint")).to_contain_text("符合任务 #1 的规则")
+    pick(page, "#create-task", re.compile("不绑定任务"))
+    page.locator("#keyword textarea").fill("")
+    page.locator("#keyword textarea").press_sequentially("星河 夜渡")
+    expect(page.locator("#keyword-hint")).to_contain_text("第 3 个字符")
+    shoot(page, "create-task")
 
     # 回传与结算: the file's mapping and first rows before anything is stored
     export = tmp_path / "回传.csv"

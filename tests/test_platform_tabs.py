@@ -204,10 +204,13 @@ def test_create_binds_the_chosen_task_and_checks_a_free_keyword_as_typed(db, key
     assert "第 3 个字符" in task_pick.keyword_hint("星河 夜渡", "")
     assert task_pick.keyword_hint("夜渡迷局", "") == "口令「夜渡迷局」符合基本规则"
     assert "任务 #1 的规则" in task_pick.keyword_hint(KEYWORD, "1")
-    choices, app, note = task_pick.pick_task("1")
+    choices, text, app, note = task_pick.pick_task("1")
     assert choices.choices == [(f"「{KEYWORD}」 · 抖音 studio_night", "1")] and app == "番茄小说"
-    assert choices.value == "1" and note == ""
+    assert choices.value == "1" and text == KEYWORD and "符合任务 #1 的规则" in note
     assert task_pick.pick_keyword("1") == KEYWORD
+    add_task(db, {"platform": "推文平台", "app": "七猫", "title": "空任务", "kind": "novel"}, "t")
+    choices, _, app, note = task_pick.pick_task("2")
+    assert choices.choices == [] and app == "七猫" and "还没有已通过的口令" in note
     assert task_pick.bound(db, "", " 七猫 ") == (None, "七猫")
     assert task_pick.bound(db, "1", "七猫") == (1, "番茄小说")  # the task decides
 

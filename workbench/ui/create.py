@@ -411,6 +411,6 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     drama_create.wire(drama, picked=picked, loaded=loaded, uploaded=uploaded, material=material,
                       chapter=chapter, template=template, keyword=keyword, app=app, voice=voice,
                       rate=rate, profile=profile, sub_style=sub_style, stop=stop,
-                      sound=[pitch, volume, bgm_level],
+                      sound=[pitch, volume, bgm_level], task=task,
                       outputs=[video, cover, caption_out, package, report],
                       render_slots=render_slots)

@@ -45,18 +45,22 @@ def approved(db: Database, task_id: int | None) -> list[tuple[str, str]]:
 
 
 @handler
-def pick_task(task: Any) -> tuple[Any, Any, str]:
-    """A task chosen: its approved keywords to choose from, its app in the app box."""
+def pick_task(task: Any) -> tuple[Any, Any, Any, str]:
+    """A task chosen: its approved keywords to choose from (the only one filled in), its app
+    in the app box, and what to do when it has none yet."""
     with session() as (_, db):
         task_id = record_id(task, "任务")
-        options = approved(db, task_id)
         if task_id is None:
-            return gr.Dropdown(choices=[], value=None), gr.skip(), ""
+            return gr.Dropdown(choices=[], value=None), gr.skip(), gr.skip(), ""
         found = get_task(db, task_id)
-    note = ("" if options else f"任务 #{task_id} 还没有已通过的口令："
-            "先在「任务与口令」里申请并通过审核")
-    return (gr.Dropdown(choices=options, value=options[0][1] if len(options) == 1 else None),
-            found["app"], note)
+        options = approved(db, task_id)
+        if len(options) != 1:
+            note = ("" if options else f"任务 #{task_id} 还没有已通过的口令："
+                    "先在「任务与口令」里申请并通过审核")
+            return gr.Dropdown(choices=options, value=None), gr.skip(), found["app"], note
+        text = get_keyword(db, int(options[0][1]))["text"]
+    return (gr.Dropdown(choices=options, value=options[0][1]), text, found["app"],
+            keyword_hint(text, task))
 
 
 @handler
@@ -108,7 +112,7 @@ def build() -> tuple[gr.Dropdown, gr.Dropdown, gr.Markdown]:
     with gr.Row():
         task = gr.Dropdown([(NO_TASK, "")], value="", label="任务", scale=3,
                            elem_id="create-task")
-        keyword = gr.Dropdown([], label="已通过的口令（选了会填入下面的口令框）", scale=3,
+        keyword = gr.Dropdown([], label="已通过的口令（选了就填入口令框）", scale=3,
                               elem_id="create-task-keyword")
     hint = gr.Markdown(elem_id="keyword-hint")
     return task, keyword, hint
@@ -116,7 +120,8 @@ def build() -> tuple[gr.Dropdown, gr.Dropdown, gr.Markdown]:
 
 def wire(blocks: gr.Blocks, tab: Any, task: Any, approved_keyword: Any, hint: Any,
          keyword_box: Any, app_box: Any) -> None:
-    task.input(pick_task, [task], [approved_keyword, app_box, hint], api_visibility="private")
+    task.input(pick_task, [task], [approved_keyword, keyword_box, app_box, hint],
+               api_visibility="private")
     approved_keyword.input(pick_keyword, [approved_keyword], [keyword_box],
                            api_visibility="private").then(
         keyword_hint, [keyword_box, task], [hint], api_visibility="private")
