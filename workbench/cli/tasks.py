@@ -51,19 +51,9 @@ def task_json(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def terms_text(task: dict[str, Any]) -> str:
-    """CPA 3.50 元/激活 · CPS 分成 30% · CPE 0.02 元/互动 · CPM 8.00 元/千次播放."""
-    from decimal import Decimal
+    from workbench.platform.terms import terms_text as text  # imported late: a quick CLI
 
-    from workbench.platform.tasks import ACTIONS
-
-    model, price, share = task["model"], task["price"], task["share"]
-    if not model:
-        return ""
-    if model == "CPS":
-        return f"CPS 分成 {Decimal(share) * 100:g}%" if share else "CPS"
-    unit = {"CPA": ACTIONS.get(task["action"] or "", "转化"), "CPE": "互动",
-            "CPM": "千次播放"}[model]
-    return f"{model} {price} 元/{unit}" if price else model
+    return text(task)
 
 
 def _fields(**values: Any) -> dict[str, Any]:

@@ -80,3 +80,36 @@ def release_day(db: Database, ref: str, day: object, *, actor: str,
     return {"id": release_id, "keyword_id": keyword["id"], "keyword": keyword["text"],
             "task_id": keyword["task_id"], "date": date, "reason": note, "flags": reasons,
             "amount": None if money is None else yuan_text(money)}
+
+
+def held_days(db: Database, *, spike_factor: float, task_id: int | str | None = None,
+              date_from: str | None = None, date_to: str | None = None
+              ) -> list[dict[str, Any]]:
+    """Every flagged keyword-day in the range whose money is still held (not released), oldest
+    first: keyword, task, date, the held amount ("12.00", None when the task's terms cannot
+    price it) and the flags' reasons. What `release_day` can release, as `settle` holds it."""
+    start = parse_date(date_from, "起始日期").isoformat() if date_from else None
+    end = parse_date(date_to, "结束日期").isoformat() if date_to else None
+    task = get_task(db, task_id)["id"] if task_id is not None else None
+    days = load_days(db, task_id=task, until=end)
+    released = releases_for(db, days.keys())
+    texts = {r["id"]: r for r in db.query(
+        "SELECT id, text, task_id FROM keywords"
+        + (" WHERE task_id = ?" if task is not None else ""), [task] if task is not None else [])}
+    tasks: dict[int, dict[str, Any]] = {}
+    found = []
+    for keyword_id, keyword_days in days.items():
+        keyword = texts[keyword_id]
+        owner = tasks.get(keyword["task_id"]) or tasks.setdefault(
+            keyword["task_id"], get_task(db, keyword["task_id"]))
+        flags = day_flags(owner["model"], keyword_days, spike_factor)
+        for day in keyword_days:
+            if (day.date not in flags or (keyword_id, day.date) in released
+                    or (start and day.date < start)):
+                continue
+            money = day_money(task_terms(owner), day)
+            found.append({"keyword_id": keyword_id, "keyword": keyword["text"],
+                          "task_id": keyword["task_id"], "date": day.date,
+                          "amount": None if money is None else yuan_text(money),
+                          "reasons": [flag.reason for flag in flags[day.date]]})
+    return sorted(found, key=lambda row: (row["date"], row["keyword_id"]))

@@ -15,6 +15,7 @@ from typing import Any
 
 from workbench.platform.daily import Day
 from workbench.platform.money import from_text
+from workbench.platform.tasks import ACTIONS
 
 # a CPA task's action → the tracking count it pays for
 ACTION_COUNTS = {"activation": "activations", "registration": "registrations",
@@ -73,3 +74,16 @@ def day_money(terms: Terms, day: Day) -> Decimal | None:
     if terms.model == "CPM":
         return Decimal(day.views or 0) / THOUSAND * price
     raise ValueError(f"unknown settlement model {terms.model!r}")
+
+
+def terms_text(task: Mapping[str, Any]) -> str:
+    """The terms in a few words: CPA 3.50 元/激活 · CPS 分成 30% · CPE 0.02 元/互动 ·
+    CPM 8.00 元/千次播放 ("" without a model)."""
+    model, price, share = task.get("model"), task.get("price"), task.get("share")
+    if not model:
+        return ""
+    if model == "CPS":
+        return f"CPS 分成 {Decimal(share) * 100:g}%" if share else "CPS"
+    unit = {"CPA": ACTIONS.get(task.get("action") or "", "转化"), "CPE": "互动",
+            "CPM": "千次播放"}.get(model, "")
+    return f"{model} {price} 元/{unit}" if price else model

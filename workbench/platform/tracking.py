@@ -81,7 +81,7 @@ def check_source(source: str | None) -> str | None:
     return text
 
 
-def _find_header(export: Export, preset: Preset | None, spec: dict[str, str] | None
+def find_header(export: Export, preset: Preset | None, spec: dict[str, str] | None
                  ) -> tuple[Sheet, list[str], Mapping]:
     """The first sheet, and the row among its first HEADER_SCAN, that the mapping fits."""
     first: tuple[str, int, list[str]] | None = None
@@ -121,7 +121,7 @@ def import_tracking(db: Database, path: Path | str, *, actor: str, preset: str |
     named_source = check_source(source)
     index = keyword_index(db, task_id)
     with open_export(path) as export:
-        sheet, header, fit = _find_header(export, chosen, spec)
+        sheet, header, fit = find_header(export, chosen, spec)
         records, rejected = collect(sheet.rows, RowChecker(fit, index))
         result = ImportResult(rejected=rejected, header=header, dry_run=dry_run,
                               source=named_source or fit.preset or DEFAULT_SOURCE)

@@ -13,8 +13,16 @@ from workbench.config import Settings, load_settings
 from workbench.drama.uploads import MAX_ZIP_MB
 from workbench.errors import InputError
 from workbench.fonts import default_font_file
-from workbench.ui import create, materials, settings_tab, submissions
+from workbench.ui import (
+    create,
+    materials,
+    settings_tab,
+    submissions,
+    tasks_tab,
+    tracking_tab,
+)
 from workbench.ui.common import backend_badge
+from workbench.ui.platform_choices import BADGE_CSS
 from workbench.uploads import MAX_UPLOAD_MB
 from workbench.voice import reach
 from workbench.voice.registry import plan_voice
@@ -118,6 +126,8 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             create.build(blocks, slots)
             materials.build(blocks)
             submissions.build(blocks)
+            tasks_tab.build(blocks)
+            tracking_tab.build(blocks)
             settings_tab.build(blocks, badge)
     return blocks
 
@@ -134,6 +144,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
     blocks = build_app(settings)
     blocks.queue(default_concurrency_limit=8, max_size=200)
     served = [settings.submissions_dir, settings.home / "ui" / "zips",
+              settings.home.joinpath(*tracking_tab.EXPORTS),
               settings.cache_dir / "thumbs", settings.cache_dir / "previews",
               settings.cache_dir / "bgm", default_font_file()]
     _, url, _ = blocks.launch(
@@ -144,7 +155,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
         footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
         theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),
-        css=font_css(), head=font_head(),
+        css=font_css() + BADGE_CSS, head=font_head(),
         show_error=False,
     )
     return blocks, url

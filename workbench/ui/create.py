@@ -19,7 +19,7 @@ from workbench.pipeline.preview import preview_voice as speak_preview
 from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.drafts import load_draft, save_draft
-from workbench.ui import choices, subtitle_look
+from workbench.ui import choices, subtitle_look, task_pick
 from workbench.ui.common import current_settings, handler, owner, session
 from workbench.ui.materials import import_novel
 from workbench.ui.render_job import cancel_render, run_and_package, start
@@ -124,21 +124,23 @@ def upload_to_create(file: str | None, request: gr.Request) -> tuple[Any, Any, s
 
 @handler
 def generate_script(material: Any, chapter: Any, template: str, prompt: str, keyword: str,
-                    app: str, request: gr.Request, progress: gr.Progress = PROGRESS
+                    app: str, request: gr.Request, task: Any = None,
+                    progress: gr.Progress = PROGRESS
                     ) -> tuple[list[list[str]], str, str, str, str]:
     """Template + rewrite → the script's segments, title, caption and hashtags."""
     material_id, chapter_no = _require(material, chapter, keyword)
     with session() as (settings, db):
         template, prompt = (choices.known_template(settings, template),
                             choices.known_prompt(settings, prompt))
+        task_id, app = task_pick.bound(db, task, app)
         outcome = make_script(ScriptJob(
             material_id=material_id, chapter=chapter_no, template=template, keyword=keyword.strip(),
-            app=(app or "").strip() or None, prompt=prompt or "narration",
+            app=app, prompt=prompt or "narration", task_id=task_id,
         ), settings, db, lambda f, m: progress(f, desc=m))
         script = outcome.script.to_dict()
         save_draft(db, owner(request), "script", material=material_id, chapter=chapter_no,
                    template=template, prompt=prompt or "narration", keyword=keyword.strip(),
-                   app=(app or "").strip(), script=script)
+                   app=app or "", task=task_id, script=script)
     note = f"{outcome.backend_note}" + ("（缓存）" if outcome.script.cached else "")
     return (script_rows(script), script["title"], script["caption"],
             " ".join(f"#{t}" for t in script["hashtags"]), note)
@@ -210,8 +212,10 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
            segments: Any, title: str, caption: str, hashtags: str, voice: str, rate: float,
            background: str, bgm: str, profile: str, subtitle_style: str, request: gr.Request,
            pitch: float = 0, volume: float = 0, bgm_level: float | None = None,
-           progress: gr.Progress = PROGRESS) -> tuple[str, str, str, str, str]:
-    """The whole job with the edited script → video, cover, caption, package zip, checks."""
+           task: Any = None, progress: gr.Progress = PROGRESS
+           ) -> tuple[str, str, str, str, str]:
+    """The whole job with the edited script → video, cover, caption, package zip, checks;
+    with a task, bound to it (its approved keyword, app, wording and length limit)."""
     material_id, chapter_no = _require(material, chapter, keyword)
     user = owner(request)
     cancel = start(user)
@@ -222,9 +226,10 @@ def render(material: Any, chapter: Any, template: str, prompt: str, keyword: str
         base = (draft.get("script") or {}).get("script") or {}
         script = table_script(base, segments, title, caption, hashtags)
         spec, seed = choices.background_spec(settings, background)
+        task_id, app = task_pick.bound(db, task, app)
         job = MakeJob(material_id=material_id, chapter=chapter_no, template=template,
-                      prompt=prompt or "narration", keyword=keyword.strip(),
-                      app=(app or "").strip() or None, seed=seed, voice=voice or None,
+                      prompt=prompt or "narration", keyword=keyword.strip(), task_id=task_id,
+                      app=None if task_id else app, seed=seed, voice=voice or None,
                       rate=_rate(rate), background=spec, bgm=choices.bgm_spec(settings, bgm),
                       profile=profile or "draft", script=script,
                       subtitles=subtitle_look.job_subtitles(subtitle_style),
@@ -319,6 +324,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
             keyword = gr.Textbox(label="口令（任务给的搜索词）", placeholder="如：夜渡迷局",
                                  elem_id="keyword")
             app = gr.Textbox(label="阅读平台", elem_id="app-name")
+        task, task_keyword, keyword_hint = task_pick.build()
         generate = gr.Button("生成脚本", variant="primary", elem_id="generate")
         gr.Markdown("#### 3 · 脚本（每段都可以直接修改）")
         script_note = gr.Markdown()
@@ -372,7 +378,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     template.input(pick_template, [template], [voice, rate], api_visibility="private")
     uploaded = upload.upload(upload_to_create, [upload], [material, chapter, status],
                   api_visibility="private")
-    generate.click(generate_script, [material, chapter, template, prompt, keyword, app],
+    generate.click(generate_script, [material, chapter, template, prompt, keyword, app, task],
                    [segments, title, caption, hashtags, script_note], api_name="generate_script",
                    concurrency_id="llm", concurrency_limit=4)
     edits = [segments, title, caption, hashtags]
@@ -389,7 +395,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
     rendering = go.click(
         render, [material, chapter, template, prompt, keyword, app, segments, title, caption,
                  hashtags, voice, rate, background, bgm, profile, sub_style, pitch, volume,
-                 bgm_level],
+                 bgm_level, task],
         [video, cover, caption_out, package, report], api_name="render",
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(cancel_render, None, None, api_visibility="private", cancels=[rendering],
@@ -401,9 +407,10 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                                 gallery, bgm, profile, video, cover, caption_out, package,
                                 report, status, sub_style], api_visibility="private")
     subtitle_look.wire(sub_style, sub_look, sub_still, template, keyword, app, background)
+    task_pick.wire(blocks, tab, task, task_keyword, keyword_hint, keyword, app)
     drama_create.wire(drama, picked=picked, loaded=loaded, uploaded=uploaded, material=material,
                       chapter=chapter, template=template, keyword=keyword, app=app, voice=voice,
                       rate=rate, profile=profile, sub_style=sub_style, stop=stop,
-                      sound=[pitch, volume, bgm_level],
+                      sound=[pitch, volume, bgm_level], task=task,
                       outputs=[video, cover, caption_out, package, report],
                       render_slots=render_slots)

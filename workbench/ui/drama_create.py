@@ -19,7 +19,7 @@ from workbench.errors import InputError
 from workbench.materials.drama import list_episodes
 from workbench.models import MakeJob
 from workbench.transcribe.service import lines_source
-from workbench.ui import choices, create, render_job, subtitle_look
+from workbench.ui import choices, create, render_job, subtitle_look, task_pick
 from workbench.ui.common import handler, owner, session
 
 HEADERS = ["选用", "集", "开始", "结束", "得分", "理由", "台词"]
@@ -159,10 +159,10 @@ def pick_row(evt: gr.SelectData) -> int:
 def render_drama(material: Any, template: str, keyword: str, app: str, table: Any, voice: str,
                  rate: float, bgm: str, profile: str, subtitle_style: str,
                  request: gr.Request, pitch: float = 0, volume: float = 0,
-                 bgm_level: float | None = None, progress: gr.Progress = PROGRESS
-                 ) -> tuple[str, str, str, str, str]:
+                 bgm_level: float | None = None, task: Any = None,
+                 progress: gr.Progress = PROGRESS) -> tuple[str, str, str, str, str]:
     """The ticked segments made into a video with the drama template → the same outputs as
-    the novel render (video, cover, caption, package zip, checks)."""
+    the novel render (video, cover, caption, package zip, checks); with a task, bound to it."""
     segments = ticked_segments(table)
     if not (keyword or "").strip():
         raise InputError("请填写口令（任务平台给的搜索词）")
@@ -172,8 +172,9 @@ def render_drama(material: Any, template: str, keyword: str, app: str, table: An
         if not list_episodes(db, material_id):
             raise InputError("这部剧没有剧集：请在「素材」页重新上传")
         template = choices.known_template(settings, template, kind="drama")
+        task_id, app = task_pick.bound(db, task, app)
         job = MakeJob(material_id=material_id, chapter=None, template=template,
-                      keyword=keyword.strip(), app=(app or "").strip() or None,
+                      keyword=keyword.strip(), app=None if task_id else app, task_id=task_id,
                       voice=voice or None, rate=create._rate(rate),
                       bgm=choices.bgm_spec(settings, bgm) if bgm and bgm != NO_BGM else None,
                       profile=profile or "draft", segments=segments,
@@ -215,7 +216,7 @@ def build() -> DramaSection:
 def wire(drama: DramaSection, *, picked: Any, loaded: Any, uploaded: Any, material: Any,
          chapter: Any, template: Any, keyword: Any, app: Any, voice: Any, rate: Any,
          profile: Any, sub_style: Any, stop: Any, outputs: list[Any], render_slots: int,
-         sound: list[Any]) -> None:
+         sound: list[Any], task: Any) -> None:
     kind_outputs = [chapter, drama.section, template, drama.bgm]
     for event in (picked, loaded, uploaded):
         event.then(sync_kind, [material, template], kind_outputs, api_visibility="private")
@@ -228,7 +229,7 @@ def wire(drama: DramaSection, *, picked: Any, loaded: Any, uploaded: Any, materi
     drama.table.select(pick_row, None, [drama.row], api_visibility="private")
     rendering = drama.go.click(
         render_drama, [material, template, keyword, app, drama.table, voice, rate, drama.bgm,
-                       profile, sub_style, *sound], outputs, api_name="render_drama",
+                       profile, sub_style, *sound, task], outputs, api_name="render_drama",
         concurrency_id="render", concurrency_limit=render_slots)
     stop.click(render_job.cancel_render, None, None, api_visibility="private",
                cancels=[rendering], queue=False)

@@ -10,11 +10,19 @@ import gradio as gr
 
 from workbench.errors import InputError
 from workbench.package import package_zip, verify_package
+from workbench.platform.submissions_lifecycle import ACTION_NAMES, submission_history
 from workbench.platform.submissions_lifecycle import publish as publish_submission
-from workbench.store.submissions import get_submission, list_submissions, status_label
+from workbench.platform.submissions_lifecycle import reject as reject_submission
+from workbench.store.submissions import (
+    STATUS_NAMES,
+    get_submission,
+    list_submissions,
+    status_label,
+)
 from workbench.ui.common import LEVELS, handler, owner, session
 
 HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
+HISTORY_HEADERS = ["时间", "操作人", "操作", "状态", "原因", "详情"]
 
 
 def rows(keyword: str = "") -> list[list[Any]]:
@@ -58,14 +66,55 @@ def download_package(submission_id: str) -> str:
 
 
 @handler
-def publish(submission_id: str, url: str, request: gr.Request
+def publish(submission_id: str, url: str, request: gr.Request, date: str | None = None
             ) -> tuple[str, list[list[Any]]]:
+    """回填: the link (its host must be the account's channel) and the publishing time
+    (empty: now); a published package's link is corrected, the old one kept in history."""
     if not (url or "").strip():
         raise InputError("请填写作品链接（发布后平台给的网址）")
     with session() as (_, db):
-        row = publish_submission(db, (submission_id or "").strip(), url.strip(),
-                                 actor=f"app:{owner(request)}")
+        row = publish_submission(db, _picked(submission_id), url.strip(),
+                                 (date or "").strip() or None, actor=f"app:{owner(request)}")
     return f"已记录 {row['id']} 发布于 {row['published_at']}", rows()
+
+
+@handler
+def reject(submission_id: str, reason: str, request: gr.Request
+           ) -> tuple[str, list[list[Any]]]:
+    """The platform (or the studio) turned the package down: the reason is required."""
+    if not (reason or "").strip():
+        raise InputError("请写明退回的原因（例如 平台审核未通过：画面含外部水印）")
+    with session() as (_, db):
+        row = reject_submission(db, _picked(submission_id), reason or "",
+                                actor=f"app:{owner(request)}")
+    return f"已退回 {row['id']}：{row['reason']}", rows()
+
+
+def _picked(submission_id: str | None) -> str:
+    if not (submission_id or "").strip():
+        raise InputError("请先在表格里点选一条记录，或填写成品包编号")
+    return (submission_id or "").strip()
+
+
+@handler
+def history(submission_id: str) -> list[list[Any]]:
+    """Every change of the package, oldest first (the append-only history)."""
+    if not (submission_id or "").strip():
+        return []
+    with session() as (_, db):
+        entries = submission_history(db, submission_id.strip())
+    table = []
+    for entry in entries:
+        old, new = (STATUS_NAMES.get(s, s) if s else "" for s in (entry["old_status"],
+                                                                 entry["new_status"]))
+        data = json.loads(entry["data"]) if entry["data"] else {}
+        detail = data.get("url") or ""
+        if data.get("old_url"):
+            detail = f"{data['old_url']} → {detail}"
+        table.append([(entry["at"] or "")[:19].replace("T", " "), entry["actor"],
+                      ACTION_NAMES.get(entry["action"], entry["action"]),
+                      f"{old}→{new}" if old else new, entry["reason"] or "", detail])
+    return table
 
 
 def select_row(table: Any, evt: gr.SelectData) -> str:
@@ -89,21 +138,34 @@ def build(blocks: gr.Blocks) -> None:
             cover = gr.Image(label="封面", type="filepath", height=420)
         caption = gr.Textbox(label="发布文案（一键复制）", lines=3, buttons=["copy"])
         package = gr.File(label="下载成品包（zip）")
+        gr.Markdown("#### 发布与退回")
         with gr.Row():
-            url = gr.Textbox(label="发布后的作品链接", scale=3)
-            mark = gr.Button("记录发布", scale=1)
-        mark_note = gr.Markdown()
+            url = gr.Textbox(label="发布后的作品链接（须是账号所在渠道的链接）", scale=3,
+                             elem_id="publish-url")
+            date = gr.Textbox(label="发布时间（可不填：现在）", placeholder="2026-11-22T20:00",
+                              scale=2, elem_id="publish-date")
+            mark = gr.Button("记录发布", scale=1, elem_id="publish")
+        with gr.Row():
+            reason = gr.Textbox(label="退回原因", scale=5, elem_id="reject-reason")
+            turn_down = gr.Button("退回", variant="stop", scale=1, elem_id="reject")
+        mark_note = gr.Markdown(elem_id="lifecycle-note")
+        changes = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False, wrap=True,
+                               label="变更记录", elem_id="submission-history")
 
     refresh.click(rows, [keyword], [table], api_name="list_submissions")
     keyword.submit(rows, [keyword], [table], api_visibility="private")
     # The public endpoint is declared first: a private event of the same function declared
     # before it would take the plain name and leave it "open_submission_1".
     show.click(open_submission, [picked], [video, cover, caption, package, detail],
-               api_name="open_submission")
+               api_name="open_submission").then(history, [picked], [changes],
+                                                api_visibility="private")
     table.select(select_row, [table], [picked], api_visibility="private").then(
         open_submission, [picked], [video, cover, caption, package, detail],
-        api_visibility="private")
+        api_visibility="private").then(history, [picked], [changes], api_visibility="private")
     picked.submit(download_package, [picked], [package], api_name="download_package")
-    mark.click(publish, [picked, url], [mark_note, table], api_name="mark_published")
+    mark.click(publish, [picked, url, date], [mark_note, table], api_name="mark_published"
+               ).then(history, [picked], [changes], api_visibility="private")
+    turn_down.click(reject, [picked, reason], [mark_note, table], api_name="reject_submission"
+                    ).then(history, [picked], [changes], api_visibility="private")
     blocks.load(rows, None, [table], api_visibility="private")
     tab.select(rows, [keyword], [table], api_visibility="private")  # new renders show up
