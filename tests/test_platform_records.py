@@ -256,7 +256,7 @@ def test_transitions_reasons_and_history(db, task, account):
     approved = keywords.change_status(db, f"#{row['id']}", "approved", "app:alice")
     assert approved["status"] == "approved"
     keywords.change_status(db, "夜渡迷局", "rejected", "api:星推", reason="违规")
-    with pytest.raises(InputError, match="未通过状态，不能改为已通过"):
+    with pytest.raises(InputError, match="已拒绝状态，不能改为已通过"):
         keywords.change_status(db, "夜渡迷局", "approved", "cli:a")
     steps = [(h["action"], h["old_status"], h["new_status"], h["actor"], h["reason"])
              for h in history_of(db, "keyword", row["id"])]
@@ -308,7 +308,7 @@ def test_keyword_cli_apply_prints_id_last_and_lists(db, task, account):
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "第 3 个字符" in bad.stderr
     assert "夜渡迷局" in run_cli("keyword", "list", "--task", str(task["id"])).stdout
     rejected = run_cli("keyword", "reject", "1", "--reason", "太像书名")
-    assert rejected.returncode == 0 and "未通过" in rejected.stdout
+    assert rejected.returncode == 0 and "已拒绝" in rejected.stdout
     history = run_cli("keyword", "history", "夜渡迷局").stdout
     assert "apply" in history and "reject" in history and "太像书名" in history
 

@@ -138,7 +138,7 @@ def test_tasks_tab_adds_a_task_refuses_bad_terms_and_runs_the_keyword_actions(db
     note, picked = tasks_tab.apply("1", "1", KEYWORD, "", None)
     assert "待审核" in note and picked == "1"
     assert 'class="kw-badge kw-pending"' in tasks_tab.keyword_rows()[0][2]
-    with pytest.raises(gr.Error, match="请写明未通过的原因"):
+    with pytest.raises(gr.Error, match="请写明拒绝的原因"):
         tasks_tab.reject(picked, " ", None)
     assert tasks_tab.approve(picked, None).endswith("已通过")
     assert tasks_tab.keyword_rows(status="pending") == []

@@ -25,7 +25,7 @@ from workbench.platform.tasks import get_task, task_channels
 from workbench.store import utcnow, write_transaction
 
 STATUSES = ("pending", "approved", "rejected", "expired")
-STATUS_NAMES = {"pending": "待审核", "approved": "已通过", "rejected": "未通过",
+STATUS_NAMES = {"pending": "待审核", "approved": "已通过", "rejected": "已拒绝",
                 "expired": "已过期"}
 ACTIVE = ("pending", "approved")
 # status → the statuses it may change to
@@ -154,7 +154,7 @@ def change_status(db: Database, ref: str, status: str, actor: str, *,
         raise InputError(f"口令「{row['text']}」是{STATUS_NAMES[row['status']]}状态，不能改为"
                          f"{STATUS_NAMES[status]}")
     if status == "rejected" and not (reason or "").strip():
-        raise InputError("请用 --reason 写明未通过的原因")
+        raise InputError("请用 --reason 写明拒绝的原因")
     extra = {}
     if expires is not None:
         extra["expires_at"] = parse_optional_date(expires, "口令有效期")

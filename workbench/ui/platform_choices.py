@@ -11,14 +11,15 @@ from sqlite_utils import Database
 
 from workbench.errors import InputError
 from workbench.platform.accounts import list_accounts
-from workbench.platform.keywords import list_keywords
+from workbench.platform.keywords import STATUS_NAMES, list_keywords
 from workbench.platform.tasks import list_tasks
 
 Choices = list[tuple[str, str]]
-# A keyword's status as a badge (the words; the CLI says 未通过 for rejected): label,
+# A keyword's status as a badge (the same words as the CLI's keywords.STATUS_NAMES): label,
 # text colour, background. Gradio strips inline styles from table cells: BADGE_CSS colours them.
-BADGES = {"pending": ("待审核", "#92400e", "#fef3c7"), "approved": ("已通过", "#166534", "#dcfce7"),
-          "rejected": ("已拒绝", "#991b1b", "#fee2e2"), "expired": ("已过期", "#374151", "#e5e7eb")}
+BADGES = {status: (STATUS_NAMES[status], color, background) for status, color, background in (
+    ("pending", "#92400e", "#fef3c7"), ("approved", "#166534", "#dcfce7"),
+    ("rejected", "#991b1b", "#fee2e2"), ("expired", "#374151", "#e5e7eb"))}
 BADGE_CSS = ".kw-badge { border-radius: 999px; padding: 1px 10px; white-space: nowrap; }\n" + "".join(
     f".kw-{status} {{ color: {color}; background: {background}; }}\n"
     for status, (_, color, background) in BADGES.items())

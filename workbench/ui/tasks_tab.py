@@ -178,7 +178,7 @@ def approve(keyword: str, request: gr.Request) -> str:
 @handler
 def reject(keyword: str, reason: str, request: gr.Request) -> str:
     if not (reason or "").strip():
-        raise InputError("请写明未通过的原因（例如 与原书名太像）")
+        raise InputError("请写明拒绝的原因（例如 与原书名太像）")
     return _change(keyword, "rejected", request, reason)
 
 
@@ -259,9 +259,9 @@ def build(blocks: gr.Blocks) -> None:
         with gr.Row():
             picked = gr.Dropdown([], label="选中的口令（或点表格中的一行）", scale=3,
                                  elem_id="keyword-pick")
-            reason = gr.Textbox(label="原因（未通过时必填）", scale=2, elem_id="keyword-reason")
+            reason = gr.Textbox(label="原因（拒绝时必填）", scale=2, elem_id="keyword-reason")
             approve_go = gr.Button("通过", variant="primary", scale=1, elem_id="keyword-approve")
-            reject_go = gr.Button("未通过", variant="stop", scale=1, elem_id="keyword-reject")
+            reject_go = gr.Button("拒绝", variant="stop", scale=1, elem_id="keyword-reject")
             expire_go = gr.Button("过期", scale=1, elem_id="keyword-expire")
         keyword_note = gr.Markdown(elem_id="keyword-note")
 
