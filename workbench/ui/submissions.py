@@ -21,7 +21,9 @@ from workbench.store.submissions import (
 )
 from workbench.ui.common import LEVELS, handler, owner, session
 
-HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "提醒"]
+HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "合规提醒"]
+HEADERS_NOTE = ("「合规提醒」是合规检查给出的提醒条数（例如标题里的广告法用词、AI 标识偏小）："
+                "0 表示没有；不为 0 也能发布，但建议先点开这一条看看提醒了什么。")
 HISTORY_HEADERS = ["时间", "操作人", "操作", "状态", "原因", "详情"]
 
 
@@ -128,6 +130,7 @@ def build(blocks: gr.Blocks) -> None:
             keyword = gr.Textbox(label="按口令筛选", scale=3)
             refresh = gr.Button("刷新", scale=1)
         table = gr.Dataframe(headers=HEADERS, interactive=False, elem_id="submissions-table")
+        gr.Markdown(HEADERS_NOTE, elem_id="submissions-note")
         with gr.Row():
             picked = gr.Textbox(label="成品包编号（点表格中的一行）", scale=3,
                                 elem_id="submission-id")
