@@ -13,7 +13,7 @@ from workbench.config import Settings, load_settings
 from workbench.drama.uploads import MAX_ZIP_MB
 from workbench.errors import InputError
 from workbench.fonts import default_font_file
-from workbench.ui import create, materials, settings_tab, submissions
+from workbench.ui import batch_tab, create, materials, settings_tab, submissions
 from workbench.ui.common import backend_badge
 from workbench.uploads import MAX_UPLOAD_MB
 from workbench.voice import reach
@@ -118,6 +118,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             create.build(blocks, slots)
             materials.build(blocks)
             submissions.build(blocks)
+            batch_tab.build(blocks, slots)
             settings_tab.build(blocks, badge)
     return blocks
 
@@ -135,7 +136,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
     blocks.queue(default_concurrency_limit=8, max_size=200)
     served = [settings.submissions_dir, settings.home / "ui" / "zips",
               settings.cache_dir / "thumbs", settings.cache_dir / "previews",
-              settings.cache_dir / "bgm", default_font_file()]
+              settings.cache_dir / "bgm", batch_tab.reports_dir(settings), default_font_file()]
     _, url, _ = blocks.launch(
         server_name=host or os.environ.get("WORKBENCH_HOST", "127.0.0.1"),
         server_port=port or int(os.environ.get("WORKBENCH_PORT", "7860")),
