@@ -29,6 +29,7 @@ from workbench.batch.runner import survey, title_of
 from workbench.batch.summary import done_keys, plan_summary, result_lines
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import InputError
+from workbench.fonts import default_font_file
 from workbench.ui.common import handler, owner, session
 
 PROGRESS = gr.Progress()
@@ -51,6 +52,17 @@ def reports_dir(settings: Settings) -> Path:
 def max_workers(slots: int) -> int:
     """Like the CLI's default (half the cores), but never more than the app's render slots."""
     return max(1, min(slots, (os.cpu_count() or 2) // 2))
+
+
+def chosen_workers(value: float | None) -> int:
+    """The page's number, kept within 1…max_workers (a browser may send anything)."""
+    from workbench.ui.app import render_slots  # app builds this tab: imported when used
+
+    most = max_workers(render_slots())
+    try:
+        return min(most, max(1, int(value or most)))
+    except (TypeError, ValueError, OverflowError):
+        return most
 
 
 # Folders -------------------------------------------------------------------------------------
@@ -86,8 +98,9 @@ def for_page(text: str, folder: Path, settings: Settings) -> str:
 
 
 @handler
-def upload_zip(file: str | None) -> tuple[Any, str]:
-    """Unpack an uploaded zip of a prompt folder → (the folder chosen, a note)."""
+def upload_zip(file: str | None) -> tuple[Any, str, None]:
+    """Unpack an uploaded zip of a prompt folder → (the folder chosen, a note, the upload box
+    emptied for the next zip)."""
     if not file:
         raise InputError("没有收到文件，请重新上传")
     with session() as (settings, _):
@@ -99,7 +112,7 @@ def upload_zip(file: str | None) -> tuple[Any, str]:
         shown = "、".join(Path(s).name for s in stored.skipped[:5])
         more = f" 等 {len(stored.skipped)} 个" if len(stored.skipped) > 5 else ""
         note += f"；跳过不认识的文件：{shown}{more}"
-    return gr.Dropdown(choices=options, value=choice), note
+    return gr.Dropdown(choices=options, value=choice), note, None
 
 
 def refresh_folders(choice: str | None) -> Any:
@@ -142,7 +155,7 @@ def check(choice: str | None, workers: float | None, force: bool
             return (gr.Dataframe(value=problems, visible=True), [],
                     f"**发现 {len(problems)} 个问题**：按表格逐条修改简报，重新打包上传后再检查。")
         done = done_keys(survey(plan, settings, db, force=bool(force)))
-        summary = plan_summary(plan, done, settings, db, int(workers or 1))
+        summary = plan_summary(plan, done, settings, db, chosen_workers(workers))
         lines = [for_page(summary, folder, settings)]
         lines += [f"- 注意：{for_page(note, folder, settings)}" for note in plan.notes]
     return gr.Dataframe(value=[], visible=False), plan_rows(plan, done), "\n".join(lines)
@@ -240,13 +253,15 @@ def _report(result: BatchResult, settings: Settings) -> tuple[list[str], str]:
         target = folder / source.name
         shutil.copyfile(source, target)
         files.append(str(target))
-    page = result.report_html.read_bytes()
-    if len(page) > MAX_INLINE_REPORT:
+    if result.report_html.stat().st_size > MAX_INLINE_REPORT:
         return files, "<p>报告较大，请下载 report.html 后用浏览器打开。</p>"
-    frame = html.escape(page.decode("utf-8"), quote=True)
-    return files, (f'<iframe title="批量生成报告" sandbox srcdoc="{frame}" '
-                   'style="width:100%;height:560px;border:1px solid #ddd;'
-                   'border-radius:6px;background:#fff"></iframe>')
+    # The page's bundled-font fallback, fetched from the app (the file names this machine's
+    # copy). No scripts run in the frame; same origin lets it load that font.
+    page = result.report_html.read_text(encoding="utf-8").replace(
+        default_font_file().as_uri(), f"/gradio_api/file={default_font_file()}")
+    return files, (f'<iframe title="批量生成报告" sandbox="allow-same-origin" '
+                   f'srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:560px;'
+                   'border:1px solid #ddd;border-radius:6px;background:#fff"></iframe>')
 
 
 def _closing(run: BatchRun, settings: Settings) -> str:
@@ -271,7 +286,7 @@ def run(choice: str | None, workers: float | None, force: bool, request: gr.Requ
         folder = resolve_folder(settings, choice)
     batch = _claim(folder)
     thread = threading.Thread(target=_work, name=f"batch-{folder.name}", daemon=True,
-                              args=(batch, max(1, int(workers or 1)), bool(force),
+                              args=(batch, chosen_workers(workers), bool(force),
                                     f"app:{owner(request)}"))
     thread.start()
     progress(0.0, desc="检查简报、准备任务")
@@ -326,8 +341,9 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                 folder = gr.Dropdown(label="简报文件夹", choices=[], elem_id="batch-folder")
                 note = gr.Markdown(elem_id="batch-note")
         with gr.Row(equal_height=True):
-            workers = gr.Slider(1, most, value=most, step=1, label="同时渲染的任务数",
-                                min_width=200, elem_id="batch-workers")
+            workers = gr.Number(value=most, minimum=1, maximum=most, precision=0,
+                                label=f"同时渲染的任务数（1–{most}）", min_width=160,
+                                elem_id="batch-workers")
             force = gr.Checkbox(label="已有成品也重新生成", value=False, min_width=160,
                                 elem_id="batch-force")
         with gr.Row():
@@ -341,12 +357,13 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                             elem_id="batch-plan")
         status = gr.Markdown(elem_id="batch-status")
         jobs = gr.Dataframe(headers=JOB_HEADERS, interactive=False, wrap=True,
-                            label="任务进度", elem_id="batch-jobs")
+                            column_widths=["38%", "14%", "12%", "36%"], label="任务进度",
+                            elem_id="batch-jobs")
         report_files = gr.File(label="报告（HTML / CSV）", file_count="multiple",
                                interactive=False, elem_id="batch-report")
         report_page = gr.HTML(elem_id="batch-report-page")
 
-    upload.upload(upload_zip, [upload], [folder, note], api_name="upload_briefs")
+    upload.upload(upload_zip, [upload], [folder, note, upload], api_name="upload_briefs")
     folder.input(lambda: ([], "", gr.Dataframe(value=[], visible=False)), None,
                  [plan, summary, problems], api_visibility="private")
     check_btn.click(check, [folder, workers, force], [problems, plan, summary],
