@@ -22,6 +22,11 @@ from workbench.errors import InputError
 from workbench.ui import batch_tab
 
 
+def cells(table: gr.Dataframe) -> list[list]:
+    """A table update's rows."""
+    return table.value["data"] if table.visible else []
+
+
 def zip_folder(folder: Path, target: Path, *, top: str | None = None) -> Path:
     """`folder` zipped (under `top/` when given), as a user's archiver would."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -55,14 +60,14 @@ def test_an_uploaded_zip_is_checked_problems_first_then_the_plan(tmp_path, batch
     # a brief with a mistake: the problems table names the file and line, no server path
     bad = brief_folder(tmp_path / "bad", {"good.yaml": {"variants": 2},
                                           "typo.yaml": "chapters: 2\nvarients: 3\n"})
-    dropdown, note = batch_tab.upload_zip(str(zip_folder(bad, tmp_path / "夜渡简报.zip",
+    dropdown, note, emptied = batch_tab.upload_zip(str(zip_folder(bad, tmp_path / "夜渡简报.zip",
                                                          top="夜渡简报")))
-    assert "已解压" in note
+    assert "已解压" in note and emptied is None
     choice = dropdown.value
     assert choice.startswith("upload:") and choice in {v for _, v in dropdown.choices}
     problems, plan, summary = batch_tab.check(choice, 1, False)
-    assert problems.visible and plan == [] and "发现 1 个问题" in summary
-    [[file, line, message]] = problems.value["data"]
+    assert problems.visible and not plan.visible and "发现 1 个问题" in summary
+    [[file, line, message]] = cells(problems)
     assert (file, line) == ("typo.yaml", 2) and "varients" in message and "variants" in message
     assert str(batch_settings.home) not in message + file
 
@@ -72,6 +77,7 @@ def test_an_uploaded_zip_is_checked_problems_first_then_the_plan(tmp_path, batch
     choice = batch_tab.upload_zip(str(zip_folder(fixed, tmp_path / "fixed.zip")))[0].value
     problems, plan, summary = batch_tab.check(choice, 1, False)
     assert not problems.visible
+    plan = cells(plan)
     assert [(r[0], r[1], r[2], r[3], r[8], r[9]) for r in plan] == [
         ("good.yaml", 1, "2", "tinyhook", "夜渡迷局", "待生成"),
         ("good.yaml", 2, "2", "tinyhook", "夜渡迷局", "待生成"),
@@ -158,15 +164,17 @@ def test_the_tab_runs_the_batch_and_a_second_run_of_the_folder_is_refused(
     del held
 
     updates = list(batch_tab.run(choice, 1, False, None))
-    rows, status, files, page = updates[-1]
-    assert [r[:2] for r in rows] == [["one.yaml #1 第2章 默认", "完成"]]
+    table, status, files, page = updates[-1]
+    assert [r[:3] for r in cells(table)] == [["one.yaml #1 第2章 默认", "完成", "100%"]]
     assert "**批量结束**。批次" in status and "完成 1，复用 0，失败 0" in status
-    assert [Path(f).name for f in files] == ["report.html", "report.csv"]
-    assert all(Path(f).is_relative_to(batch_tab.reports_dir(batch_settings)) for f in files)
-    assert page.startswith("<iframe") and "批量生成报告" in page
+    files = [Path(f["path"] if isinstance(f, dict) else f.path) for f in files.value]
+    assert [f.name for f in files] == ["report.html", "report.csv"]
+    served = batch_tab.reports_dir(batch_settings)  # the copies launch() serves
+    assert sorted(p.name for p in served.glob("*/report.*")) == ["report.csv", "report.html"]
+    assert page.visible and page.value.startswith("<iframe") and "批量生成报告" in page.value
     assert str(batch_settings.home) not in status
     assert batch_tab.cancel(choice) == "这个文件夹没有正在运行的批量"
 
     # run again: the package is reused, not made twice
-    rows, status, _, _ = list(batch_tab.run(choice, 1, False, None))[-1]
-    assert rows[0][1] == "已有成品" and "完成 1，复用 0" in status
+    table, status, _, _ = list(batch_tab.run(choice, 1, False, None))[-1]
+    assert cells(table)[0][1] == "已有成品" and "完成 1，复用 0" in status

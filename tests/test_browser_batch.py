@@ -85,6 +85,11 @@ def test_a_zip_of_briefs_is_planned_run_reported_and_a_second_batch_cancelled(
     expect(plan).to_contain_text("待生成")
     expect(page.locator("#batch-summary")).to_contain_text("共 2 个任务：0 个已有成品（跳过），2 个待生成")
     shoot(page, "batch-plan")
+    page.set_viewport_size(PHONE)
+    expect(plan).to_be_visible()
+    no_sideways_scroll(page)
+    shoot(page, "batch-plan-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # 运行: per-job progress to the end, the report downloadable and shown in the page
     page.locator("#batch-run").click()
@@ -115,6 +120,8 @@ def test_a_zip_of_briefs_is_planned_run_reported_and_a_second_batch_cancelled(
     page.locator("#batch-upload input[type=file]").set_input_files(
         str(briefs_zip(tmp_path, "夜渡三条", {"three.yaml": {"variants": 3, "chapters": 3}})))
     expect(page.locator("#batch-folder input")).to_have_value(re.compile("上传：夜渡三条"))
+    expect(plan).to_be_hidden()  # the other folder's plan and report are gone
+    expect(page.locator("#batch-report-page iframe")).to_have_count(0)
     page.locator("#batch-run").click()
     expect(jobs).to_contain_text(re.compile("准备|进行中"), timeout=RUN_TIMEOUT)
     page.locator("#batch-cancel").click()

@@ -115,6 +115,13 @@ def upload_zip(file: str | None) -> tuple[Any, str, None]:
     return gr.Dropdown(choices=options, value=choice), note, None
 
 
+def clear_results() -> tuple[Any, ...]:
+    """Another folder chosen: what the page showed was about the previous one."""
+    hidden = gr.Dataframe(value=[], visible=False)
+    return (hidden, hidden, "", hidden, "", gr.File(value=None, visible=False),
+            gr.HTML(value="", visible=False))
+
+
 def refresh_folders(choice: str | None) -> Any:
     with session() as (settings, _):
         options = folder_choices(settings)
@@ -152,13 +159,14 @@ def check(choice: str | None, workers: float | None, force: bool
             plan = load_plan(folder, settings, db, import_materials=False)
         except BriefErrors as exc:
             problems = problem_rows(exc, folder, settings)
-            return (gr.Dataframe(value=problems, visible=True), [],
-                    f"**发现 {len(problems)} 个问题**：按表格逐条修改简报，重新打包上传后再检查。")
+            return (gr.Dataframe(value=problems, visible=True),
+                    gr.Dataframe(value=[], visible=False), f"**发现 {len(problems)} 个问题**：按表格逐条修改简报，重新打包上传后再检查。")
         done = done_keys(survey(plan, settings, db, force=bool(force)))
         summary = plan_summary(plan, done, settings, db, chosen_workers(workers))
         lines = [for_page(summary, folder, settings)]
         lines += [f"- 注意：{for_page(note, folder, settings)}" for note in plan.notes]
-    return gr.Dataframe(value=[], visible=False), plan_rows(plan, done), "\n".join(lines)
+    return (gr.Dataframe(value=[], visible=False),
+            gr.Dataframe(value=plan_rows(plan, done), visible=True), "\n".join(lines))
 
 
 # 运行 ------------------------------------------------------------------------------------------
@@ -188,8 +196,9 @@ class TabDisplay:
     def job_finished(self, key: str, status: str, message: str) -> None:
         with self._lock:
             row = self._rows.setdefault(key, [key, "", "", ""])
-            row[1:] = [STATUS_ZH.get(status, status), "100%" if status == "done" else "",
-                       message]
+            done = status == "done"
+            row[1:] = [STATUS_ZH.get(status, status), "100%" if done else "",
+                       f"成品包 {message}" if done else message]
             self.finished += 1
 
     def close(self) -> None: ...
@@ -268,11 +277,11 @@ def _closing(run: BatchRun, settings: Settings) -> str:
     result = run.result
     assert result is not None
     lines = [for_page(line, run.folder, settings) for line in result_lines(result)
-             if not line.startswith("报告:")]
+             if not line.startswith("报告:") and not line.endswith("：已取消")]
     if result.status == "interrupted":
-        pending = result.count("pending")
-        lines[0] = (f"**已取消**（完成的成品包都保留了，{pending} 个未运行；"
-                    f"再点「运行」会从这里继续）。{lines[0]}")
+        stopped = sum(r["error"] == "已取消" for r in result.rows)
+        lines[0] = (f"**已取消**：进行中的 {stopped} 个已停下，{result.count('pending')} 个未运行；"
+                    f"完成的成品包都保留了，再点「运行」会从这里继续。{lines[0]}")
     else:
         lines[0] = f"**批量结束**。{lines[0]}"
     return "\n\n".join(lines)
@@ -290,13 +299,13 @@ def run(choice: str | None, workers: float | None, force: bool, request: gr.Requ
                                     f"app:{owner(request)}"))
     thread.start()
     progress(0.0, desc="检查简报、准备任务")
-    yield [], "正在检查简报、准备任务…", None, ""
+    yield _table([]), "正在检查简报、准备任务…", _files(None), _page("")
     while not batch.finished.wait(POLL_SECONDS):
         if batch.display is not None:
             rows, fraction, text = batch.display.snapshot()
             stopping = "（正在取消…）" if batch.cancel.is_set() else ""
             progress(fraction, desc=text)
-            yield rows, f"运行中：{text}{stopping}", None, ""
+            yield _table(rows), f"运行中：{text}{stopping}", _files(None), _page("")
     if batch.error is not None:
         if isinstance(batch.error, BriefErrors):
             raise InputError(f"简报有 {len(batch.error.problems)} 个问题：先点「检查」查看并修改")
@@ -305,10 +314,22 @@ def run(choice: str | None, workers: float | None, force: bool, request: gr.Requ
         raise batch.error
     rows = batch.display.snapshot()[0] if batch.display else []
     if batch.result is None:  # cancelled before anything ran
-        yield rows, "**已取消**：还没有开始生成任何视频。", None, ""
+        yield _table(rows), "**已取消**：还没有开始生成任何视频。", _files(None), _page("")
         return
     files, page = _report(batch.result, settings)
-    yield rows, _closing(batch, settings), files, page
+    yield _table(rows), _closing(batch, settings), _files(files), _page(page)
+
+
+def _table(rows: list[list[Any]]) -> Any:
+    return gr.Dataframe(value=rows, visible=True)
+
+
+def _files(files: list[str] | None) -> Any:
+    return gr.File(value=files, visible=bool(files))
+
+
+def _page(content: str) -> Any:
+    return gr.HTML(value=content, visible=bool(content))
 
 
 def cancel(choice: str | None) -> str:
@@ -342,7 +363,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                 note = gr.Markdown(elem_id="batch-note")
         with gr.Row(equal_height=True):
             workers = gr.Number(value=most, minimum=1, maximum=most, precision=0,
-                                label=f"同时渲染的任务数（1–{most}）", min_width=160,
+                                label=f"同时渲染数（最多 {most}）", min_width=160,
                                 elem_id="batch-workers")
             force = gr.Checkbox(label="已有成品也重新生成", value=False, min_width=160,
                                 elem_id="batch-force")
@@ -354,18 +375,19 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
         problems = gr.Dataframe(headers=PROBLEM_HEADERS, interactive=False, wrap=True,
                                 visible=False, label="简报里的问题", elem_id="batch-problems")
         plan = gr.Dataframe(headers=PLAN_HEADERS, interactive=False, wrap=True, label="计划",
-                            elem_id="batch-plan")
+                            visible=False, elem_id="batch-plan")
         status = gr.Markdown(elem_id="batch-status")
         jobs = gr.Dataframe(headers=JOB_HEADERS, interactive=False, wrap=True,
                             column_widths=["38%", "14%", "12%", "36%"], label="任务进度",
-                            elem_id="batch-jobs")
+                            visible=False, elem_id="batch-jobs")
         report_files = gr.File(label="报告（HTML / CSV）", file_count="multiple",
-                               interactive=False, elem_id="batch-report")
-        report_page = gr.HTML(elem_id="batch-report-page")
+                               interactive=False, visible=False, elem_id="batch-report")
+        report_page = gr.HTML(visible=False, elem_id="batch-report-page")
 
-    upload.upload(upload_zip, [upload], [folder, note, upload], api_name="upload_briefs")
-    folder.input(lambda: ([], "", gr.Dataframe(value=[], visible=False)), None,
-                 [plan, summary, problems], api_visibility="private")
+    shown = [problems, plan, summary, jobs, status, report_files, report_page]
+    upload.upload(upload_zip, [upload], [folder, note, upload], api_name="upload_briefs"
+                  ).success(clear_results, None, shown, api_visibility="private")
+    folder.input(clear_results, None, shown, api_visibility="private")
     check_btn.click(check, [folder, workers, force], [problems, plan, summary],
                     api_name="check_batch", concurrency_id="batch-check",
                     concurrency_limit=2)
