@@ -178,3 +178,19 @@ def test_the_tab_runs_the_batch_and_a_second_run_of_the_folder_is_refused(
     # run again: the package is reused, not made twice
     table, status, _, _ = list(batch_tab.run(choice, 1, False, None))[-1]
     assert cells(table)[0][1] == "已有成品" and "完成 1，复用 0" in status
+
+
+def test_an_uploaded_brief_cannot_read_the_key_or_the_database(tmp_path, batch_settings):
+    key = batch_settings.home / "secrets" / "llm_api_key"
+    key.parent.mkdir(parents=True)
+    key.write_text("sk-secret-batch-tab\n", encoding="utf-8")
+    folder = brief_folder(tmp_path / "sneaky", {
+        "key.yaml": {"material": "../../../secrets/llm_api_key"},
+        "db.yaml": {"material": "../../../workbench.db"},
+        "tpl.yaml": {"template": "../../../secrets/llm_api_key"}})
+    choice = batch_tab.upload_zip(str(zip_folder(folder, tmp_path / "sneaky.zip")))[0].value
+    problems, _, summary = batch_tab.check(choice, 1, False)
+    found = {(row[0], row[2]) for row in cells(problems)}
+    assert {file for file, _ in found} == {"key.yaml", "db.yaml", "tpl.yaml"}, found
+    assert all("私密文件" in message for _, message in found), found
+    assert "sk-secret" not in repr(found) + summary
