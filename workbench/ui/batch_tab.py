@@ -23,9 +23,9 @@ import gradio as gr
 
 from workbench.batch import BatchResult, BriefErrors, load_plan, run_batch
 from workbench.batch.brief_zip import briefs_dir, store_brief_zip, uploaded_folders
-from workbench.batch.expand import PlannedJob
+from workbench.batch.display import TableDisplay
 from workbench.batch.plan import BatchPlan
-from workbench.batch.runner import survey, title_of
+from workbench.batch.runner import survey
 from workbench.batch.summary import done_keys, plan_summary, result_lines
 from workbench.config import PROJECT_ROOT, Settings
 from workbench.errors import InputError
@@ -39,7 +39,6 @@ UPLOAD_PREFIX = "upload:"
 PROBLEM_HEADERS = ["文件", "行", "问题"]
 PLAN_HEADERS = ["简报", "变体", "章节", "模板", "开头", "音色", "背景·种子", "音乐", "口令", "状态"]
 JOB_HEADERS = ["任务", "状态", "进度", "说明"]
-STATUS_ZH = {"done": "完成", "cached": "复用", "failed": "失败"}
 POLL_SECONDS = 0.5
 MAX_INLINE_REPORT = 3 * 1024 * 1024  # bytes of report.html shown in the page (thumbnails in it)
 
@@ -170,53 +169,13 @@ def check(choice: str | None, workers: float | None, force: bool
 
 
 # 运行 ------------------------------------------------------------------------------------------
-class TabDisplay:
-    """The runner's Display protocol (see runner.Display) as a table the page polls: one row
-    per job, updated from the batch thread."""
-
-    def __init__(self, jobs: list[PlannedJob], done: set[str]):
-        self._lock = threading.Lock()
-        self._rows = {p.key: [title_of(p), "已有成品" if p.key in done else "等待", "", ""]
-                      for p in jobs}
-        self.total, self.finished = len(jobs), len(done)
-
-    def start(self, total: int, skipped: int) -> None:
-        with self._lock:
-            self.total, self.finished = total, skipped
-
-    def job_started(self, key: str, title: str) -> None:
-        with self._lock:
-            self._rows.setdefault(key, [title, "", "", ""])[1:] = ["准备", "0%", ""]
-
-    def job_progress(self, key: str, fraction: float, message: str) -> None:
-        with self._lock:
-            if key in self._rows:
-                self._rows[key][1:] = ["进行中", f"{fraction:.0%}", message]
-
-    def job_finished(self, key: str, status: str, message: str) -> None:
-        with self._lock:
-            row = self._rows.setdefault(key, [key, "", "", ""])
-            done = status == "done"
-            row[1:] = [STATUS_ZH.get(status, status), "100%" if done else "",
-                       f"成品包 {message}" if done else message]
-            self.finished += 1
-
-    def close(self) -> None: ...
-
-    def snapshot(self) -> tuple[list[list[Any]], float, str]:
-        with self._lock:
-            rows = [list(r) for r in self._rows.values()]
-            total, finished = self.total, self.finished
-        return rows, finished / max(total, 1), f"{finished}/{total} 个任务结束"
-
-
 @dataclass
 class BatchRun:
     """One batch running in its thread; the page's generator reads it."""
 
     folder: Path
     cancel: threading.Event = field(default_factory=threading.Event)
-    display: TabDisplay | None = None
+    display: TableDisplay | None = None
     result: BatchResult | None = None
     error: BaseException | None = None
     finished: threading.Event = field(default_factory=threading.Event)
@@ -240,7 +199,7 @@ def _work(run: BatchRun, workers: int, force: bool, actor: str) -> None:
         with session() as (settings, db):
             plan = load_plan(run.folder, settings, db, import_materials=True)
             surveyed = survey(plan, settings, db, force=force)
-            run.display = TabDisplay(plan.jobs, done_keys(surveyed))
+            run.display = TableDisplay(plan.jobs, done_keys(surveyed))
             if not run.cancel.is_set():
                 run.result = run_batch(plan, settings, db, workers=workers,
                                        display=run.display, force=force, surveyed=surveyed,
