@@ -221,3 +221,35 @@ def test_the_same_batch_cannot_run_twice_at_once(tmp_path, batch_settings, db):
         with pytest.raises(InputError, match="已经在另一个 workbench batch 进程里运行"):
             run_batch(plan, batch_settings, db)
     assert db["batches"].count == 0 and db["submissions"].count == 0
+
+
+def test_a_cancelled_batch_stops_keeps_finished_packages_and_reports(tmp_path, batch_settings,
+                                                                      db):
+    import threading
+
+    from workbench.batch.runner import NoDisplay
+
+    cancel = threading.Event()
+
+    class CancelAfterFirst(NoDisplay):  # the web tab's 取消, pressed once a package is made
+        def job_finished(self, key: str, status: str, message: str) -> None:
+            if status == "done":
+                cancel.set()
+
+    folder = write_folder(tmp_path / "briefs", {"v.yaml": {"variants": 3}})
+    plan = load_plan(folder, batch_settings, db, import_materials=True)
+    result = run_batch(plan, batch_settings, db, workers=1, display=CancelAfterFirst(),
+                       cancel=cancel)
+    assert result.status == "interrupted"
+    statuses = [r["status"] for r in result.rows]
+    # one made; the next (prepared while the first rendered) failed as 已取消; the last not run
+    assert statuses == ["done", "failed", "pending"], statuses
+    assert result.rows[1]["error"] == "已取消"
+    packages = _packages(batch_settings)
+    assert len(packages) == 1 and verify_package(packages[0]) == []
+    assert not list(batch_settings.submissions_dir.glob(".*"))  # no staging left behind
+    assert not list(db["jobs"].rows_where("kind = 'make' AND status = 'running'"))
+    assert db["batches"].get(plan.batch_id)["status"] == "interrupted"
+    rows = list(csv.DictReader(result.report_csv.read_text("utf-8-sig").splitlines()))
+    assert [r["status"] for r in rows] == statuses
+    assert "未运行" in result.report_html.read_text("utf-8")

@@ -1,7 +1,11 @@
-"""The live batch display on a terminal: an overall bar with ETA plus one line per running job
-(its stage and progress), and one printed line per finished job."""
+"""Batch displays (the runner's Display protocol). On a terminal: an overall bar with ETA plus
+one line per running job (its stage and progress), and one printed line per finished job. In
+the app: a table of every job that the page polls."""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -13,6 +17,9 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+from workbench.batch.expand import PlannedJob
+from workbench.batch.runner import title_of
 
 _MARKS = {"done": "完成", "failed": "失败", "cached": "复用"}
 
@@ -55,3 +62,43 @@ class RichDisplay:
 
     def close(self) -> None:
         self.progress.stop()
+
+
+class TableDisplay:
+    """The runner's Display protocol as a table another thread reads (the app's 批量 tab
+    polls it): one row per job — title, status, progress, message."""
+
+    def __init__(self, jobs: list[PlannedJob], done: set[str]):
+        self._lock = threading.Lock()
+        self._rows = {p.key: [title_of(p), "已有成品" if p.key in done else "等待", "", ""]
+                      for p in jobs}
+        self.total, self.finished = len(jobs), len(done)
+
+    def start(self, total: int, skipped: int) -> None:
+        with self._lock:
+            self.total, self.finished = total, skipped
+
+    def job_started(self, key: str, title: str) -> None:
+        with self._lock:
+            self._rows.setdefault(key, [title, "", "", ""])[1:] = ["准备", "0%", ""]
+
+    def job_progress(self, key: str, fraction: float, message: str) -> None:
+        with self._lock:
+            if key in self._rows:
+                self._rows[key][1:] = ["进行中", f"{fraction:.0%}", message]
+
+    def job_finished(self, key: str, status: str, message: str) -> None:
+        with self._lock:
+            row = self._rows.setdefault(key, [key, "", "", ""])
+            done = status == "done"
+            row[1:] = [_MARKS.get(status, status), "100%" if done else "",
+                       f"成品包 {message}" if done else message]
+            self.finished += 1
+
+    def close(self) -> None: ...
+
+    def snapshot(self) -> tuple[list[list[Any]], float, str]:
+        with self._lock:
+            rows = [list(r) for r in self._rows.values()]
+            total, finished = self.total, self.finished
+        return rows, finished / max(total, 1), f"{finished}/{total} 个任务结束"

@@ -32,7 +32,7 @@ body{font-family:system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","W
 sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:6px 8px;vertical-align:top;
 font-size:14px}th{background:#f4f4f4}.failed{background:#fdecea}.dup{background:#fff4d6}
-img{width:{{ width }}px;display:block}code{font-size:12px}
+img{width:{{ width }}px;display:block}code{font-size:12px;font-family:ui-monospace,monospace,"WB Noto Sans SC"}
 </style>
 <script>/* text laid out before the fallback font arrived: lay it out again */
 document.fonts.load('1em "WB Noto Sans SC"',"中").then(()=>{const b=document.body;

@@ -15,6 +15,7 @@ so a rerun adds none.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from typing import Protocol
 from sqlite_utils import Database
 
 from workbench.batch import records
-from workbench.batch.executors import RenderOutcome, make_executor, make_task
+from workbench.batch.executors import Executor, RenderOutcome, make_executor, make_task
 from workbench.batch.expand import PlannedJob
 from workbench.batch.fingerprint import backfill, record_fingerprint
 from workbench.batch.plan import BatchPlan
@@ -125,10 +126,13 @@ def title_of(planned: PlannedJob) -> str:
 def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: str = "local",
               workers: int = 1, ray_address: str | None = None, transfer: str | None = None,
               display: Display | None = None, force: bool = False,
-              surveyed: list[Surveyed] | None = None, actor: str = "system") -> BatchResult:
+              surveyed: list[Surveyed] | None = None, actor: str = "system",
+              cancel: threading.Event | None = None) -> BatchResult:
     """Run every job of `plan` (skipping finished ones) and write the report. `surveyed` is
     `survey(plan, …)` when the caller already has it (the jobs are not planned again);
-    `actor` is recorded in the history of every package made."""
+    `actor` is recorded in the history of every package made. Setting `cancel` stops the
+    batch like Ctrl-C (the jobs in flight fail as 已取消, the rest stay pending, finished
+    packages stay) but returns its result, status `interrupted`, report written."""
     if workers < 1:
         raise InputError(f"--workers 至少为 1（收到 {workers}）")
     transfer = transfer or ("bytes" if executor == "ray" else "shared")
@@ -138,7 +142,7 @@ def run_batch(plan: BatchPlan, settings: Settings, db: Database, *, executor: st
         if surveyed is None:
             surveyed = survey(plan, settings, db, force=force)
         return _run(plan, surveyed, settings, db, executor, workers, ray_address, transfer,
-                    display, actor)
+                    display, actor, cancel or threading.Event())
 
 
 @contextmanager
@@ -147,7 +151,7 @@ def _only_runner(path: Path) -> Iterator[None]:
     folders). The lock dies with its process, so a killed batch never blocks its rerun."""
     lock = FileLock(path)
     if not lock.acquire():
-        raise InputError("这个批次已经在另一个 workbench batch 进程里运行；"
+        raise InputError("这个批次已经在另一个 workbench batch 进程里运行（或在网页的「批量」里）；"
                          "等它结束，或先停止它再重新运行")
     try:
         yield
@@ -157,7 +161,7 @@ def _only_runner(path: Path) -> Iterator[None]:
 
 def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Database,
          executor: str, workers: int, ray_address: str | None, transfer: str,
-         display: Display, actor: str) -> BatchResult:
+         display: Display, actor: str, cancel: threading.Event) -> BatchResult:
     records.start_batch(db, plan, executor, workers)
     batch_id = plan.batch_id
     todo: deque[tuple[PlannedJob, JobPlan, int]] = deque()
@@ -183,8 +187,9 @@ def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Data
     running: dict[str, _Running] = {}
     pool = make_executor(executor, workers, ray_address) if todo else None
     try:
-        while todo or running:
-            while todo and len(running) < workers + 1:  # one prepared job waits in the queue
+        while (todo or running) and not cancel.is_set():
+            while todo and len(running) < workers + 1 and not cancel.is_set():
+                # one prepared job waits in the queue
                 planned, job_plan, row_id = todo.popleft()
                 entry = _prepare(planned, job_plan, row_id, settings, db, display, transfer)
                 if entry is not None:
@@ -196,18 +201,15 @@ def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Data
                 if key in running:
                     display.job_progress(key, PREPARE_SHARE + (1 - PREPARE_SHARE) * fraction,
                                          message)
+        if cancel.is_set() and (todo or running):
+            status = "interrupted"
+            _abandon(pool, running, "已取消", settings, db, display)
+            pool = None
     except BaseException as exc:  # Ctrl-C, or a failure of the driver itself (disk full …)
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         reason = "已取消" if isinstance(exc, KeyboardInterrupt) else f"批量运行中止：{exc}"
-        if pool is not None:  # stop the workers before cleaning up after them
-            pool.cancel_all()
-            pool.shutdown()
-            pool = None
-        for entry in running.values():
-            fail_job(db, entry.prepared.make_id, reason)
-            discard_staging(settings.submissions_dir, entry.prepared.submission_id)
-            records.update_job(db, entry.row_id, status="failed", error=reason)
-            entry.lock.release()
+        _abandon(pool, running, reason, settings, db, None)
+        pool = None
         raise
     finally:
         if pool is not None:
@@ -221,6 +223,23 @@ def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Data
         records.finish_batch(db, batch_id, status, report_csv=str(csv_path),
                              report_html=str(html_path))
     return BatchResult(batch_id, status, rows, csv_path, html_path, list(plan.notes))
+
+
+def _abandon(pool: Executor | None, running: dict[str, _Running], reason: str, settings: Settings,
+             db: Database, display: Display | None) -> None:
+    """Stop the workers first, then fail the jobs in flight and clean up after them (their
+    staging folders go; finished packages are not touched)."""
+    if pool is not None:
+        pool.cancel_all()
+        pool.shutdown()
+    for key, entry in running.items():
+        fail_job(db, entry.prepared.make_id, reason)
+        discard_staging(settings.submissions_dir, entry.prepared.submission_id)
+        records.update_job(db, entry.row_id, status="failed", error=reason)
+        entry.lock.release()
+        if display is not None:
+            display.job_finished(key, "failed", reason)
+    running.clear()
 
 
 def _prepare(planned: PlannedJob, job_plan: JobPlan, row_id: int, settings: Settings,

@@ -27,7 +27,7 @@ from workbench.batch.drama_brief import (
     episode_count,
     is_drama_path,
 )
-from workbench.config import PROJECT_ROOT, Settings
+from workbench.config import KEY_FILE, PROJECT_ROOT, Settings
 from workbench.errors import WorkbenchError
 from workbench.footage import is_tag, pick
 from workbench.images.service import story_images_backend
@@ -55,6 +55,10 @@ class PathRefused(WorkbenchError):
     pass
 
 
+PRIVATE_DIR = KEY_FILE.parts[0]  # WORKBENCH_HOME/secrets
+PRIVATE_PREFIX = "workbench.db"  # the database and its -wal / -shm files
+
+
 def allowed_roots(folder: Path, settings: Settings) -> list[Path]:
     return [folder.resolve(), settings.home.resolve(), ASSETS.resolve()]
 
@@ -67,6 +71,11 @@ def confine(raw: str, folder: Path, roots: list[Path]) -> Path:
     if not any(resolved.is_relative_to(root) for root in roots):
         raise PathRefused(f"路径 {raw} 指向允许范围之外（{resolved}）；只能使用本文件夹、"
                           "WORKBENCH_HOME 或项目 assets/ 里的文件")
+    # WORKBENCH_HOME also holds the API key and the database: a brief (one uploaded in the
+    # app, too) must never read them as a novel, a template or footage.
+    if (any(resolved.is_relative_to(root / PRIVATE_DIR) for root in roots)
+            or resolved.name.startswith(PRIVATE_PREFIX)):
+        raise PathRefused(f"路径 {raw} 是 Workbench 自己的私密文件（密钥或数据库），简报不能使用")
     return resolved
 
 

@@ -14,6 +14,7 @@ from workbench.drama.uploads import MAX_ZIP_MB
 from workbench.errors import InputError
 from workbench.fonts import default_font_file
 from workbench.ui import (
+    batch_tab,
     create,
     materials,
     settings_tab,
@@ -128,6 +129,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             submissions.build(blocks)
             tasks_tab.build(blocks)
             tracking_tab.build(blocks)
+            batch_tab.build(blocks, slots)
             settings_tab.build(blocks, badge)
     return blocks
 
@@ -146,7 +148,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
     served = [settings.submissions_dir, settings.home / "ui" / "zips",
               settings.home.joinpath(*tracking_tab.EXPORTS),
               settings.cache_dir / "thumbs", settings.cache_dir / "previews",
-              settings.cache_dir / "bgm", default_font_file()]
+              settings.cache_dir / "bgm", batch_tab.reports_dir(settings), default_font_file()]
     _, url, _ = blocks.launch(
         server_name=host or os.environ.get("WORKBENCH_HOST", "127.0.0.1"),
         server_port=port or int(os.environ.get("WORKBENCH_PORT", "7860")),

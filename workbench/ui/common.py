@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -97,22 +98,37 @@ def handler(fn: F) -> F:
     """Stage errors reach the page as gr.Error with the CLI's text; anything unexpected is
     logged with its traceback on the server and shown as one line, never as a trace."""
 
+    if inspect.isgeneratorfunction(fn):  # a handler that streams updates (yield)
+
+        @functools.wraps(fn)
+        def streaming(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - translated (logged when unexpected)
+                raise _translated(exc, fn.__name__) from None
+
+        return streaming  # type: ignore[return-value]
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except WorkbenchError as exc:
-            raise user_error(str(exc)) from None
-        except Exception as exc:
-            if (known := database_error(exc)) is not None:
-                raise user_error(str(known)) from None
-            log.exception("unexpected error in %s", fn.__name__)
-            raise user_error(f"内部错误（{type(exc).__name__}），详情已写入服务器日志。"
-                             "请重试；若反复出现，请把日志发给维护者。") from None
+        except Exception as exc:  # noqa: BLE001 - translated (logged when unexpected)
+            raise _translated(exc, fn.__name__) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _translated(exc: Exception, name: str) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, WorkbenchError):
+        return user_error(str(exc))
+    if (known := database_error(exc)) is not None:
+        return user_error(str(known))
+    log.exception("unexpected error in %s", name, exc_info=exc)
+    return user_error(f"内部错误（{type(exc).__name__}），详情已写入服务器日志。"
+                      "请重试；若反复出现，请把日志发给维护者。")
 
 
 def backend_badge(settings: Settings) -> str:
