@@ -11,7 +11,7 @@ import pytest
 
 from workbench.ffmpeg import run_ffmpeg
 from workbench.fonts import default_font_file
-from workbench.render.overlays import OverlaySpec, top_layout
+from workbench.render.overlays import OverlaySpec, add_label_and_banner, new_ass, top_layout
 from workbench.render.static_overlay import (
     STATIC_FILE,
     bands,
@@ -39,7 +39,13 @@ def frames(tmp: Path, s: OverlaySpec, size: tuple[int, int], duration: float,
     work = tmp / ("ours" if ours else "libass")
     (work / "fonts").mkdir(parents=True)
     (work / "fonts" / font.name).symlink_to(font)
-    (work / STATIC_FILE).write_text(static_ass(s, duration, layout), encoding="utf-8")
+    if ours:  # laid out for the canvas of the frame's top
+        script = static_ass(s, duration, layout, h)
+    else:  # the same events in the full overlay's play resolution
+        full = new_ass()
+        add_label_and_banner(full, s, duration, layout)
+        script = full.to_string("ass")
+    (work / STATIC_FILE).write_text(script, encoding="utf-8")
     src = f"color=c={GREY}:s={w}x{h}:r={FPS}:d={duration},format=yuv420p"
     if ours:
         graph = (f"{src}[src];" + static_overlay_graph(s, duration, layout, font, size, FPS,

@@ -172,7 +172,7 @@ def render_plan(job: RenderJob) -> RenderPlan:
             *output_args(p, job.encoder_args, job.duration, job.metadata, partial))
     on_screen = (job.overlays.banner, *job.overlays.end_card)
     files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass,
-             STATIC_FILE: static_ass(job.overlays, job.duration, layout)}
+             STATIC_FILE: static_ass(job.overlays, job.duration, layout, p.height)}
     return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=job.duration, label=label,
                       on_screen=on_screen, extra_fonts=background_fonts(job.background))

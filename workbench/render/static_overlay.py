@@ -52,9 +52,20 @@ class Band:
     h: int
 
 
-def static_ass(spec: OverlaySpec, duration: float, layout: TopLayout) -> str:
-    """The label and the banner alone, as ASS text (the same styles as the full overlay)."""
+def canvas_rows(layout: TopLayout, height: int) -> tuple[int, int]:
+    """The canvas libass draws on: the frame's top (play rows, frame rows) down to below the
+    banner, at the frame's scale. A full-frame canvas would hold ~6 MB per filter for nothing."""
+    step = PLAY_H // math.gcd(PLAY_H, height)  # play rows that map to whole frame rows
+    bottom = layout.banner_top + layout.banner_size + BANNER_OUTLINE + BANNER_SHADOW + 2 * PAD
+    play = min(PLAY_H, math.ceil(bottom / (2 * step)) * 2 * step)  # even in the frame too
+    return play, play * height // PLAY_H
+
+
+def static_ass(spec: OverlaySpec, duration: float, layout: TopLayout, height: int) -> str:
+    """The label and the banner alone, as ASS text (the same styles as the full overlay), laid
+    out for a canvas of the frame's top `canvas_rows` (PlayResY cut to match: same scale)."""
     subs = new_ass()
+    subs.info["PlayResY"] = str(canvas_rows(layout, height)[0])
     add_label_and_banner(subs, spec, duration, layout)
     return subs.to_string("ass")
 
@@ -90,7 +101,8 @@ def static_overlay_graph(spec: OverlaySpec, duration: float, layout: TopLayout,
     """Filter-graph chains that lay the label and banner (from `STATIC_FILE` in the work
     folder) over stream `[src]`, giving `[out]`."""
     w, h = frame
-    canvas = f"color=c=black:s={w}x{h}:r={fps},trim=end_frame=1,format=yuv444p"
+    rows = canvas_rows(layout, h)[1]
+    canvas = f"color=c=black:s={w}x{rows}:r={fps},trim=end_frame=1,format=yuv444p"
     draw = f"subtitles=filename={STATIC_FILE}:fontsdir={fonts_dir}"
     touched = "'255*gt(val,0)'"
     label, banner = bands(spec, layout, font_file, frame)
