@@ -3,8 +3,8 @@
 libass draws each of its events on every frame, and blending the label's box and the banner's
 outline, shadow and fill cost ~1.5 ms a frame at 1080×1920: more than the subtitles, which
 change. These two never change (the label may only stop early), so the render draws them once,
-in the same ffmpeg process: libass renders the script on two one-frame canvases whose planes
-are all 0 and all 255. Every pixel libass touches becomes `canvas·(1−a) + colour·a`, so the two
+in the same ffmpeg process: libass renders the script on two canvases (the frame's top) whose
+planes are all 0 and all 255. Every pixel libass touches becomes `canvas·(1−a) + colour·a`, so the two
 renders differ by `255·(1−a)`: their difference gives the coverage `a` (the alpha), and the
 render on 0 divided by `a` gives the colour. Pixels libass left alone get a neutral colour, so
 they cannot tint their neighbours when the chroma is subsampled. The result is cut into two
@@ -113,8 +113,12 @@ def static_overlay_graph(spec: OverlaySpec, duration: float, layout: TopLayout,
         return f"overlay=x={band.x}:y={band.y}:eval=init:alpha=straight:format=yuv420"
 
     return ";".join([
-        f"{canvas},lutyuv=y=0:u=0:v=0,{draw},split[top_k0][top_k1]",
-        f"{canvas},lutyuv=y=255:u=255:v=255,{draw}[top_w]",
+        # one libass instance draws both canvases (each instance loads the CJK font: ~20 MB)
+        f"{canvas},lutyuv=y=0:u=0:v=0[top_z]",
+        f"{canvas},lutyuv=y=255:u=255:v=255[top_f]",
+        f"[top_z][top_f]concat=n=2:v=1:a=0,{draw},split[top_p][top_q]",
+        "[top_p]select='eq(n,0)',split[top_k0][top_k1]",
+        "[top_q]select='eq(n,1)',setpts=PTS-STARTPTS[top_w]",
         "[top_k0][top_w]blend=all_mode=difference,negate,split=3[top_a0][top_a1][top_a2]",
         "[top_k1][top_a0]blend=all_mode=divide[top_c]",
         f"[top_a1]lutyuv=y={touched}:u={touched}:v={touched}[top_m]",
