@@ -632,10 +632,12 @@ def _graph_tweak(fn: Callable[[str], str], *, drop_audio: bool = False
 
 
 def _no_subs(graph: str) -> str:
-    """The graph without Workbench's libass overlay (wherever it sits in the [bg] chain)."""
+    """The graph without Workbench's overlays: the libass pass (wherever it sits in the [bg]
+    chain) and the label and banner laid over it (render/static_overlay.py)."""
+    bare = re.sub(r"null\[under\];.*?\[topped\];\[topped\]", "null,", graph)
     bare = re.sub(rf"subtitles=filename={re.escape(str(OVERLAY_FILE))}:fontsdir="
-                  rf"{re.escape(str(FONTS_DIR))},", "", graph)
-    if bare == graph:
+                  rf"{re.escape(str(FONTS_DIR))},", "", bare)
+    if bare == graph or "top_" in bare:
         raise SystemExit("bench: the overlay pass was not found in the graph (--breakdown is out "
                          "of date with render/plan.py)")
     return bare
@@ -679,12 +681,12 @@ def leg_background_no_encode(s: Setup, output: Path) -> None:
 
 
 BREAKDOWN: tuple[tuple[str, str, Callable[[Setup, Path], None]], ...] = (
-    ("wb-no-subs", "workbench − libass", partial(leg_workbench, tweak=_graph_tweak(_no_subs))),
+    ("wb-no-subs", "workbench − overlays", partial(leg_workbench, tweak=_graph_tweak(_no_subs))),
     ("wb-no-loudnorm", "workbench − loudnorm",
      partial(leg_workbench, tweak=_graph_tweak(_no_loudnorm))),
     ("wb-video-only", "workbench − audio",
      partial(leg_workbench, tweak=_graph_tweak(_video_only, drop_audio=True))),
-    ("wb-bare", "workbench − audio − libass",
+    ("wb-bare", "workbench − audio − overlays",
      partial(leg_workbench, tweak=_graph_tweak(lambda g: _no_subs(_video_only(g)),
                                                drop_audio=True))),
     ("bg-null", "(b) graph only, no encode", leg_background_no_encode),

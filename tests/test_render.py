@@ -607,8 +607,10 @@ def test_render_plan_is_pure_and_deterministic(tmp_path: Path) -> None:
     assert "subtitles=filename=overlay.ass:fontsdir=fonts" in graph
     assert str(tmp_path) not in graph  # user paths are never escaped into the filter graph
     ass = first.files["overlay.ass"]
-    for text in (LABEL, BANNER, *END_CARD, KEYWORD):
+    for text in (*END_CARD, KEYWORD):
         assert text in ass
+    static = first.files["static.ass"]  # drawn once and overlaid (static_overlay.py)
+    assert LABEL in static and BANNER in static and LABEL not in ass and BANNER not in ass
     assert SUBTITLE.replace(KEYWORD, "") in ass  # the subtitles are kept
     assert first.on_screen == (BANNER, *END_CARD)
     other_seed = dataclasses.replace(job, background=Background("generated", seed=SEED + 1))

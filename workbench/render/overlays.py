@@ -113,42 +113,76 @@ def end_card_dim(spec: OverlaySpec, duration: float) -> str:
     return f"lutyuv=y={y}:u={uv}:v={uv}:enable='gte(t,{start:.3f})',"
 
 
+@dataclass(frozen=True)
+class TopLayout:
+    """Where the label and the banner go, in play-resolution pixels (both top-centred)."""
+
+    label_size: int  # ASS font size
+    label_end: float  # seconds
+    banner_size: int
+    banner_top: int  # MarginV of the banner line
+
+
+LABEL_OUTLINE = 12  # the label's box reaches this far beyond its line (ASS BorderStyle 3)
+BANNER_OUTLINE, BANNER_SHADOW = 5, 2
+
+
+def top_layout(spec: OverlaySpec, duration: float, font_file: Path) -> TopLayout:
+    usable = PLAY_W - 2 * SIDE_MARGIN
+    lsize = label_size(font_file, spec.label)
+    lsize = min(lsize, fit_size(font_file, spec.label, lsize, usable - 40))
+    label_end = duration if spec.label_seconds <= 0 else min(duration, spec.label_seconds)
+    return TopLayout(label_size=lsize, label_end=label_end,
+                     banner_size=fit_size(font_file, spec.banner, 96, usable),
+                     banner_top=LABEL_TOP + round(lsize * 1.25) + 60)
+
+
+def new_ass() -> pysubs2.SSAFile:
+    """An empty script in the play resolution every overlay is laid out in."""
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(PLAY_W), "PlayResY": str(PLAY_H), "WrapStyle": "2",
+                      "ScaledBorderAndShadow": "yes"})
+    return subs
+
+
+def add_label_and_banner(subs: pysubs2.SSAFile, spec: OverlaySpec, duration: float,
+                         layout: TopLayout) -> None:
+    subs.styles["AiLabel"] = _style(layout.label_size, WHITE, 8, LABEL_TOP,
+                                    outline=LABEL_OUTLINE, box=True)
+    subs.append(pysubs2.SSAEvent(start=0, end=round(layout.label_end * 1000), style="AiLabel",
+                                 layer=4, text=escape_ass(spec.label)))
+    subs.styles["Banner"] = _style(layout.banner_size, YELLOW, 8, layout.banner_top,
+                                   outline=BANNER_OUTLINE, shadow=BANNER_SHADOW)
+    subs.append(pysubs2.SSAEvent(start=0, end=round(duration * 1000), style="Banner", layer=2,
+                                 text=escape_ass(spec.banner)))
+
+
 def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: float,
-                      font_file: Path, frame: tuple[int, int], *, dim: bool = True
-                      ) -> tuple[str, LabelPlan]:
+                      font_file: Path, frame: tuple[int, int], *, dim: bool = True,
+                      top: bool = True) -> tuple[str, LabelPlan]:
     """The subtitles plus label, banner and end card, as ASS text; and where the label is.
-    `dim=False` leaves out the veil behind the end card (`end_card_dim` draws it instead)."""
-    if subtitles_ass:
-        subs = pysubs2.SSAFile.from_string(subtitles_ass)
-    else:
-        subs = pysubs2.SSAFile()
-        subs.info.update({"PlayResX": str(PLAY_W), "PlayResY": str(PLAY_H), "WrapStyle": "2",
-                          "ScaledBorderAndShadow": "yes"})
+    `dim=False` leaves out the veil behind the end card (`end_card_dim` draws it instead);
+    `top=False` leaves out the label and the banner (`static_overlay` draws them once)."""
+    subs = pysubs2.SSAFile.from_string(subtitles_ass) if subtitles_ass else new_ass()
     for event in subs:
         event.layer = 3  # subtitles over the end card's dimming
     end_ms = round(duration * 1000)
     usable = PLAY_W - 2 * SIDE_MARGIN
 
-    lsize = label_size(font_file, spec.label)
-    lsize = min(lsize, fit_size(font_file, spec.label, lsize, usable - 40))
-    label_end = duration if spec.label_seconds <= 0 else min(duration, spec.label_seconds)
-    subs.styles["AiLabel"] = _style(lsize, WHITE, 8, LABEL_TOP, outline=12, box=True)
-    subs.append(pysubs2.SSAEvent(start=0, end=round(label_end * 1000), style="AiLabel", layer=4,
-                                 text=escape_ass(spec.label)))
-
-    banner_top = LABEL_TOP + round(lsize * 1.25) + 60
-    bsize = fit_size(font_file, spec.banner, 96, usable)
-    subs.styles["Banner"] = _style(bsize, YELLOW, 8, banner_top, outline=5, shadow=2)
-    subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style="Banner", layer=2,
-                                 text=escape_ass(spec.banner)))
+    layout = top_layout(spec, duration, font_file)
+    lsize, label_end = layout.label_size, layout.label_end
+    if top:
+        add_label_and_banner(subs, spec, duration, layout)
 
     if spec.end_card and spec.end_card_seconds > 0:
         start_ms = max(0, end_ms - round(spec.end_card_seconds * 1000))
         dim_veil = (r"{\an7\pos(0,0)\p1\bord0\shad0\1c&H000000&\1a&H58&}"
                     f"m 0 0 l {PLAY_W} 0 {PLAY_W} {PLAY_H} 0 {PLAY_H}{{\\p0}}")
-        if dim:
-            subs.append(pysubs2.SSAEvent(start=start_ms, end=end_ms, style="Banner", layer=0,
-                                         text=dim_veil))
+        if dim:  # a drawing: its style only needs to exist
+            if not top:
+                subs.styles["Veil"] = _style(88, BLACK, 7, 0, outline=0)
+            subs.append(pysubs2.SSAEvent(start=start_ms, end=end_ms, layer=0,
+                                         style="Banner" if top else "Veil", text=dim_veil))
         subs.styles["EndCard"] = _style(88, WHITE, 5, 0, outline=5, shadow=2)
         lines = []
         for line in spec.end_card:

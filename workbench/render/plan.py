@@ -1,8 +1,8 @@
 """The render plan: a pure function from a render job to one ffmpeg command.
 
-One process does everything: background (generated, footage or images), subtitles + label +
-banner + end card (one libass pass), voice + BGM (ducked with a sidechain compressor, faded
-out, loudness-normalised), H.264/AAC encode, AIGC metadata and +faststart. Nothing is
+One process does everything: background (generated, footage or images), subtitles + end card
+(one libass pass), label + banner (drawn once by libass, then overlaid: static_overlay.py),
+voice + BGM (ducked with a sidechain compressor, faded out, loudness-normalised), H.264/AAC encode, AIGC metadata and +faststart. Nothing is
 composited frame by frame in Python.
 
 Files the command needs besides its inputs (the overlay ASS and a fonts folder) are listed in
@@ -22,8 +22,15 @@ from workbench.render.backgrounds import (
     background_fonts,
     background_graph,
 )
-from workbench.render.overlays import LabelPlan, OverlaySpec, build_overlay_ass, end_card_dim
+from workbench.render.overlays import (
+    LabelPlan,
+    OverlaySpec,
+    build_overlay_ass,
+    end_card_dim,
+    top_layout,
+)
 from workbench.render.profiles import RenderProfile
+from workbench.render.static_overlay import STATIC_FILE, static_ass, static_overlay_graph
 
 OVERLAY_FILE = "overlay.ass"
 BGM_FADE = 2.5  # seconds of BGM fade-out at the end
@@ -144,11 +151,19 @@ def render_plan(job: RenderJob) -> RenderPlan:
         bgm_idx = voice_idx + 1
         inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
 
+    frame = (p.width, p.height)
     ass, label = build_overlay_ass(job.subtitles_ass, job.overlays, job.duration,
-                                   job.font_file, (p.width, p.height), dim=False)
+                                   job.font_file, frame, dim=False, top=False)
+    layout = top_layout(job.overlays, job.duration, job.font_file)
     dim = end_card_dim(job.overlays, job.duration)
-    video = (f"{bg_chain};[bg]{dim}subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
-             f"format=yuv420p{job.encoder_filter_suffix}[vout]")
+    # label and banner drawn once and overlaid (static_overlay.py), the rest by libass
+    video = ";".join([
+        f"{bg_chain};[bg]{dim}null[under]",
+        static_overlay_graph(job.overlays, job.duration, layout, job.font_file, frame, p.fps,
+                             FONTS_DIR, src="under", out="topped"),
+        (f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
+         f"format=yuv420p{job.encoder_filter_suffix}[vout]"),
+    ])
     graph = f"{video};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
 
     output = job.output.absolute()
@@ -156,7 +171,8 @@ def render_plan(job: RenderJob) -> RenderPlan:
     args = ("-y", *job.encoder_input_args, *inputs, "-filter_complex", graph,
             *output_args(p, job.encoder_args, job.duration, job.metadata, partial))
     on_screen = (job.overlays.banner, *job.overlays.end_card)
-    files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass}
+    files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass,
+             STATIC_FILE: static_ass(job.overlays, job.duration, layout, p.height)}
     return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=job.duration, label=label,
                       on_screen=on_screen, extra_fonts=background_fonts(job.background))
