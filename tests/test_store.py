@@ -66,6 +66,8 @@ EXPECTED_COLUMNS = {
     "footage": ["id", "kind", "path", "filename", "sha256", "size", "duration", "width", "height",
                 "fps", "tags", "thumb", "created_at"],
     "footage_uses": ["id", "footage_id", "submission_id", "start", "end", "created_at"],
+    "template_versions": ["id", "template_id", "version", "content_hash", "source", "origin",
+                          "note", "actor", "created_at"],
 }
 
 
@@ -77,14 +79,15 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
         "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches",
-        "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage"]
+        "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage",
+        "m011_template_versions"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 9
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 10
     assert migrations.pending(db) == []
 
 

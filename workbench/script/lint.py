@@ -31,7 +31,7 @@ from workbench.script.templates import (
 from workbench.script.variables import COMPUTED_VARIABLES, builtin_variables, required_segments
 
 __all__ = ["SAMPLE_CHAPTER", "SAMPLE_CONTEXT", "SAMPLE_DRAMA_CONTEXT", "LintIssue",
-           "lint_template"]
+           "lint_source", "lint_template"]
 
 HOOK_MAX_CHARS = 40  # about three seconds of fast narration
 OVERLONG_FACTOR = 1.5
@@ -251,6 +251,16 @@ def lint_template(path: Path, sample_context: dict[str, Any] | None = None, *,
     try:
         return _lint_text(text, path, sample_context, chars_per_second)
     except RecursionError:  # a tree walk on a template nested deeper than check_source saw
+        return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
+
+
+def lint_source(text: str, path: Path, sample_context: dict[str, Any] | None = None, *,
+                chars_per_second: float = DEFAULT_CHARS_PER_SECOND) -> list[LintIssue]:
+    """`lint_template` on text not (yet) saved to a file, e.g. the lab's editor; `path` only
+    names it in messages."""
+    try:
+        return _lint_text(text, path, sample_context, chars_per_second)
+    except RecursionError:
         return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
 
 

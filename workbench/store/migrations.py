@@ -395,3 +395,27 @@ def m009_footage(db: Database) -> None:
     )
     db["footage_uses"].create_index(["footage_id"])
     db["footage_uses"].create_index(["submission_id"])
+
+
+@migrations()
+def m011_template_versions(db: Database) -> None:
+    # The template lab's version history (workbench/lab/versions.py): every saved or imported
+    # script template, by id and version, with its full source. The source's front matter
+    # `version` equals the row's version and `content_hash` is ScriptTemplate.content_hash of
+    # `source`, so submissions (template_id, template_version, template_hash) join to it.
+    db["template_versions"].create(
+        {
+            "id": int,
+            "template_id": str,
+            "version": int,  # 1, 2, 3 … per template_id
+            "content_hash": str,
+            "source": str,  # the whole .j2 text
+            "origin": str,  # lab | import | file:<path> (a template first seen in the lab)
+            "note": str,
+            "actor": str,  # cli:<user> | app:<user> | system
+            "created_at": str,
+        },
+        pk="id", not_null={"template_id", "version", "content_hash", "source", "created_at"},
+    )
+    db["template_versions"].create_index(["template_id", "version"], unique=True)
+    db["template_versions"].create_index(["template_id", "content_hash"])

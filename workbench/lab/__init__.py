@@ -1,0 +1,2 @@
+"""The template lab: live lint, trials, side-by-side comparisons, versions and preview
+clips of script templates (plain functions returning dataclasses, for the CLI and the app)."""
