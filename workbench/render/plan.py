@@ -12,7 +12,7 @@ a work folder and starts ffmpeg there: no filter-graph escaping of user paths is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from workbench.render.backgrounds import (
@@ -176,3 +176,16 @@ def render_plan(job: RenderJob) -> RenderPlan:
     return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=job.duration, label=label,
                       on_screen=on_screen, extra_fonts=background_fonts(job.background))
+
+
+def first_seconds(plan: RenderPlan, seconds: float) -> RenderPlan:
+    """The same render stopped after its first `seconds` (a preview): only the output's `-t`
+    changes — the last one in the arguments, as `output_args` comes last (a drama's clip
+    inputs have their own) — so the frames shown are exactly the full video's."""
+    if seconds <= 0:
+        raise ValueError("seconds must be positive")
+    args = list(plan.args)
+    at = len(args) - 1 - args[::-1].index("-t")
+    cut = min(seconds, plan.duration)
+    args[at + 1] = f"{cut:.3f}"
+    return replace(plan, args=tuple(args), duration=cut)
