@@ -246,12 +246,12 @@ def save_version(db: Database, settings: Settings, text: str, *, name: Path | No
     template = _checked(text, name, settings)
     target = _writable_target(settings, template.id) if write_active else None
     adopted = adopt(db, settings, template.id, actor=actor)
-    latest = latest_version(db, template.id)
-    if latest is not None:
-        same = template_from_source(with_version(text, latest.version), name)
-        if same.content_hash == latest.content_hash:
-            return SaveResult(latest, False, None, adopted)
-    with write_transaction(db):
+    with write_transaction(db):  # the latest number read and the next one written as one
+        latest = latest_version(db, template.id)
+        if latest is not None:
+            same = template_from_source(with_version(text, latest.version), name)
+            if same.content_hash == latest.content_hash:
+                return SaveResult(latest, False, None, adopted)
         if keep_number:
             version = _record_as_is(db, template, origin=origin, note=note, actor=actor)
         else:
