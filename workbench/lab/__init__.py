@@ -1,0 +1,1 @@
+"""The template lab: template versions compared, and which template earns."""
