@@ -80,28 +80,40 @@ def lab_stats(
         _print_table(rows, by)
 
 
-def _print_table(rows: list[dict[str, Any]], by: str) -> None:
-    from workbench.lab.earnings import NO_TEMPLATE
-    from workbench.lab.earnings_chart import money_range, percent_range
+def _rate_cell(rate: dict[str, Any]) -> str:
+    if rate["rate"] is None:
+        return "—"
+    return f"{rate['rate'] * 100:.2f}%\n{rate['low'] * 100:.2f}–{rate['high'] * 100:.2f}"
 
-    version = ("版本",) if by == "version" else ()
-    table = new_table("排名", "模板", *version, "视频", "有回传", "播放", "互动", "转化",
-                      "互动率（95%）", "转化率（95%）", "收益", "暂扣", "每条视频（95%）",
-                      keep=("排名", "视频", "有回传", "收益", "暂扣"))
+
+def _print_table(rows: list[dict[str, Any]], by: str) -> None:
+    """A narrow table (each range on a second line under its figure), then the notes."""
+    from workbench.lab.earnings import template_name
+
+    table = new_table("排名", "模板", "视频", "播放", "互动率", "转化率", "收益",
+                      "每条视频", title="哪个模板更赚钱（区间为 95%）",
+                      keep=("排名", "视频", "播放", "收益"))
     for row in rows:
-        name = row["template_id"] or NO_TEMPLATE
-        table.add_row(str(row["rank"]), name + ("（样本太少）" if row["small_sample"] else ""),
-                      *([row["template_version"] or ""] if version else []),
-                      str(row["videos"]), str(row["tracked"]), str(row["views"]),
-                      str(row["interactions"]), str(row["conversions"]),
-                      percent_range(row["interaction_rate"]),
-                      percent_range(row["conversion_rate"]),
-                      row["earnings"] if row["earnings"] is not None else "无法计算",
-                      row["held"], money_range(row))
+        name = template_name(row) if by == "version" else (row["template_id"]
+                                                           or template_name(row))
+        per_video = ("无法计算" if row["earnings_per_video"] is None else
+                     f"{row['earnings_per_video']}\n{row['earnings_per_video_low']}–"
+                     f"{row['earnings_per_video_high']}")
+        table.add_row(str(row["rank"]), name + ("\n样本太少" if row["small_sample"] else ""),
+                      f"{row['videos']}" + (f"\n回传 {row['tracked']}"
+                                             if row["tracked"] < row["videos"] else ""),
+                      str(row["views"]), _rate_cell(row["interaction_rate"]),
+                      _rate_cell(row["conversion_rate"]),
+                      row["earnings"] if row["earnings"] is not None else "无法计算", per_video)
     out.print(table)
-    unknown = [row for row in rows if row["money_unknown"]]
-    for row in unknown:
-        out.print(f"注意: 模板 {row['template_id'] or NO_TEMPLATE} 有 {row['money_unknown']} "
-                  "条视频的收益无法计算（任务缺少结算条款，workbench task show 查看），未计入收益")
+    for row in rows:
+        if row["held"] not in (None, "0.00"):
+            out.print(f"暂扣: {template_name(row)} {row['held']} 元（异常日期，核对后用 "
+                      "workbench settle release 放行，之后计入收益）")
+        if row["money_unknown"]:
+            out.print(f"注意: {template_name(row)} 有 {row['money_unknown']} 条视频的收益无法计算"
+                      "（任务缺少结算条款，workbench task show 查看），未计入收益")
     if any(row["small_sample"] for row in rows):
-        out.print("样本太少：视频数低于门槛（--min-videos），区间不可靠，排在其余模板之后")
+        out.print("样本太少：视频数低于门槛（--min-videos，默认 10），区间不可靠，排在其余模板之后")
+    out.print("互动率 = 互动 / 播放，转化率 = 转化 / 播放（Wilson 区间）；每条视频收益的区间为"
+              "自助法（重抽 2000 次）；--json 给出全部数字")
