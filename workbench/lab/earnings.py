@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from workbench.errors import InputError
+from workbench.errors import InputError, WorkbenchError
 from workbench.lab.intervals import RESAMPLES, SEED, bootstrap_mean, wilson
 from workbench.platform.accounts import get_account
 from workbench.platform.channels import check_channel
@@ -244,3 +244,13 @@ def template_name(row: dict[str, Any]) -> str:
         return NO_TEMPLATE
     version = row.get("template_version")
     return row["template_id"] + (f" v{version}" if version else "")
+
+
+def batch_stats(db: Database, batch_id: str, spike_factor: float) -> list[dict[str, Any]]:
+    """A batch's published videos by template, for its report: [] when none is published yet,
+    or when the figures cannot be read (e.g. more tracking than one report reads) — the
+    report then only says how to ask for them."""
+    try:
+        return template_stats(db, spike_factor=spike_factor, batch=batch_id, by="template")
+    except WorkbenchError:
+        return []
