@@ -1,6 +1,7 @@
 """The lab's earnings as a picture: a bar per template (earnings per video) with its bootstrap
 interval as an error bar, and the same figures as a table, in one self-contained HTML page
-(inline SVG, no script, no network), written atomically.
+(inline SVG, no network; on a machine with no Chinese font it falls back to the
+bundled one, as the batch report does), written atomically.
 
 Positions are computed from the Decimal amounts as floats (pixels only); every number shown
 is the row's own Decimal text.
@@ -17,6 +18,7 @@ from markupsafe import Markup
 
 from workbench.errors import InputError
 from workbench.files import write_text_atomic
+from workbench.fonts import default_font_file
 from workbench.lab.earnings import template_name
 
 BAR_HEIGHT = 22
@@ -28,7 +30,7 @@ MAX_BARS = 200  # rows drawn; the table below lists them all
 
 _SVG = """<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{{ width }}"
  height="{{ height }}" viewBox="0 0 {{ width }} {{ height }}" font-size="13"
- font-family="system-ui,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif">
+ font-family="system-ui,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC','WB Noto Sans SC',sans-serif">
 <title>每条视频收益（元）与 95% 区间</title>
 {% for b in bars %}
 <g class="{{ 'small' if b.small else 'bar' }}">
@@ -46,10 +48,15 @@ _SVG = """<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{{ width }}"
 
 _PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;
+<style>@font-face{font-family:"WB Noto Sans SC";src:local("Noto Sans SC"),url("{{ font_url }}")}
+body{font-family:system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC","WB Noto Sans SC",
+sans-serif;
 margin:24px;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ddd;
-padding:5px 8px;font-size:14px;text-align:right}th{background:#f4f4f4}td.name{text-align:left}
-tr.small{color:#888}</style></head><body>
+padding:5px 8px;font-size:14px;text-align:right}th{background:#f4f4f4;white-space:nowrap}td.name{text-align:left}
+tr.small{color:#888}</style>
+<script>/* text laid out before the fallback font arrived: lay it out again */
+document.fonts.load('1em "WB Noto Sans SC"',"中").then(()=>{const b=document.body;
+b.style.display="none";b.offsetHeight;b.style.display=""});</script></head><body>
 <h1>{{ title }}</h1>{% if filters %}<p>筛选：{{ filters }}</p>{% endif %}
 {{ chart }}
 {{ table }}
@@ -126,7 +133,8 @@ def write_html(rows: list[dict[str, Any]], path: Path, *, title: str, filters: s
                ) -> Path:
     """The chart and the table as one HTML file (written to a temporary name, then renamed)."""
     page = _PAGE_T.render(title=title, filters=filters, chart=svg_chart(rows),
-                          table=html_table(rows), note=NOTE)
+                          table=html_table(rows), note=NOTE,
+                          font_url=default_font_file().as_uri())
     try:
         write_text_atomic(Path(path), page)
     except OSError as exc:
