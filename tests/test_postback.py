@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from postback_server import PostbackServer, running_server
 
@@ -399,3 +400,34 @@ def test_a_platform_added_while_serving_is_served_and_rotated(world):
     assert world.post("later", event(event_type=1), secret=first).status_code == 401
     assert world.post("later", event(event_type=1), secret=done["secret"]).json() == {
         "status": "stored"}
+
+
+# --- the web app -------------------------------------------------------------------------------
+
+def test_the_web_app_serves_the_postback_route_outside_its_login(tmp_path):
+    from app_server import start_app
+    from postback_server import PostbackServer
+
+    home = tmp_path / "home"
+    home.mkdir()
+    db = open_db(home / "workbench.db")
+    _keyword(db, "app", "网页口令")
+    secret = add_platform(db, home, "oe", "oceanengine", ACTOR)["secret"]
+    db.close()
+    app = start_app(tmp_path, auth="boss:secret-pw")
+    try:
+        with httpx.Client(timeout=10) as client:
+            login_needed = client.get(f"{app.url}gradio_api/info")
+            sender = PostbackServer(app.url.rstrip("/"), None, client)  # type: ignore[arg-type]
+            stored = sender.post("oe", event("网页口令", 0), secret=secret)
+            unsigned = sender.post("oe", event("网页口令", 0), omit=("webhook-signature",))
+    finally:
+        app.stop()
+    assert login_needed.status_code == 401  # the app's own API is behind its login
+    assert (stored.status_code, stored.json()) == (200, {"status": "stored"})
+    assert unsigned.status_code == 401 and unsigned.json()["reason"] == "missing_signature"
+    db = open_db(home / "workbench.db")
+    try:
+        assert db["postback_events"].count == 1
+    finally:
+        db.close()

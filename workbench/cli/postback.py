@@ -158,7 +158,10 @@ def serve(
     out.print(f"回传服务: http://{shown}:{sock.getsockname()[1]}/api/postback/平台名（Ctrl-C 停止）")
     config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="on",
                             timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shuts down cleanly, then re-raises the Ctrl-C
+        pass
     err.print("回传服务已停止")
 
 
