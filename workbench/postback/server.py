@@ -4,10 +4,11 @@ signature).
 
 The body is read up to 64 KB: a larger Content-Length is answered 413 before reading, and a
 body that grows past the limit while streaming is cut off the same way (the connection is
-closed, the rest never read). Everything after that runs on one writer thread with its own
-connection (SQLite writes one transaction at a time anyway, and the event loop never waits on
-the database): the platform, the signature, a repeated webhook-id, the body, then the event is
-committed, and only then answered 200. The connection uses WAL with synchronous=NORMAL: a
+closed, the rest never read). Everything after that runs on one connection, one request at a
+time (SQLite writes one transaction at a time anyway): in `workbench serve` on the event loop
+itself, in the web app on a writer thread so its pages never wait on the database. In order:
+the platform, the signature, a repeated webhook-id, the body; then the event is committed, and
+only then answered 200. The connection uses WAL with synchronous=NORMAL: a
 committed event survives the process being killed (not a power cut: that may lose the last
 moment of commits, which senders then retry).
 
@@ -51,11 +52,13 @@ log = logging.getLogger(__name__)
 
 
 class Receiver:
-    """The postback logic for one server process, on its one writer thread."""
+    """The postback logic for one server process, on its one writer thread (or, `inline`, on
+    the event loop's thread): one connection, one write at a time."""
 
-    def __init__(self, db_path: Path, home: Path) -> None:
+    def __init__(self, db_path: Path, home: Path, inline: bool = False) -> None:
         self.db_path = db_path
         self.secrets = SecretsCache(home)
+        self.inline = inline
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postback")
         self._local = threading.local()
         self._maps: dict[str, tuple[str, dict[str, str]]] = {}
@@ -68,6 +71,8 @@ class Receiver:
         return db
 
     async def run(self, method: Any, *args: Any) -> tuple[int, dict[str, Any]]:
+        if self.inline:
+            return method(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, method, *args)
 
     def handle(self, platform: str, headers: Mapping[str, str], body: bytes
@@ -107,7 +112,10 @@ class Receiver:
                 db.close()
                 self._local.db = None
 
-        self.executor.submit(close_db).result()
+        if self.inline:
+            close_db()
+        else:
+            self.executor.submit(close_db).result()
         self.executor.shutdown()
 
 
@@ -123,9 +131,13 @@ async def _too_large(receiver: Receiver, request: Request, platform: str) -> JSO
     return _answer(status, body, close=True)  # the rest of the body is never read
 
 
-def postback_routes(settings: Settings) -> list[Route]:
-    """The route, bound to one Receiver for `settings`' store and secrets."""
-    receiver = Receiver(settings.db_path, settings.home)
+def postback_routes(settings: Settings, inline: bool = False) -> list[Route]:
+    """The route, bound to one Receiver for `settings`' store and secrets. `inline` runs the
+    database work on the event loop itself (`workbench serve`, a process of its own: no thread
+    handoff per request, which on a busy machine means no wait for the scheduler twice per
+    event); otherwise on the Receiver's writer thread (the web app, whose pages share the
+    loop and must not wait on a busy database)."""
+    receiver = Receiver(settings.db_path, settings.home, inline)
 
     async def postback(request: Request) -> JSONResponse:
         platform = request.path_params["platform"]
@@ -148,7 +160,7 @@ def postback_routes(settings: Settings) -> list[Route]:
 
 def postback_app(settings: Settings) -> Starlette:
     """The app `workbench serve` runs: the postback route alone."""
-    routes = postback_routes(settings)
+    routes = postback_routes(settings, inline=True)
     settings.ensure_dirs()
     open_db(settings.db_path).close()  # migrate now, not on the first request
 
