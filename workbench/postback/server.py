@@ -61,7 +61,7 @@ class Receiver:
         self.inline = inline
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postback")
         self._local = threading.local()
-        self._maps: dict[str, tuple[str, dict[str, str]]] = {}
+        self._platforms: dict[str, dict[str, Any]] = {}  # registered ones (never change)
 
     def _db(self) -> Database:
         db = getattr(self._local, "db", None)
@@ -75,10 +75,18 @@ class Receiver:
             return method(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, method, *args)
 
+    def _platform(self, db: Database, name: str) -> dict[str, Any] | None:
+        """The registered platform; a platform row is never edited or deleted, so one found
+        is kept, and a name not found is looked up again next time (it may be added)."""
+        found = self._platforms.get(name)
+        if found is None and (found := get_platform(db, name)) is not None:
+            self._platforms[name] = found
+        return found
+
     def handle(self, platform: str, headers: Mapping[str, str], body: bytes
                ) -> tuple[int, dict[str, Any]]:
         db = self._db()
-        known = get_platform(db, platform)
+        known = self._platform(db, platform)
         try:
             if known is None:
                 raise Rejected("unknown_platform", f"没有名为 {platform[:40]} 的回传平台")
@@ -96,7 +104,7 @@ class Receiver:
                ) -> tuple[int, dict[str, Any]]:
         """Count and log a request refused before its body was read (413)."""
         db = self._db()
-        known = get_platform(db, platform) is not None
+        known = self._platform(db, platform) is not None
         return self._refuse(db, platform if known else UNKNOWN_PLATFORM, rejected, webhook_id)
 
     def _refuse(self, db: Database, platform: str, rejected: Rejected, webhook_id: str | None
