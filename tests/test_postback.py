@@ -431,3 +431,16 @@ def test_the_web_app_serves_the_postback_route_outside_its_login(tmp_path):
         assert db["postback_events"].count == 1
     finally:
         db.close()
+
+
+def test_a_damaged_secrets_file_refuses_every_request_without_failing(tmp_path):
+    (tmp_path / "home").mkdir()
+    db = open_db(tmp_path / "home" / "workbench.db")
+    _keyword(db, "solo", "独立口令")
+    secret = add_platform(db, tmp_path / "home", "oe", None, ACTOR)["secret"]
+    db.close()
+    with running_server(tmp_path) as server:
+        assert server.post("oe", event("独立口令"), secret=secret).json() == {"status": "stored"}
+        (tmp_path / "home" / "secrets" / "postback_secrets.json").write_text("{", "utf-8")
+        refused = server.post("oe", event("独立口令"), secret=secret)
+    assert refused.status_code == 401 and refused.json()["reason"] == "no_secret"

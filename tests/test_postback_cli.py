@@ -185,3 +185,30 @@ def test_workbench_serve_answers_a_signed_postback_until_ctrl_c(home):
     events = json.loads(run_cli("postback", "list", "--json").stdout)
     assert [(e["webhook_id"], e["event_type"], e["keyword"]) for e in events] == [
         ("msg_1", "activation", "夜航口令")]
+
+
+def test_a_damaged_secrets_file_is_one_clear_error(home):
+    run_cli("platform", "add", "oe")
+    secrets_path(home).write_text("{not json", encoding="utf-8")
+    result = run_cli("platform", "rotate", "oe")
+    assert result.returncode == 1 and "回传密钥文件无法读取" in result.stderr
+    assert secrets_path(home).read_text(encoding="utf-8") == "{not json"  # left as it was
+
+
+def test_the_library_view_for_the_app(home, settings):
+    from workbench.postback import example_request, list_events, list_platforms, rejection_stats
+
+    secret = json.loads(run_cli("platform", "add", "oe", "--event-map", "oceanengine",
+                                "--json").stdout)["secret"]
+    db = open_db(settings.db_path)
+    try:
+        platforms = list_platforms(db)  # the secrets file found beside the database
+        assert [(p["name"], p["secrets_count"], p["events"]) for p in platforms] == [
+            ("oe", 1, 0)]
+        assert list_events(db) == [] and rejection_stats(db) == []
+    finally:
+        db.close()
+    example = example_request(settings, "oe")
+    assert "http://127.0.0.1:8787/api/postback/oe" in example and secret not in example
+    assert 'SECRET = "whsec_<' in example
+    compile(example, "example.py", "exec")  # it is Python

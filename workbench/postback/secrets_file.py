@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import os
 import secrets
@@ -27,6 +28,7 @@ FILE = Path("secrets") / "postback_secrets.json"  # under WORKBENCH_HOME
 PREFIX = "whsec_"
 KEY_BYTES = 32
 MAX_BYTES = 1024 * 1024  # a secrets file larger than this is not ours
+log = logging.getLogger(__name__)
 
 
 def secrets_path(home: Path) -> Path:
@@ -127,7 +129,11 @@ class SecretsCache:
             stamp = None
         with self._lock:
             if stamp != self._stamp:
-                read = _read(self.path) if stamp else {}
+                try:
+                    read = _read(self.path) if stamp else {}
+                except InputError as exc:  # every request is refused (401) until it is fixed
+                    log.error("%s", exc)
+                    read = {}
                 self._platforms = {n: [e["secret"] for e in entries]
                                    for n, entries in read.items()}
                 self._stamp = stamp
