@@ -444,3 +444,27 @@ def test_a_damaged_secrets_file_refuses_every_request_without_failing(tmp_path):
         (tmp_path / "home" / "secrets" / "postback_secrets.json").write_text("{", "utf-8")
         refused = server.post("oe", event("独立口令"), secret=secret)
     assert refused.status_code == 401 and refused.json()["reason"] == "no_secret"
+
+
+def test_a_database_kept_busy_answers_503_and_the_retry_is_stored(tmp_path, monkeypatch):
+    import sqlite3
+
+    import workbench.store
+
+    (tmp_path / "home").mkdir()
+    db = open_db(tmp_path / "home" / "workbench.db")
+    _keyword(db, "busy", "忙碌口令")
+    secret = add_platform(db, tmp_path / "home", "oe", None, ACTOR)["secret"]
+    db.close()
+    monkeypatch.setattr(workbench.store, "BUSY_TIMEOUT_MS", 200)  # the server's wait
+    with running_server(tmp_path) as server:
+        holder = sqlite3.connect(tmp_path / "home" / "workbench.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the wait
+        try:
+            busy = server.post("oe", event("忙碌口令"), secret=secret, webhook_id="msg_busy")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        retried = server.post("oe", event("忙碌口令"), secret=secret, webhook_id="msg_busy")
+    assert busy.status_code == 503 and "数据库正忙" in busy.json()["message"]
+    assert retried.json() == {"status": "stored"}

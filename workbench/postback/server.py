@@ -12,14 +12,17 @@ only then answered 200. The connection uses WAL with synchronous=NORMAL: a
 committed event survives the process being killed (not a power cut: that may lose the last
 moment of commits, which senders then retry).
 
-Answers: 200 {"status": "stored"} or {"status": "duplicate"}; otherwise
-{"status": "rejected", "reason", "message"} with the status of stats.REASONS.
+Answers: 200 {"status": "stored"} or {"status": "duplicate"}; a refused request
+{"status": "rejected", "reason", "message"} with the status of stats.REASONS; 503
+{"status": "error", "message"} when the database stays busy or cannot be written (nothing is
+stored, so the sender's retry is welcome).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +47,7 @@ from workbench.postback.stats import (
     log_rejection,
 )
 from workbench.postback.verify import verify
-from workbench.store import open_db
+from workbench.store import database_error, open_db
 
 MAX_BODY = 64 * 1024
 PATH = "/api/postback/{platform}"
@@ -58,8 +61,8 @@ class Receiver:
     def __init__(self, db_path: Path, home: Path, inline: bool = False) -> None:
         self.db_path = db_path
         self.secrets = SecretsCache(home)
-        self.inline = inline
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="postback")
+        self.executor = None if inline else ThreadPoolExecutor(max_workers=1,
+                                                               thread_name_prefix="postback")
         self._local = threading.local()
         self._platforms: dict[str, dict[str, Any]] = {}  # registered ones (never change)
 
@@ -71,7 +74,7 @@ class Receiver:
         return db
 
     async def run(self, method: Any, *args: Any) -> tuple[int, dict[str, Any]]:
-        if self.inline:
+        if self.executor is None:
             return method(*args)
         return await asyncio.get_running_loop().run_in_executor(self.executor, method, *args)
 
@@ -99,6 +102,12 @@ class Receiver:
         except Rejected as rejected:
             return self._refuse(db, platform if known else UNKNOWN_PLATFORM, rejected,
                                 headers.get("webhook-id"))
+        except sqlite3.OperationalError as exc:  # nothing was stored: the sender retries
+            problem = database_error(exc, self.db_path)
+            if problem is None:
+                raise
+            log.error("postback not stored: %s", problem)
+            return 503, {"status": "error", "message": str(problem)}
 
     def refuse(self, platform: str, rejected: Rejected, webhook_id: str | None
                ) -> tuple[int, dict[str, Any]]:
@@ -120,11 +129,11 @@ class Receiver:
                 db.close()
                 self._local.db = None
 
-        if self.inline:
+        if self.executor is None:
             close_db()
         else:
             self.executor.submit(close_db).result()
-        self.executor.shutdown()
+            self.executor.shutdown()
 
 
 def _answer(status: int, body: dict[str, Any], close: bool = False) -> JSONResponse:
