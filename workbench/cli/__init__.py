@@ -20,7 +20,7 @@ from workbench.store import database_error
 
 # Importing a group's module registers its commands on `app`; `--help` lists them in this order.
 GROUPS = ("settings_cmd", "materials", "templates", "stages", "make", "batch", "submissions",
-          "tasks", "keywords", "tracking", "settle", "drama", "footage")
+          "tasks", "keywords", "tracking", "settle", "postback", "drama", "footage")
 for _group in GROUPS:
     importlib.import_module(f"workbench.cli.{_group}")
 

@@ -13,6 +13,7 @@ from workbench.config import Settings, load_settings
 from workbench.drama.uploads import MAX_ZIP_MB
 from workbench.errors import InputError
 from workbench.fonts import default_font_file
+from workbench.postback.server import postback_routes
 from workbench.ui import (
     batch_tab,
     create,
@@ -159,5 +160,8 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),
         css=font_css() + BADGE_CSS, head=font_head(),
         show_error=False,
+        # POST /api/postback/{platform} beside the pages, outside the login (it checks its
+        # own signatures): the same route `workbench serve` runs.
+        app_kwargs={"routes": postback_routes(settings)},
     )
     return blocks, url
