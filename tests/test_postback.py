@@ -87,6 +87,8 @@ def world(tmp_path_factory) -> Iterator[World]:
                                  "settle_source": "postback"}),
             ("import", "星河导入", {"model": "CPA", "price": "2", "action": "activation"}),
             ("cps", "星河分成", {"model": "CPS", "share": "0.5", "settle_source": "postback"}),
+            ("stay", "星河留存", {"model": "CPA", "price": "1.5", "action": "retention_1d",
+                                 "settle_source": "postback"}),
             ("misc", "星河杂项", {}),
             ("twin1", "同名口令", {}), ("twin2", "同名口令", {})):
         tasks[label], keywords[label] = _keyword(db, label, text, **terms)
@@ -374,6 +376,24 @@ def test_postbacks_settle_only_the_tasks_that_settle_from_them(world):
     shown = json.loads(world.cli("settle", "--task", str(world.tasks["post"]["id"]), "--from",
                                  date, "--to", date, "--json").stdout)
     assert shown[0]["amount"] == "6.00"
+
+
+def test_next_day_retention_rolls_up_and_a_cpa_task_can_pay_for_it(world):
+    date = "2026-05-09"
+    moment = int(datetime.datetime.fromisoformat(f"{date}T12:00:00+08:00").timestamp() * 1000)
+    text = world.keywords["stay"]["text"]
+    for code in (7, 7, 1):  # kuaishou: 7 next-day retention, 1 activation
+        answer = world.post("ks", event(text, event_type=code, event_time=moment))
+        assert answer.json() == {"status": "stored"}
+    row = world.tracking("stay", date)
+    assert (row["retentions"], row["activations"]) == (2, 1)
+    db = world.db()
+    try:
+        lines = settle(db, spike_factor=5, task_id=world.tasks["stay"]["id"], date_from=date,
+                       date_to=date)
+    finally:
+        db.close()
+    assert lines[0]["amount"] == "3.00"  # 2 retentions × 1.5; the activation pays nothing here
 
 
 def test_a_late_evening_event_counts_on_its_china_date(world):

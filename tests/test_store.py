@@ -56,7 +56,7 @@ EXPECTED_COLUMNS = {
     "tracking": [
         "id", "keyword_id", "date", "source", "views", "likes", "comments", "shares",
         "favorites", "clicks", "searches", "activations", "registrations", "orders", "revenue",
-        "import_id", "created_at", "updated_at",
+        "import_id", "created_at", "updated_at", "retentions",
     ],
     "settlement_releases": ["id", "keyword_id", "date", "actor", "reason", "at"],
     "episodes": [
@@ -83,14 +83,15 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
         "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches",
-        "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage", "m010_postbacks"]
+        "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage", "m010_postbacks",
+        "m013_retentions"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 10
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 11
     assert migrations.pending(db) == []
 
 

@@ -17,10 +17,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.errors import InputError
+from workbench.platform import tracking_mapping
 from workbench.platform.money import from_text
 
-COUNTS = ("views", "likes", "comments", "shares", "favorites", "clicks", "searches",
-          "activations", "registrations", "orders")
+COUNTS = tracking_mapping.COUNTS
 INTERACTIONS = ("likes", "comments", "shares", "favorites")  # what CPE pays for
 MAX_ROWS = 500_000  # tracking rows one report reads; more must be narrowed with --task or --to
 POSTBACK_SOURCE = "postback"  # the tracking source HTTP postbacks roll up into (postback/)

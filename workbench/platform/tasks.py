@@ -24,7 +24,8 @@ from workbench.store import utcnow, write_transaction
 
 DEFAULT_WORDING = "{app}搜索【{keyword}】"
 MODELS = ("CPA", "CPS", "CPE", "CPM")
-ACTIONS = {"activation": "激活", "registration": "注册", "order": "下单"}
+ACTIONS = {"activation": "激活", "registration": "注册", "order": "下单",
+           "retention_1d": "次日留存"}
 KINDS = {"novel": "小说", "drama": "短剧"}
 STATUS_NAMES = {"open": "进行中", "closed": "已关闭"}
 # Where settlement takes a task's counts from: its tracking imports (every source but

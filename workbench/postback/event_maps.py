@@ -16,10 +16,10 @@ from pathlib import Path
 from workbench.errors import InputError
 from workbench.files import read_bounded
 
-# event name → the tracking count it adds to (None: stored, counted by no settlement model)
-EVENT_TYPES: dict[str, str | None] = {"activation": "activations",
+# event name → the tracking count it adds to
+EVENT_TYPES: dict[str, str] = {"activation": "activations",
                                       "registration": "registrations", "order": "orders",
-                                      "retention_1d": None}
+                                      "retention_1d": "retentions"}
 EVENT_NAMES = {"activation": "激活", "registration": "注册", "order": "付费",
                "retention_1d": "次日留存"}
 PRESETS: dict[str, dict[str, str]] = {

@@ -7,8 +7,8 @@ Other fields are ignored.
 
 Storing is one write transaction: the event row (unique per platform and webhook-id, so a
 retry is stored once) and the rollup into the keyword's tracking row for the event's China
-date under source "postback" (activations, registrations or orders + 1; an order's amount
-added to revenue). The events table is append-only (triggers refuse UPDATE and DELETE): it is
+date under source "postback" (activations, registrations, orders or retentions + 1; an
+order's amount added to revenue). The events table is append-only (triggers refuse UPDATE and DELETE): it is
 the record the rollup can always be recomputed from, so the rollup writes no history row per
 event.
 """
@@ -204,8 +204,6 @@ def store_event(db: Database, platform: str, webhook_id: str, event: Event) -> b
 def _roll_up(db: Database, event: Event, now: str) -> None:
     """Add the event to its keyword-day's postback tracking row (created when missing)."""
     column = EVENT_TYPES[event.event_type]
-    if column is None:
-        return
     revenue = event.amount if event.event_type == "order" else None
     conn = db.conn
     row = conn.execute("SELECT id, revenue FROM tracking WHERE keyword_id = ? AND date = ? "

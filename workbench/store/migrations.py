@@ -445,3 +445,10 @@ def m010_postbacks(db: Database) -> None:
         pk=("platform", "reason"), not_null={"count"},
     )
     db["tasks"].add_column("settle_source", str, not_null_default="import")
+
+
+@migrations()
+def m013_retentions(db: Database) -> None:
+    """Next-day retention (次日留存) as a tracking count: postbacks roll it up, imports may map
+    a column to it, and a CPA task may pay for it."""
+    db["tracking"].add_column("retentions", int)
