@@ -184,3 +184,20 @@ def test_a_postback_platform_registered_in_the_page_receives_a_signed_event(
     expect(page.locator("#postback-secret textarea")).to_have_value("")  # shown once only
     no_errors(page)
     shoot(page, "postback")
+
+
+def test_gradios_own_words_are_chinese_in_an_english_browser(app: AppServer, browser) -> None:
+    """Upload areas, the footer and the queue's words come from Gradio, which follows the
+    browser's language; the app answers zh-CN whatever the browser says."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    try:
+        english = context.new_page()
+        english.goto(app.url)
+        english.get_by_role("tab", name="回传与结算").click()
+        expect(english.locator("#tracking-file")).to_contain_text("将文件拖放到此处",
+                                                                 timeout=STEP_TIMEOUT)
+        body = english.locator("body").inner_text()
+        assert "Drop File Here" not in body and "Click to Upload" not in body
+        assert english.evaluate("navigator.language") == "zh-CN"
+    finally:
+        context.close()

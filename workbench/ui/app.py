@@ -8,6 +8,7 @@ import os
 import threading
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from workbench.config import Settings, load_settings
 from workbench.drama.uploads import MAX_ZIP_MB
@@ -24,6 +25,7 @@ from workbench.ui import (
     tracking_tab,
 )
 from workbench.ui.common import backend_badge
+from workbench.ui.locale import ChineseLocale
 from workbench.ui.platform_choices import BADGE_CSS
 from workbench.uploads import MAX_UPLOAD_MB
 from workbench.voice import reach
@@ -162,6 +164,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         show_error=False,
         # POST /api/postback/{platform} beside the pages, outside the login (it checks its
         # own signatures): the same route `workbench serve` runs.
-        app_kwargs={"routes": postback_routes(settings)},
+        app_kwargs={"routes": postback_routes(settings),
+                    "middleware": [Middleware(ChineseLocale)]},
     )
     return blocks, url
