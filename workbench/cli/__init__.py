@@ -20,7 +20,8 @@ from workbench.store import database_error
 
 # Importing a group's module registers its commands on `app`; `--help` lists them in this order.
 GROUPS = ("settings_cmd", "materials", "templates", "stages", "make", "batch", "submissions",
-          "tasks", "keywords", "tracking", "settle", "drama", "footage", "lab_stats")
+          "tasks", "keywords", "tracking", "settle", "postback", "drama", "footage",
+          "lab_stats")
 for _group in GROUPS:
     importlib.import_module(f"workbench.cli.{_group}")
 
