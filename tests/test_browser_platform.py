@@ -132,3 +132,72 @@ def test_keyword_approved_then_a_tracking_file_imported_settled_and_plotted(
     expect(page.locator("#held-table")).not_to_contain_text("2026-11-03")
     no_errors(page)
     assert "Traceback" not in app.log.read_text("utf-8", "replace")
+
+
+def test_a_postback_platform_registered_in_the_page_receives_a_signed_event(
+        app: AppServer, page) -> None:
+    """回传平台: registered here with its secret shown once; the app's own server takes a signed
+    event for the approved keyword and refuses a forged one; both show up in the section."""
+    import json
+    import time
+    import uuid
+
+    import httpx
+
+    from workbench.postback.verify import sign
+
+    page.goto(app.url)
+    page.get_by_role("tab", name="回传与结算").click()
+    page.locator("#postback-section").get_by_text("回传平台（HTTP 推送）").click()
+    expect(page.locator("#postback-note")).to_contain_text("还没有登记回传平台")
+    page.locator("#postback-name textarea").fill("kuaishou-ads")
+    pick(page, "#postback-map", re.compile("预设 kuaishou"))
+    page.locator("#postback-add").click()
+    expect(page.locator("#postback-added")).to_contain_text("只显示这一次")
+    secret = page.locator("#postback-secret textarea").input_value()
+    assert secret.startswith("whsec_")
+    expect(page.locator("#postback-platforms")).to_contain_text("kuaishou-ads")
+    expect(page.locator("#postback-example")).to_contain_text("/api/postback/kuaishou-ads")
+    assert secret not in page.locator("#postback-example").inner_text()
+
+    body = json.dumps({"event_type": 1, "keyword": KEYWORD,
+                       "event_time": int(time.time() * 1000)}).encode()
+    sent, now = f"msg_{uuid.uuid4().hex}", int(time.time())
+    headers = {"content-type": "application/json", "webhook-id": sent,
+               "webhook-timestamp": str(now), "webhook-signature": sign(secret, sent, now, body)}
+    url = f"{app.url.rstrip('/')}/api/postback/kuaishou-ads"
+    stored = httpx.post(url, content=body, headers=headers, timeout=20)
+    assert stored.status_code == 200 and stored.json() == {"status": "stored"}
+    forged = httpx.post(url, content=body, timeout=20, headers={
+        **headers, "webhook-id": "msg_forged", "webhook-signature": "v1,AAAA"})
+    assert forged.status_code == 401
+
+    page.locator("#postback-refresh").click()
+    expect(page.locator("#postback-events")).to_contain_text(KEYWORD)
+    expect(page.locator("#postback-events")).to_contain_text("激活")
+    expect(page.locator("#postback-rejections")).to_contain_text("bad_signature")
+    expect(page.locator("#postback-platforms")).to_contain_text("kuaishou（1=激活")
+    page.reload()
+    page.get_by_role("tab", name="回传与结算").click()
+    page.locator("#postback-section").get_by_text("回传平台（HTTP 推送）").click()
+    expect(page.locator("#postback-platforms")).to_contain_text("kuaishou-ads")
+    expect(page.locator("#postback-secret textarea")).to_have_value("")  # shown once only
+    no_errors(page)
+    shoot(page, "postback")
+
+
+def test_gradios_own_words_are_chinese_in_an_english_browser(app: AppServer, browser) -> None:
+    """Upload areas, the footer and the queue's words come from Gradio, which follows the
+    browser's language; the app answers zh-CN whatever the browser says."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    try:
+        english = context.new_page()
+        english.goto(app.url)
+        english.get_by_role("tab", name="回传与结算").click()
+        expect(english.locator("#tracking-file")).to_contain_text("将文件拖放到此处",
+                                                                 timeout=STEP_TIMEOUT)
+        body = english.locator("body").inner_text()
+        assert "Drop File Here" not in body and "Click to Upload" not in body
+        assert english.evaluate("navigator.language") == "zh-CN"
+    finally:
+        context.close()

@@ -380,5 +380,6 @@ def test_settle_runs_as_a_real_process(db):
         "date": "2026-11-01", "model": "CPM", "amount": "8.04", "held": "0.00", "flags": [],
         "days": 1, "views": 1005, "likes": None, "comments": None, "shares": None,
         "favorites": None, "clicks": None, "searches": None, "activations": None,
-        "registrations": None, "orders": None, "interactions": None, "revenue": None}]
+        "registrations": None, "orders": None, "retentions": None, "interactions": None,
+        "revenue": None}]
     assert Decimal(json.loads(result.stdout)[0]["amount"]) == Decimal("8.04")

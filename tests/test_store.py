@@ -44,6 +44,7 @@ EXPECTED_COLUMNS = {
         "id", "platform", "external_id", "app", "title", "kind", "model", "price", "share",
         "action", "channels", "keyword_min", "keyword_max", "keyword_pattern", "wording",
         "max_seconds", "deadline", "notes", "status", "created_at", "updated_at",
+        "settle_source",
     ],
     "accounts": ["id", "channel", "handle", "name", "created_at"],
     "keywords": ["id", "task_id", "account_id", "text", "status", "reason", "expires_at",
@@ -55,7 +56,7 @@ EXPECTED_COLUMNS = {
     "tracking": [
         "id", "keyword_id", "date", "source", "views", "likes", "comments", "shares",
         "favorites", "clicks", "searches", "activations", "registrations", "orders", "revenue",
-        "import_id", "created_at", "updated_at",
+        "import_id", "created_at", "updated_at", "retentions",
     ],
     "settlement_releases": ["id", "keyword_id", "date", "actor", "reason", "at"],
     "episodes": [
@@ -66,6 +67,11 @@ EXPECTED_COLUMNS = {
     "footage": ["id", "kind", "path", "filename", "sha256", "size", "duration", "width", "height",
                 "fps", "tags", "thumb", "created_at"],
     "footage_uses": ["id", "footage_id", "submission_id", "start", "end", "created_at"],
+    "postback_platforms": ["name", "event_map", "event_map_source", "created_at"],
+    "postback_events": ["id", "platform", "webhook_id", "event_type", "sent_type", "keyword_id",
+                        "submission_id", "click_id", "event_time", "date", "amount", "extra",
+                        "received_at"],
+    "postback_rejections": ["platform", "reason", "count", "last_at"],
     "template_versions": ["id", "template_id", "version", "content_hash", "source", "origin",
                           "note", "actor", "created_at"],
 }
@@ -79,15 +85,15 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert db.journal_mode == "wal"
     assert [m.name for m in migrations.applied(db)] == [
         "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches",
-        "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage",
-        "m011_template_versions"]
+        "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage", "m010_postbacks",
+        "m011_template_versions", "m013_retentions"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 10
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 12
     assert migrations.pending(db) == []
 
 

@@ -328,3 +328,12 @@ def test_a_built_in_animation_choice_names_the_animation(settings):
     spec, seed = background_spec(settings, "generated:2")
     assert (spec, seed) == ("generated", 2)
     assert resolve_background(spec, seed=seed).kind == "generated"
+
+
+def test_the_locale_script_goes_first_in_the_head_and_nowhere_else():
+    from workbench.ui.locale import SCRIPT, with_script
+
+    page = b'<!doctype html><html><head lang="x"><script type="module" src="a.js"></script>'
+    shown = with_script(page)
+    assert shown.startswith(b'<!doctype html><html><head lang="x">' + SCRIPT + b"<script type")
+    assert with_script(b'{"not": "a page"}') == b'{"not": "a page"}'

@@ -252,6 +252,12 @@ class Settings:
         toml="settle.spike_factor", env="WORKBENCH_SPIKE_FACTOR",
         help="settlement holds a CPE/CPM day whose interactions or views exceed this many times "
              "the median of the keyword's earlier days (at least 3 of them)", bounds=(1, 1000)))
+    serve_host: str = field(default="127.0.0.1", metadata=option(
+        toml="serve.host", env="WORKBENCH_SERVE_HOST",
+        help="address `workbench serve` listens on for postbacks (0.0.0.0: every interface)"))
+    serve_port: int = field(default=8787, metadata=option(
+        toml="serve.port", env="WORKBENCH_SERVE_PORT",
+        help="port `workbench serve` listens on for postbacks", bounds=(1, 65535)))
     templates_dir: Path | None = field(default=None, metadata=option(
         toml="paths.templates", env="WORKBENCH_TEMPLATES_DIR",
         help="extra script templates (besides the bundled ones)"))

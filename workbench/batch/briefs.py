@@ -16,6 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from workbench.batch.ab import MAX_WEIGHT
 from workbench.errors import InputError, TemplateError
 from workbench.frontmatter import FileTooLarge, read_limited, split_front_matter
 from workbench.render.profiles import PROFILES
@@ -36,6 +37,12 @@ SINGULAR = {"template": "templates", "voice": "voices", "background": "backgroun
 _STR = {"type": "string", "minLength": 1}
 _STRS = {"type": "array", "items": _STR, "minItems": 1,
          "x-zh": "应为一项文字或文字列表，例如 [a, b]"}
+# `templates: {suspense: 2, emotional: 1}`: A/B templates sharing the variants by weight (ab.py)
+_WEIGHTS = {"type": "object", "minProperties": 1,
+            "additionalProperties": {
+                "type": "integer", "minimum": 1, "maximum": MAX_WEIGHT,
+                "x-zh": f"A/B 模板写成 模板: 权重（1 到 {MAX_WEIGHT} 的整数），"
+                        "如 {suspense: 2, emotional: 1}"}}
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -49,7 +56,7 @@ SCHEMA: dict[str, Any] = {
             {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
             {"type": "string", "pattern": r"^\s*\d+\s*-\s*\d+\s*$"}],
             "x-zh": "写成章节号（2）、列表（[1, 2]）或范围（\"1-3\"）"},
-        "templates": _STRS,
+        "templates": {"if": {"type": "object"}, "then": _WEIGHTS, "else": _STRS},
         "segments": {"anyOf": [_STR, {"type": "array", "items": _STR, "minItems": 1}],
                      "x-zh": "短剧片段写成 \"1:12.5-25.0,2:3-18\" 或列表 [\"1:12.5-25.0\", …]"},
         "prompt": _STR,
@@ -255,6 +262,8 @@ def _parse(text: str, name: str, first_line: int, problems: list[Problem]) -> So
             value = [value]  # `voice: cmn` and `voices: cmn` both mean ["cmn"]
         if key != target:
             source.renamed[target] = key
+        if target == "templates" and isinstance(value, dict):  # weights: ids as text
+            value = {str(k): v for k, v in value.items()}
         if target == "matrix" and isinstance(value, dict):
             value = {SINGULAR.get(str(k), str(k)): ([v] if isinstance(v, str) else v)
                      for k, v in value.items()}

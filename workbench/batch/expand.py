@@ -1,7 +1,8 @@
 """Variants → MakeJobs, and the rule that keeps a brief's variants genuinely different.
 
 `variants: N` walks N steps through the brief's option lists (hooks, templates, voices,
-backgrounds, BGMs), each list rotating on its own; with no voices given, N > 1 variants rotate
+backgrounds, BGMs), each list rotating on its own (templates given with weights are shared
+among the variants by weight instead: ab.py); with no voices given, N > 1 variants rotate
 through a default set of voices. `matrix:` makes every combination of the listed axes. In both
 modes each variant gets its own seed, so the background (palette, clip, start offset) differs
 from every sibling; in a matrix the rewrite's wording seed stays the same, so variants with the
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from workbench.batch.ab import weighted_order
 from workbench.batch.briefs import AXES, Brief, Problem
 from workbench.batch.validate import Checked
 from workbench.config import Settings
@@ -100,6 +102,8 @@ def expand(checked: Checked, material_id: int, settings: Settings
     # siblings differ in their music as well as their background.
     vary_bgm = (checked.bgms == [GENERATED] and "bgms" not in (checked.matrix or {})
                 and checked.kind == "novel")  # a drama keeps its own sound unless told
+    if checked.weights:  # A/B: the variants shared among the templates by weight
+        lists["templates"] = weighted_order(checked.templates, checked.weights, len(cells))
     jobs, problems = [], []
     for chapter in checked.chapters:
         group = []

@@ -35,6 +35,7 @@ from workbench.batch.report import write_reports
 from workbench.config import Settings
 from workbench.errors import InputError
 from workbench.files import write_bytes_atomic
+from workbench.lab.earnings import batch_stats
 from workbench.locks import FileLock, lock_path
 from workbench.package import discard_staging, staging_dir
 from workbench.pipeline import lifecycle
@@ -219,7 +220,8 @@ def _run(plan: BatchPlan, surveyed: list[Surveyed], settings: Settings, db: Data
         rows = records.batch_job_rows(db, batch_id, keys)
         if status != "interrupted" and any(r["status"] == "failed" for r in rows):
             status = "failed"
-        csv_path, html_path = write_reports(plan, rows, batch_id)
+        csv_path, html_path = write_reports(
+            plan, rows, batch_id, batch_stats(db, batch_id, settings.spike_factor))
         records.finish_batch(db, batch_id, status, report_csv=str(csv_path),
                              report_html=str(html_path))
     return BatchResult(batch_id, status, rows, csv_path, html_path, list(plan.notes))

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from workbench.batch.ab import unused_templates
 from workbench.batch.briefs import MAX_VARIANTS, Brief, Problem
 from workbench.batch.drama_brief import (
     DRAMA_DEFAULT_TEMPLATE,
@@ -92,6 +93,7 @@ class Checked:
     matrix: dict[str, list[str]] = field(default_factory=dict)
     kind: str = "novel"  # novel | drama
     segments: tuple[tuple[int, float, float], ...] | None = None  # a drama's; None: highlights
+    weights: list[int] | None = None  # A/B: one per template, in order (batch/ab.py)
 
     @property
     def job_count(self) -> int:
@@ -157,6 +159,7 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
             "减少各轴的选项，或拆成几个文件", "matrix")
 
     templates = _check_templates(brief, folder, roots, settings, memo, bad, matrix, kind)
+    weights = _check_weights(brief, matrix, bad)
     _check_prompt(brief, settings, bad)
     _check_voices(brief, settings, bad, matrix)
     backgrounds = _check_media(brief, "backgrounds", folder, roots, bad, matrix,
@@ -178,7 +181,7 @@ def check_brief(brief: Brief, folder: Path, settings: Settings, db: Database, me
         return None
     return Checked(brief, material, [None] if kind == "drama" else list(chapters), templates,
                    backgrounds, bgms, {axis: list(opts) for axis, opts in matrix.items()},
-                   kind, segments)
+                   kind, segments, weights)
 
 
 def _kind(material: int | Path, db: Database, memo: Memo) -> str | None:
@@ -309,7 +312,9 @@ def _check_templates(brief: Brief, folder: Path, roots: list[Path], settings: Se
     where = ("matrix", "templates") if in_matrix else ("templates",)
     resolved = []
     hooks = "hooks" in matrix or "hooks" in brief.values
+    weighted = isinstance(refs, dict)  # A/B weights: a problem names the template's own line
     for i, ref in enumerate(refs):
+        i = ref if weighted else i
         key, template = _template(ref, folder, roots, settings, memo)
         if isinstance(template, str):
             bad(template, *where, i)
@@ -327,6 +332,18 @@ def _check_templates(brief: Brief, folder: Path, roots: list[Path], settings: Se
     if in_matrix:
         matrix["templates"] = resolved
     return resolved
+
+
+def _check_weights(brief: Brief, matrix: dict[str, list[str]], bad) -> list[int] | None:
+    """A/B weights (`templates: {id: weight}`), when valid; see batch/ab.py."""
+    templates = brief.values.get("templates")
+    if not isinstance(templates, dict) or "templates" in matrix:
+        return None
+    variants = (math.prod(len(options) for options in matrix.values()) if matrix
+                else brief.values.get("variants", 1))
+    for ref, message in unused_templates(templates, variants):
+        bad(message, "templates", ref)
+    return list(templates.values())
 
 
 def _check_prompt(brief: Brief, settings: Settings, bad) -> None:

@@ -20,7 +20,8 @@ from workbench.store import database_error
 
 # Importing a group's module registers its commands on `app`; `--help` lists them in this order.
 GROUPS = ("settings_cmd", "materials", "templates", "stages", "make", "batch", "submissions",
-          "tasks", "keywords", "tracking", "settle", "drama", "footage", "lab")
+          "tasks", "keywords", "tracking", "settle", "postback", "drama", "footage",
+          "lab", "lab_stats")  # lab_stats adds its command to lab's group
 for _group in GROUPS:
     importlib.import_module(f"workbench.cli.{_group}")
 

@@ -25,7 +25,8 @@ from workbench.cli.common import (
     short_time,
 )
 
-lab_app = typer.Typer(help="模板实验室：实时检查、试用、对比、版本。", no_args_is_help=True)
+lab_app = typer.Typer(help="模板实验室：实时检查、试用、对比、版本，以及哪个模板更赚钱（stats）。",
+                      no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]

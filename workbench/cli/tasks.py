@@ -40,6 +40,8 @@ WordingOpt = Annotated[str | None, typer.Option(
 MaxSecondsOpt = Annotated[float | None, typer.Option(help="视频最长秒数")]
 DeadlineOpt = Annotated[str | None, typer.Option(help="截止日期，如 2026-12-31")]
 NotesOpt = Annotated[str | None, typer.Option(help="备注")]
+SettleSourceOpt = Annotated[str | None, typer.Option(
+    "--settle-source", help="结算用哪种数据：import（导入的报表，默认）| postback（HTTP 回传）")]
 
 
 def print_json(value: Any) -> None:
@@ -69,7 +71,8 @@ def task_add(
     channels: ChannelsOpt = None, keyword_min: KeywordMinOpt = None,
     keyword_max: KeywordMaxOpt = None, keyword_pattern: PatternOpt = None,
     wording: WordingOpt = None, max_seconds: MaxSecondsOpt = None,
-    deadline: DeadlineOpt = None, notes: NotesOpt = None, as_json: JsonOpt = False,
+    deadline: DeadlineOpt = None, notes: NotesOpt = None,
+    settle_source: SettleSourceOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """登记一个任务（--platform --app --title --kind 必填），最后一行输出任务编号。"""
     from workbench.platform.history import cli_actor
@@ -79,7 +82,8 @@ def task_add(
         platform=platform, external_id=external_id, app=app_name, title=title, kind=kind,
         model=model, price=price, share=share, action=action, channels=channels,
         keyword_min=keyword_min, keyword_max=keyword_max, keyword_pattern=keyword_pattern,
-        wording=wording, max_seconds=max_seconds, deadline=deadline, notes=notes), cli_actor())
+        wording=wording, max_seconds=max_seconds, deadline=deadline, notes=notes,
+        settle_source=settle_source), cli_actor())
     if as_json:
         print_json(task_json(task))
         return
@@ -96,7 +100,8 @@ def task_edit(
     channels: ChannelsOpt = None, keyword_min: KeywordMinOpt = None,
     keyword_max: KeywordMaxOpt = None, keyword_pattern: PatternOpt = None,
     wording: WordingOpt = None, max_seconds: MaxSecondsOpt = None,
-    deadline: DeadlineOpt = None, notes: NotesOpt = None, as_json: JsonOpt = False,
+    deadline: DeadlineOpt = None, notes: NotesOpt = None,
+    settle_source: SettleSourceOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """修改任务的字段（写空字符串 "" 清空一项），旧值记入历史。"""
     from workbench.platform.history import cli_actor
@@ -106,7 +111,8 @@ def task_edit(
         platform=platform, external_id=external_id, app=app_name, title=title, kind=kind,
         model=model, price=price, share=share, action=action, channels=channels,
         keyword_min=keyword_min, keyword_max=keyword_max, keyword_pattern=keyword_pattern,
-        wording=wording, max_seconds=max_seconds, deadline=deadline, notes=notes)
+        wording=wording, max_seconds=max_seconds, deadline=deadline, notes=notes,
+        settle_source=settle_source)
     if not changes:
         raise typer.BadParameter("没有要修改的字段（见 workbench task edit --help）")
     task = edit_task(open_store(current_settings()), task_id, changes, cli_actor())

@@ -28,7 +28,7 @@ def tracking_import(
     map_spec: Annotated[str | None, typer.Option(
         "--map", help="自己指定列：列名=字段,…，字段为 date, keyword, views, likes, comments, "
                       "shares, favorites, clicks, searches, activations, registrations, "
-                      "orders, revenue")] = None,
+                      "orders, retentions, revenue")] = None,
     source: Annotated[str | None, typer.Option(
         help="数据来源名：同一口令同一天按来源分别保存（默认预设名，用 --map 时为 import）")] = None,
     task: TaskRefOpt = None,

@@ -17,12 +17,17 @@ from typing import Any
 from sqlite_utils import Database
 
 from workbench.errors import InputError
+from workbench.platform import tracking_mapping
 from workbench.platform.money import from_text
 
-COUNTS = ("views", "likes", "comments", "shares", "favorites", "clicks", "searches",
-          "activations", "registrations", "orders")
+COUNTS = tracking_mapping.COUNTS
 INTERACTIONS = ("likes", "comments", "shares", "favorites")  # what CPE pays for
 MAX_ROWS = 500_000  # tracking rows one report reads; more must be narrowed with --task or --to
+POSTBACK_SOURCE = "postback"  # the tracking source HTTP postbacks roll up into (postback/)
+# A keyword's rows count toward settlement only from its task's source (tasks.settle_source):
+# the postback rows for a task that settles from postbacks, every other source's otherwise.
+_SETTLED_SOURCE = (f"(source = '{POSTBACK_SOURCE}') = (keyword_id IN (SELECT k.id FROM keywords "
+                   f"k JOIN tasks t ON t.id = k.task_id WHERE t.settle_source = 'postback'))")
 
 
 @dataclass(frozen=True)
@@ -69,10 +74,11 @@ def _text(value: Any) -> str | None:
 
 def load_days(db: Database, *, task_id: int | None = None, keyword_id: int | None = None,
               until: str | None = None) -> dict[int, list[Day]]:
-    """Each keyword's merged days in date order: every keyword's, or one task's, or one
-    keyword's; up to and including `until` (ISO) when given. Earlier days are always read
+    """Each keyword's merged days in date order, from the rows of its task's settle source:
+    every keyword's, or one task's, or one keyword's; up to and including `until` (ISO) when
+    given. Earlier days are always read
     whole: the fraud checks compare a day with every day before it."""
-    where, args = ["1 = 1"], []
+    where, args = [_SETTLED_SOURCE], []
     if task_id is not None:
         where.append("keyword_id IN (SELECT id FROM keywords WHERE task_id = ?)")
         args.append(task_id)

@@ -24,13 +24,18 @@ from workbench.store import utcnow, write_transaction
 
 DEFAULT_WORDING = "{app}搜索【{keyword}】"
 MODELS = ("CPA", "CPS", "CPE", "CPM")
-ACTIONS = {"activation": "激活", "registration": "注册", "order": "下单"}
+ACTIONS = {"activation": "激活", "registration": "注册", "order": "下单",
+           "retention_1d": "次日留存"}
 KINDS = {"novel": "小说", "drama": "短剧"}
 STATUS_NAMES = {"open": "进行中", "closed": "已关闭"}
+# Where settlement takes a task's counts from: its tracking imports (every source but
+# postbacks) or its HTTP postbacks (source "postback"), never both, so nothing counts twice.
+SETTLE_SOURCES = {"import": "报表导入", "postback": "HTTP 回传"}
+DEFAULT_SETTLE_SOURCE = "import"
 # Every field a task has, in the order `task show` prints them.
 FIELDS = ("platform", "external_id", "app", "title", "kind", "model", "price", "share",
           "action", "channels", "keyword_min", "keyword_max", "keyword_pattern", "wording",
-          "max_seconds", "deadline", "notes")
+          "max_seconds", "deadline", "notes", "settle_source")
 REQUIRED = ("platform", "app", "title", "kind")
 FIELD_NAMES = {  # for messages, and the Chinese column names an import may use
     "platform": "任务平台", "external_id": "任务编号", "app": "应用", "title": "原名",
@@ -38,6 +43,7 @@ FIELD_NAMES = {  # for messages, and the Chinese column names an import may use
     "action": "转化行为", "channels": "发布渠道", "keyword_min": "口令最短",
     "keyword_max": "口令最长", "keyword_pattern": "口令规则", "wording": "画面文字",
     "max_seconds": "最长秒数", "deadline": "截止日期", "notes": "备注",
+    "settle_source": "结算数据来源",
 }
 _ALIASES = {"小说": "novel", "短剧": "drama", "激活": "activation", "注册": "registration",
             "下单": "order", "付费": "order", "payment": "order", "purchase": "order"}
@@ -131,6 +137,8 @@ def task_row(values: Mapping[str, Any]) -> dict[str, Any]:
     row["wording"] = _wording(values.get("wording")) or DEFAULT_WORDING
     row["max_seconds"] = _seconds(values.get("max_seconds"))
     row["deadline"] = parse_optional_date(values.get("deadline"), "截止日期")
+    row["settle_source"] = _choice(values.get("settle_source"), "settle_source",
+                                   tuple(SETTLE_SOURCES)) or DEFAULT_SETTLE_SOURCE
     missing = [FIELD_NAMES[name] for name in REQUIRED if not row[name]]
     if missing:
         raise InputError(f"缺少{'、'.join(missing)}")

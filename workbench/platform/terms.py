@@ -19,7 +19,7 @@ from workbench.platform.tasks import ACTIONS
 
 # a CPA task's action → the tracking count it pays for
 ACTION_COUNTS = {"activation": "activations", "registration": "registrations",
-                 "order": "orders"}
+                 "order": "orders", "retention_1d": "retentions"}
 THOUSAND = Decimal(1000)
 
 

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from workbench.errors import InputError
 from workbench.platform import history
+from workbench.platform.daily import POSTBACK_SOURCE
 from workbench.platform.money import from_text, to_text
 from workbench.platform.tasks import get_task
 from workbench.platform.tracking_mapping import (
@@ -78,6 +79,9 @@ def check_source(source: str | None) -> str | None:
     text = source.strip()
     if not text or len(text) > MAX_SOURCE:
         raise InputError(f"--source 应为 1–{MAX_SOURCE} 个字符的名称（如 番茄后台），收到 {source!r}")
+    if text == POSTBACK_SOURCE:
+        raise InputError(f"--source {POSTBACK_SOURCE} 是 HTTP 回传专用的来源名（由 workbench serve "
+                         "接收的事件汇总而来）：导入的报表请换一个名字，如 番茄后台")
     return text
 
 

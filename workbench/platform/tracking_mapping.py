@@ -18,13 +18,14 @@ from pathlib import Path
 from workbench.errors import InputError
 
 FIELDS = ("date", "keyword", "views", "likes", "comments", "shares", "favorites", "clicks",
-          "searches", "activations", "registrations", "orders", "revenue")
-COUNTS = FIELDS[2:12]  # non-negative integers; revenue is money
+          "searches", "activations", "registrations", "orders", "retentions", "revenue")
+COUNTS = FIELDS[2:13]  # non-negative integers; revenue is money
 REQUIRED = ("date", "keyword")
 FIELD_NAMES = {
     "date": "日期", "keyword": "口令", "views": "播放量", "likes": "点赞", "comments": "评论",
     "shares": "分享", "favorites": "收藏", "clicks": "点击", "searches": "搜索",
-    "activations": "激活", "registrations": "注册", "orders": "订单", "revenue": "收入",
+    "activations": "激活", "registrations": "注册", "orders": "订单",
+    "retentions": "次日留存", "revenue": "收入",
 }
 PRESET_DIR = Path(__file__).parent / "tracking_presets"
 # Tried first when no preset is named (then the rest by name); the best fit wins.

@@ -398,6 +398,56 @@ def m009_footage(db: Database) -> None:
 
 
 @migrations()
+def m010_postbacks(db: Database) -> None:
+    # Conversion postbacks over HTTP (workbench/postback/): the platforms that may send them
+    # (their signing secrets live only in WORKBENCH_HOME/secrets, never here), the events as
+    # received (append-only: one row per platform and webhook-id, so a sender's retry is
+    # stored once), and rejected requests counted by platform and reason (never their bodies).
+    # A task settles from one source of counts: its tracking imports or its postbacks.
+    db["postback_platforms"].create(
+        {
+            "name": str,
+            "event_map": str,  # JSON: the platform's event code → event name
+            "event_map_source": str,  # a preset's name or the file it was read from
+            "created_at": str,
+        },
+        pk="name", not_null={"event_map"},
+    )
+    db["postback_events"].create(
+        {
+            "id": int,
+            "platform": str,
+            "webhook_id": str,
+            "event_type": str,  # activation | registration | order | retention_1d
+            "sent_type": str,  # event_type as the sender wrote it (e.g. "2")
+            "keyword_id": int,
+            "submission_id": str,
+            "click_id": str,
+            "event_time": int,  # milliseconds since the epoch, as sent
+            "date": str,  # the China date of event_time: the tracking day it counts on
+            "amount": str,  # Decimal yuan
+            "extra": str,  # JSON object
+            "received_at": str,
+        },
+        pk="id",
+        foreign_keys=[("platform", "postback_platforms", "name"),
+                      ("keyword_id", "keywords", "id")],
+        not_null={"platform", "webhook_id", "event_type", "keyword_id", "event_time", "date"},
+    )
+    db["postback_events"].create_index(["platform", "webhook_id"], unique=True)
+    db["postback_events"].create_index(["keyword_id", "date"])
+    for verb in ("UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER postback_events_no_{verb.lower()} BEFORE {verb} ON "
+                   "postback_events BEGIN SELECT RAISE(ABORT, 'postback events are "
+                   "append-only'); END")
+    db["postback_rejections"].create(
+        {"platform": str, "reason": str, "count": int, "last_at": str},
+        pk=("platform", "reason"), not_null={"count"},
+    )
+    db["tasks"].add_column("settle_source", str, not_null_default="import")
+
+
+@migrations()
 def m011_template_versions(db: Database) -> None:
     # The template lab's version history (workbench/lab/versions.py): every saved or imported
     # script template, by id and version, with its full source. The source's front matter
@@ -419,3 +469,10 @@ def m011_template_versions(db: Database) -> None:
     )
     db["template_versions"].create_index(["template_id", "version"], unique=True)
     db["template_versions"].create_index(["template_id", "content_hash"])
+
+
+@migrations()
+def m013_retentions(db: Database) -> None:
+    """Next-day retention (次日留存) as a tracking count: postbacks roll it up, imports may map
+    a column to it, and a CPA task may pay for it."""
+    db["tracking"].add_column("retentions", int)

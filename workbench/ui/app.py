@@ -8,11 +8,13 @@ import os
 import threading
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from workbench.config import Settings, load_settings
 from workbench.drama.uploads import MAX_ZIP_MB
 from workbench.errors import InputError
 from workbench.fonts import default_font_file
+from workbench.postback.server import postback_routes
 from workbench.ui import (
     batch_tab,
     create,
@@ -23,6 +25,7 @@ from workbench.ui import (
     tracking_tab,
 )
 from workbench.ui.common import backend_badge
+from workbench.ui.locale import ChineseLocale
 from workbench.ui.platform_choices import BADGE_CSS
 from workbench.uploads import MAX_UPLOAD_MB
 from workbench.voice import reach
@@ -159,5 +162,9 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),
         css=font_css() + BADGE_CSS, head=font_head(),
         show_error=False,
+        # POST /api/postback/{platform} beside the pages, outside the login (it checks its
+        # own signatures): the same route `workbench serve` runs.
+        app_kwargs={"routes": postback_routes(settings),
+                    "middleware": [Middleware(ChineseLocale)]},
     )
     return blocks, url

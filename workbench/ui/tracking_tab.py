@@ -2,8 +2,7 @@
 before anything is stored, then the summary and the rejected rows), the settlement of a range
 by a grouping with its held days and their release, a CSV download, and plots.
 
-Each part is one gr.Accordion, so another part (the postback platforms) is one more block in
-`build`. A thin shell over workbench/platform: the functions `workbench tracking import`,
+Each part is one gr.Accordion; the postback platforms are ui/postback_section.py. A thin shell over workbench/platform: the functions `workbench tracking import`,
 `workbench settle` and `workbench settle release` call.
 """
 
@@ -21,7 +20,7 @@ from workbench.platform.settlement import BY_CHOICES, flag_text, settle, write_c
 from workbench.platform.tracking import import_tracking
 from workbench.platform.tracking_mapping import FIELD_NAMES, presets
 from workbench.platform.tracking_preview import preview_tracking
-from workbench.ui import plots
+from workbench.ui import plots, postback_section
 from workbench.ui.common import handler, owner, session
 from workbench.ui.platform_choices import record_id, task_choices, without_path
 
@@ -214,12 +213,12 @@ def build(blocks: gr.Blocks) -> None:
                 look = gr.Button("预览（不保存）", elem_id="tracking-preview-button")
                 store = gr.Button("导入", variant="primary", elem_id="tracking-import")
             mapping = gr.Markdown(elem_id="tracking-mapping")
-            sample = gr.Dataframe(interactive=False, wrap=True, elem_id="tracking-preview")
+            sample = gr.Dataframe(headers=["行号", "日期", "口令", "检查"], interactive=False,
+                                  wrap=True, elem_id="tracking-preview")
             summary = gr.Markdown(elem_id="tracking-summary")
             rejected = gr.Dataframe(headers=["行号", "原因"], interactive=False, wrap=True,
                                     label="被拒绝的行", elem_id="tracking-rejected")
-        # The postback platforms (their stats and an example request) go here, as one more
-        # gr.Accordion between the import and the settlement.
+        postback_section.build(tab)
         with gr.Accordion("结算", open=True, elem_id="settle-section"):
             with gr.Row():
                 date_from = gr.Textbox(label="起始日期（含，可不填）", placeholder="2026-11-01",
@@ -232,7 +231,8 @@ def build(blocks: gr.Blocks) -> None:
                                  value="keyword", label="分组", elem_id="settle-by")
                 go = gr.Button("结算", variant="primary", elem_id="settle-run")
             totals = gr.Markdown(elem_id="settle-summary")
-            table = gr.Dataframe(interactive=False, wrap=True, elem_id="settle-table")
+            table = gr.Dataframe(headers=["口令", "结算方式", "天数", "金额（元）", "暂扣（元）", "标记"],
+                                 interactive=False, wrap=True, elem_id="settle-table")
             download = gr.DownloadButton("下载 CSV", value=None, elem_id="settle-csv")
             gr.Markdown("##### 暂扣（异常的日期：核对后放行，金额计入应结）")
             held = gr.Dataframe(headers=["日期", "口令", "任务", "暂扣（元）", "原因"],
