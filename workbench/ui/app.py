@@ -18,6 +18,7 @@ from workbench.postback.server import postback_routes
 from workbench.ui import (
     batch_tab,
     create,
+    lab_tab,
     materials,
     settings_tab,
     submissions,
@@ -133,6 +134,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             tasks_tab.build(blocks)
             tracking_tab.build(blocks)
             batch_tab.build(blocks, slots)
+            lab_tab.build(blocks)
             settings_tab.build(blocks, badge)
     return blocks
 
