@@ -84,8 +84,10 @@ def run_stats(task: str | None, channel: str | None, account: str | None,
             channel=channel or None, account=record_id(account, "账号"),
             date_from=(date_from or "").strip() or None,
             date_to=(date_to or "").strip() or None, by=by, min_videos=threshold)
-    chart = ('<div class="lab-chart" style="background:#fff;color:#222;padding:8px;'
-             f'overflow-x:auto">{svg_chart(rows)}</div>') if rows else ""
+    # a white card (the chart's text is dark); the last label may run past the SVG's width
+    chart = ('<div class="lab-chart" style="background:#fff;color:#222;padding:8px 8px 8px 0;'
+             'overflow-x:auto"><style>.lab-chart svg{overflow:visible}</style>'
+             f"{svg_chart(rows)}</div>") if rows else ""
     return chart, stats_rows(rows, by), stats_notes(rows, threshold)
 
 

@@ -20,6 +20,7 @@ from workbench.errors import InputError
 from workbench.lab.lint_live import LintReport, lint_text
 from workbench.lab.refs import resolve
 from workbench.lab.versions import (
+    TemplateVersion,
     adopt,
     export_name,
     export_versions,
@@ -57,14 +58,19 @@ def source_choices(settings: Settings) -> list[tuple[str, str]]:
     return templates + prompts
 
 
-def template_ids(settings: Settings) -> list[str]:
-    return [t.id for t in list_templates(settings.template_dirs)]
+def template_choices(settings: Settings) -> list[tuple[str, str]]:
+    return [(f"{t.name}（{t.id}）", t.id) for t in list_templates(settings.template_dirs)]
+
+
+def _told(version: TemplateVersion) -> bool:
+    """A note someone wrote (not the lab's own for a file it recorded)."""
+    return bool(version.note) and not version.origin.startswith("file:")
 
 
 def version_choices(db: Database, template_id: str) -> list[tuple[str, str]]:
     """"Current file" first, then the stored versions, newest first."""
     stored = [(f"v{v.version} · {v.created_at[:16].replace('T', ' ')}"
-               + (f" · {v.note[:20]}" if v.note else ""), str(v.version))
+               + (f" · {v.note[:20]}" if _told(v) else ""), str(v.version))
               for v in reversed(list_versions(db, template_id))]
     return [("当前文件（make 正在用的）", CURRENT), *stored]
 
@@ -76,7 +82,7 @@ def ref_choices(settings: Settings, db: Database, actor: str) -> list[tuple[str,
     for template in list_templates(settings.template_dirs):
         adopt(db, settings, template.id, actor=actor)
         out.append((f"{template.name}（{template.id}，当前）", template.id))
-        out += [(f"{template.id}@{v.version}" + (f" · {v.note[:16]}" if v.note else ""),
+        out += [(f"{template.id}@{v.version}" + (f" · {v.note[:16]}" if _told(v) else ""),
                  f"{template.id}@{v.version}")
                 for v in reversed(list_versions(db, template.id))]
     return out
@@ -133,11 +139,11 @@ def lint_rows(report: LintReport) -> pd.DataFrame:
 
 def lint_summary(report: LintReport) -> str:
     if not report.issues:
-        return "✅ 没有发现问题"
+        return "没有发现问题"
     lines = sorted({issue.line for issue in report.issues})
     shown = "、".join(map(str, lines[:12])) + ("…" if len(lines) > 12 else "")
     warnings = len(report.issues) - report.errors
-    head = f"❌ {report.errors} 个错误" if report.errors else "⚠️ 没有错误"
+    head = f"**{report.errors} 个错误**" if report.errors else "没有错误"
     return f"{head}，{warnings} 个警告（第 {shown} 行）"
 
 
@@ -153,8 +159,9 @@ def lint_editor(text: str | None, kind: str | None) -> tuple[str, pd.DataFrame]:
 
 @handler
 def save_editor(text: str | None, kind: str | None, note: str | None, request: gr.Request
-                ) -> tuple[str, str, Any, Any]:
-    """The editor's template as a new version (refused with lint's errors)."""
+                ) -> tuple[str, Any, Any]:
+    """The editor's template as a new version (refused with lint's errors): the message and
+    the source and version choices pointing at it (the editor then loads it, see lab_tab)."""
     if kind == PROMPT:
         raise InputError("编辑器里是提示词：提示词没有版本库，这里只检查，不能保存为版本")
     if not (text or "").strip():
@@ -165,14 +172,13 @@ def save_editor(text: str | None, kind: str | None, note: str | None, request: g
         version = result.version
         choices = version_choices(db, version.template_id)
     if result.created:
-        message = (f"✅ 已保存为 **{version.ref}**（哈希 `{version.content_hash}`）；"
+        message = (f"已保存为 **{version.ref}**（哈希 `{version.content_hash}`）；"
                    f"创作和 make 使用模板 {version.template_id} 时将用这个版本")
     else:
         message = f"内容与最新版本 **{version.ref}** 相同，没有新增版本"
     if result.adopted is not None:
         message += f"（先记录了原有模板文件为 {result.adopted.ref}）"
-    return (message, version.source,
-            gr.Dropdown(value=f"{TEMPLATE}:{version.template_id}"),
+    return (message, gr.Dropdown(value=f"{TEMPLATE}:{version.template_id}"),
             gr.Dropdown(choices=choices, value=str(version.version), interactive=True))
 
 
@@ -248,8 +254,8 @@ def import_version(file: str | None, note: str | None, request: gr.Request
                                  actor=f"app:{owner(request)}")
         except InputError as exc:
             raise InputError(without_path(str(exc), file)) from None
-        ids = template_ids(settings)
+        ids = template_choices(settings)
     version = result.version
-    message = (f"✅ 已导入为 **{version.ref}**（哈希 `{version.content_hash}`）" if result.created
+    message = (f"已导入为 **{version.ref}**（哈希 `{version.content_hash}`）" if result.created
                else f"内容与最新版本 **{version.ref}** 相同，没有新增版本")
     return message, gr.Dropdown(choices=ids, value=version.template_id)

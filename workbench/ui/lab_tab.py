@@ -24,7 +24,7 @@ def refresh(request: gr.Request) -> tuple[Any, ...]:
     with session() as (settings, db):
         sources = lab_editor.source_choices(settings)
         refs = lab_editor.ref_choices(settings, db, f"app:{owner(request)}")
-        ids = lab_editor.template_ids(settings)
+        ids = lab_editor.template_choices(settings)
         materials = choices.materials(db)
         prompts = choices.prompts(settings)
     try_refs = [("编辑器里的内容（未保存）", lab_trials.EDITOR), *refs]
@@ -156,12 +156,16 @@ def build(blocks: gr.Blocks) -> None:
 
     # 编辑: lint as the text changes (typed or loaded); only the newest text waits its turn
     source.input(lab_editor.pick_source, [source], [version], **PRIVATE)
-    load.click(lab_editor.load_source, [source, version], [editor, kind, status, save],
-               api_name="lab_load")
+    # the editor is never the output of a click that can be refused: Gradio would cover it
+    # with the error mark until the next update
+    loaded = [editor, kind, status, save]
+    load.click(lab_editor.load_source, [source, version], loaded, api_name="lab_load",
+               show_progress_on=[status])
     editor.change(lab_editor.lint_editor, [editor, kind], [lint_note, findings],
                   api_name="lab_lint", trigger_mode="always_last", show_progress="hidden")
-    save.click(lab_editor.save_editor, [editor, kind, note], [saved, editor, source, version],
-               api_name="lab_save")
+    saving = save.click(lab_editor.save_editor, [editor, kind, note], [saved, source, version],
+                        api_name="lab_save")
+    saving.success(lab_editor.load_source, [source, version], loaded, **PRIVATE)
     # 试用 and 对比
     editor_text = [editor, kind]
     go.click(lab_trials.try_template, [try_ref, *editor_text, *try_inputs],
@@ -179,15 +183,19 @@ def build(blocks: gr.Blocks) -> None:
     picked.input(lab_editor.pick_version, [template, picked], [made, download], **PRIVATE)
     to_editor.click(lab_editor.version_to_editor, [template, picked],
                     [source, version, editor, kind, status, save, sections], **PRIVATE)
-    do_import.click(lab_editor.import_version, [upload, import_note], [imported, template],
-                    api_name="lab_import").success(
-        lab_editor.show_versions, [template], [versions, versions_note, picked], **PRIVATE)
+    importing = do_import.click(lab_editor.import_version, [upload, import_note],
+                                [imported, template], api_name="lab_import")
+    importing.success(lab_editor.show_versions, [template], [versions, versions_note, picked],
+                      **PRIVATE)
     # 收益
     count.click(lab_earnings.run_stats,
                 [task, channel, account, date_from, date_to, by, threshold],
                 [chart, stats, stats_note], api_name="lab_stats")
     lists = [source, try_ref, refs, template, try_inputs[0], compare_inputs[0],
              try_inputs[5], compare_inputs[5]]
-    # read when the tab is opened, not on every page load (other tabs come first)
+    # read when the tab is opened, not on every page load (other tabs come first), and again
+    # when a save or an import made a version
     tab.select(refresh, None, lists, **PRIVATE).then(
         lab_earnings.refresh_filters, None, [task, account], **PRIVATE)
+    for made in (saving, importing):
+        made.success(refresh, None, lists, **PRIVATE)

@@ -201,7 +201,7 @@ _STYLE = """<style>
 .lab-compare th, .lab-compare td { border: 1px solid var(--border-color-primary, #ddd);
   padding: 6px 8px; vertical-align: top; text-align: left; line-height: 1.6; }
 .lab-compare thead th { background: var(--background-fill-secondary, #f6f6f6); }
-.lab-compare tbody th { width: 7em; white-space: nowrap; }
+.lab-compare th:first-child { width: 6em; white-space: nowrap; }
 .lab-compare ins { background: #bbf7d0; color: #14532d; text-decoration: none; }
 .lab-compare del { background: #fecaca; color: #7f1d1d; }
 .lab-compare mark { background: #fde68a; color: #713f12; }
