@@ -171,6 +171,7 @@ def save_editor(text: str | None, kind: str | None, note: str | None, request: g
                               actor=f"app:{owner(request)}")
         version = result.version
         choices = version_choices(db, version.template_id)
+        sources = source_choices(settings)
     if result.created:
         message = (f"已保存为 **{version.ref}**（哈希 `{version.content_hash}`）；"
                    f"创作和 make 使用模板 {version.template_id} 时将用这个版本")
@@ -178,7 +179,7 @@ def save_editor(text: str | None, kind: str | None, note: str | None, request: g
         message = f"内容与最新版本 **{version.ref}** 相同，没有新增版本"
     if result.adopted is not None:
         message += f"（先记录了原有模板文件为 {result.adopted.ref}）"
-    return (message, gr.Dropdown(value=f"{TEMPLATE}:{version.template_id}"),
+    return (message, gr.Dropdown(choices=sources, value=f"{TEMPLATE}:{version.template_id}"),
             gr.Dropdown(choices=choices, value=str(version.version), interactive=True))
 
 
@@ -232,10 +233,11 @@ def version_to_editor(template_id: str | None, version: str | None
     """The chosen version into the editor, and the editor's sub-tab shown."""
     if not template_id or not version:
         raise InputError("请先选择一个模板和版本")
-    with session() as (_, db):
+    with session() as (settings, db):
         chosen = get_version(db, template_id, int(version))
         choices = version_choices(db, template_id)
-    return (gr.Dropdown(value=f"{TEMPLATE}:{template_id}"),
+        sources = source_choices(settings)
+    return (gr.Dropdown(choices=sources, value=f"{TEMPLATE}:{template_id}"),
             gr.Dropdown(choices=choices, value=str(chosen.version), interactive=True),
             chosen.source, TEMPLATE,
             f"已载入 **{chosen.ref}**（哈希 `{chosen.content_hash}`）。改完点「保存为新版本」。",
