@@ -11,9 +11,11 @@ from pathlib import Path
 import gradio as gr
 import pytest
 from conftest import SAMPLES
+from drama_fixtures import sample_drama  # noqa: F401  (fixture)
 from lab_fixtures import ACTOR, keyword, track, video
 
 from workbench.lab.versions import list_versions
+from workbench.materials.drama import add_drama
 from workbench.materials.library import add_material
 from workbench.platform.tasks import add_task
 from workbench.ui import lab_earnings, lab_editor, lab_tab, lab_trials
@@ -145,6 +147,19 @@ def test_a_trial_refuses_paths_prompts_and_missing_choices(settings, db, novel):
         lab_trials.preview_one("suspense", "", "template", *material_args(novel), 60, None)
     chapter, segments = lab_trials.pick_material(novel)
     assert chapter.choices[0][1] == 1 and chapter.value == 1 and segments.visible is False
+
+
+def test_a_drama_is_tried_on_the_segments_typed(settings, db, sample_drama):  # noqa: F811
+    material = add_drama(db, [sample_drama.folder]).material["id"]
+    chapter, segments = lab_trials.pick_material(material)
+    assert chapter.visible is False and segments.visible is True
+    summary, table, _ = lab_trials.try_template("cut", "", "template", material, None,
+                                                "1:0-6,2:0-5", KEYWORD, "rules", "narration",
+                                                None)
+    assert "短剧切片：不改写" in summary and "cta" in list(table["段落"])
+    with pytest.raises(gr.Error, match="短剧"):
+        lab_trials.try_template("suspense", "", "template", material, None, "1:0-6", KEYWORD,
+                                "rules", "narration", None)
 
 
 def test_two_versions_compared_side_by_side_with_escaped_marked_differences(settings, db,
