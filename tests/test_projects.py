@@ -31,7 +31,7 @@ def test_projects_are_per_owner_and_keep_every_field(db):
     first = create_project(db, "alice", "夜渡 第二章", actor="app:alice")
     second = create_project(db, "alice", "  ")
     other = create_project(db, "bob", "bob 的")
-    assert get_project(db, "alice", second)["name"] == "未命名项目"
+    assert get_project(db, "alice", second)["name"] == "项目 2"
     save_fields(db, "alice", first, material=1, chapter=2, rate=20.0, keyword="夜渡迷局")
     fields = save_fields(db, "alice", first, voice="cmn", pitch=-5, profile="final")
     assert fields == {"material": 1, "chapter": 2, "rate": 20, "keyword": "夜渡迷局",

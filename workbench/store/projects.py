@@ -33,7 +33,7 @@ SHARED = "local"  # the owner of projects made without login before browsers had
 MAX_NAME = 40
 MAX_PROJECTS = 200  # per owner
 MAX_FIELDS_BYTES = 2_000_000  # a project's fields as JSON (a long script plus a drama table)
-DEFAULT_NAME = "未命名项目"
+DEFAULT_NAME = "项目"
 
 
 def _now() -> str:
@@ -57,10 +57,10 @@ def form_hash(fields: dict[str, Any]) -> str:
     return content_hash("form", {k: _plain(fields.get(k)) for k in FORM})
 
 
-def _name(name: str | None) -> str:
+def _name(name: str | None, default: str = "") -> str:
     text = " ".join((name or "").split())
     if not text:
-        return DEFAULT_NAME
+        return default
     if len(text) > MAX_NAME:
         raise InputError(f"项目名太长：{len(text)} 个字（最多 {MAX_NAME} 个），请改短一些")
     return text
@@ -96,11 +96,11 @@ def get_project(db: Database, owner: str, project_id: Any) -> dict[str, Any]:
 
 def create_project(db: Database, owner: str, name: str | None = None,
                    fields: dict[str, Any] | None = None, *, actor: str = "system") -> int:
-    name = _name(name)
     with write_transaction(db):
         count = db.execute("SELECT count(*) FROM projects WHERE owner = ?", [owner]).fetchone()[0]
         if count >= MAX_PROJECTS:
             raise InputError(f"项目已有 {count} 个（上限 {MAX_PROJECTS}）：先删除不用的项目再新建")
+        name = _name(name, f"{DEFAULT_NAME} {count + 1}")
         now = _now()
         project_id = int(db["projects"].insert({
             "owner": owner, "name": name, "fields": _dump(_checked(fields or {})),
@@ -112,6 +112,8 @@ def create_project(db: Database, owner: str, name: str | None = None,
 def rename_project(db: Database, owner: str, project_id: Any, name: str, *,
                    actor: str = "system") -> None:
     new = _name(name)
+    if not new:
+        raise InputError("项目名是空的：在「项目名」里写上名字再点「改名」")
     with write_transaction(db):
         old = get_project(db, owner, project_id)
         db["projects"].update(old["id"], {"name": new, "updated_at": _now()})

@@ -15,7 +15,7 @@ from workbench.errors import InputError
 from workbench.fonts import default_font_file
 from workbench.ui import (
     batch_tab,
-    create,
+    create_page,
     materials,
     settings_tab,
     submissions,
@@ -124,7 +124,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             gr.Markdown(f"## {TITLE}")
             badge = gr.Markdown(backend_badge(settings), elem_id="backend-badge")
         with gr.Tabs():
-            create.build(blocks, slots)
+            create_page.build(blocks, slots)
             materials.build(blocks)
             submissions.build(blocks)
             tasks_tab.build(blocks)
