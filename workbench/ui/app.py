@@ -23,6 +23,7 @@ from workbench.ui import (
     tracking_tab,
 )
 from workbench.ui.common import backend_badge
+from workbench.ui.phone_css import PHONE_CSS
 from workbench.ui.platform_choices import BADGE_CSS
 from workbench.uploads import MAX_UPLOAD_MB
 from workbench.voice import reach
@@ -157,7 +158,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
         footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
         theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),
-        css=font_css() + BADGE_CSS, head=font_head(),
+        css=font_css() + BADGE_CSS + PHONE_CSS, head=font_head(),
         show_error=False,
     )
     return blocks, url

@@ -78,7 +78,7 @@ def rename_project(here: Any, name: str) -> tuple[Any, str]:
 
 
 def build(blocks: gr.Blocks, render_slots: int) -> None:
-    with gr.Tab("创作", id="create") as tab:
+    with gr.Tab("创作", id="create", elem_id="create-tab") as tab:
         bar = projects.build()
         status = gr.Markdown(elem_id="create-status")
         gr.Markdown("#### 1 · 素材与章节")
@@ -132,7 +132,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
         hook_audio = gr.Audio(label="开头试听", type="filepath", interactive=False,
                               elem_id="hook-audio")
         gr.Markdown("#### 5 · 背景与音乐")
-        gallery = gr.Gallery(label="背景（点选一个）", columns=[3, 4, 6, 8], height="auto",
+        gallery = gr.Gallery(label="背景（点选一个）", columns=8, height=230,
                              allow_preview=False, object_fit="contain", elem_id="bg-gallery")
         with gr.Row():
             background = gr.Dropdown(label="已选背景", choices=[], allow_custom_value=True,
