@@ -143,3 +143,54 @@ def test_m012_turns_each_old_draft_into_a_first_project(tmp_path):
     assert claim_shared(db, "browser:1f2e") == 1
     assert list_projects(db, "local") == [] and list_projects(db, "browser:1f2e")
     assert claim_shared(db, "browser:other") == 0
+
+
+# The page's side (ui/projects.py, ui/render_job.py), without a browser -------------------------
+def test_a_login_decides_the_owner_and_a_browser_id_must_be_ours():
+    from types import SimpleNamespace
+
+    from workbench.ui.projects import page_owner
+
+    alice = SimpleNamespace(username="alice")
+    assert page_owner(alice, "f" * 32) == ("alice", "f" * 32)  # the browser cannot switch user
+    assert page_owner(alice, "bob")[0] == "alice"
+    assert page_owner(None, "a" * 32) == ("browser:" + "a" * 32, "a" * 32)
+    owner, fresh = page_owner(SimpleNamespace(username=None), "../alice")
+    assert owner == f"browser:{fresh}" and len(fresh) == 32 and fresh != "../alice"
+
+
+def test_the_page_shows_a_render_only_for_its_form_and_cancel_clears_it(db, settings):
+    from workbench.ui import render_job
+
+    project = create_project(db, "alice")
+    here = {"owner": "alice", "project": project}
+    fields = save_fields(db, "alice", project, material=1, keyword="夜渡迷局")
+    folder = settings.submissions_dir / "abc123"
+    folder.mkdir(parents=True)
+    for name in ("video.mp4", "cover.jpg"):
+        (folder / name).write_bytes(b"x")
+    (folder / "caption.txt").write_text("文案", encoding="utf-8")
+    set_render(db, "alice", project, "done", submission="abc123", report="**成品包 abc123**",
+               form_hash=form_hash(fields))
+    shown = render_job.shown(db, settings, get_project(db, "alice", project))
+    assert shown["video"] == str(folder / "video.mp4") and shown["caption_out"] == "文案"
+
+    save_fields(db, "alice", project, keyword="别的口令")
+    shown = render_job.shown(db, settings, get_project(db, "alice", project))
+    assert shown["video"] is None and "不再对应" in shown["status"]
+
+    set_render(db, "alice", project, "running")  # left running by an app that has stopped
+    shown = render_job.shown(db, settings, get_project(db, "alice", project))
+    assert "中断" in shown["report"]
+    assert get_project(db, "alice", project)["render"]["status"] == "interrupted"
+
+    run = render_job.begin("alice", project)
+    with pytest.raises(InputError, match="正在渲染"):
+        render_job.begin("alice", project)
+    try:
+        video, cover, caption, zipped, report, _ = render_job.cancel_render(here)
+    finally:
+        render_job._running.clear()
+    assert run.cancel.is_set() and (video, cover, caption, zipped, report) == (
+        None, None, "", None, "已取消")
+    assert get_project(db, "alice", project)["render"]["status"] == "cancelled"
