@@ -21,7 +21,7 @@ from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.projects import get_project
 from workbench.ui import choices, subtitle_look, task_pick
-from workbench.ui.common import handler, owner, session
+from workbench.ui.common import for_web, handler, owner, session
 from workbench.ui.create_form import hashtag_text, script_rows
 from workbench.ui.materials import import_novel
 from workbench.ui.projects import current, remember
@@ -149,7 +149,7 @@ def generate_script(material: Any, chapter: Any, template: str, prompt: str, key
         remember(db, here, material=job.material_id, chapter=job.chapter, template=job.template,
                  prompt=job.prompt, keyword=job.keyword, app=app or "", task=job.task_id,
                  script=script, script_base=script)
-    note = f"{outcome.backend_note}" + ("（缓存）" if outcome.script.cached else "")
+    note = for_web(outcome.backend_note) + ("（缓存）" if outcome.script.cached else "")
     return (script_rows(script), script["title"], script["caption"], hashtag_text(script),
             note, gr.Button(visible=False))
 

@@ -20,7 +20,7 @@ from workbench.materials.drama import list_episodes
 from workbench.models import MakeJob
 from workbench.transcribe.service import lines_source
 from workbench.ui import choices, create, create_form, render_job, subtitle_look, task_pick
-from workbench.ui.common import handler, owner, session
+from workbench.ui.common import for_web, handler, owner, session
 from workbench.ui.projects import current, remember
 
 HEADERS = ["选用", "集", "开始", "结束", "得分", "理由", "台词"]
@@ -129,7 +129,7 @@ def find_highlights(material: Any, here: Any = None, progress: gr.Progress = PRO
         return [], "没有找到合适的片段（剧集太短）：可以在表格里直接写 集、开始、结束 并勾选"
     found = (f"找到 {len(rows)} 段（按得分排名）：在「选用」列勾选要用的片段，开始、结束可以改，"
              "再点「生成视频」")
-    notes = [found, *(f"注意：{n}" for n in report.notes)]
+    notes = [found, *(f"注意：{for_web(n)}" for n in report.notes)]
     return rows, "\n\n".join(notes)
 
 
