@@ -147,7 +147,7 @@ def test_create_renders_a_draft_and_a_reload_restores_it(app: AppServer, page) -
 
     # the draft is the user's: a reload shows every step again, the edits included
     page.reload()
-    expect(page.locator("#create-status")).to_contain_text("上次完成到「渲染成品」",
+    expect(page.locator("#create-status")).to_contain_text("已恢复上次的成品",
                                                            timeout=STEP_TIMEOUT)
     expect(title).to_have_value(TITLE)
     expect(body).to_contain_text(BODY)

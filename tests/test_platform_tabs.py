@@ -12,6 +12,7 @@ import pytest
 from conftest import SAMPLES
 from test_submission_lifecycle import _row
 
+from workbench.config import load_settings
 from workbench.errors import InputError
 from workbench.materials.library import add_material
 from workbench.platform.accounts import add_account
@@ -21,8 +22,8 @@ from workbench.platform.releases import held_days, release_day
 from workbench.platform.tasks import add_task
 from workbench.platform.tracking import import_tracking
 from workbench.platform.tracking_preview import preview_tracking
-from workbench.store.drafts import load_draft
-from workbench.ui import plots, task_pick, tasks_tab, tracking_tab
+from workbench.store.projects import create_project, get_project
+from workbench.ui import create_form, plots, task_pick, tasks_tab, tracking_tab
 from workbench.ui import submissions as submissions_tab
 
 KEYWORD = "星河夜渡"
@@ -216,11 +217,15 @@ def test_create_binds_the_chosen_task_and_checks_a_free_keyword_as_typed(db, key
 
     monkeypatch.setenv("WORKBENCH_TEMPLATES_DIR", str(write_templates(tmp_path / "tpl")))
     material, _ = add_material(db, SAMPLES / "night-ferry.txt")
+    project = create_project(db, "alice")
+    here = {"owner": "alice", "project": project}
     rows, *_ = create.generate_script(material["id"], 2, "tiny", "narration", KEYWORD, "七猫",
-                                      None, "1", progress=lambda *a, **k: None)
+                                      None, "1", here, progress=lambda *a, **k: None)
     assert any("番茄小说搜索" in text for _, text in rows)
-    assert load_draft(db, "local")["script"]["task"] == 1
-    assert task_pick.restore(None)[0].value == "1"
+    fields = get_project(db, "alice", project)["fields"]
+    assert fields["task"] == 1 and fields["keyword"] == KEYWORD
+    assert create_form.restore(db, load_settings(), get_project(db, "alice", project))[
+        "task"].value == "1"
 
 
 # 提交记录's lifecycle --------------------------------------------------------------------------

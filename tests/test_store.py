@@ -26,6 +26,7 @@ EXPECTED_COLUMNS = {
     ],
     "stage_cache": ["key", "stage", "backend", "value", "created_at", "last_used_at", "hits"],
     "drafts": ["owner", "step", "state", "updated_at"],
+    "projects": ["id", "owner", "name", "fields", "render", "created_at", "updated_at"],
     "batches": [
         "id", "folder", "output_dir", "executor", "workers", "status", "jobs_total", "jobs_done",
         "jobs_cached", "jobs_failed", "duplicates", "report_csv", "report_html", "created_at",
@@ -86,14 +87,14 @@ def test_fresh_database_has_exact_columns(tmp_path):
     assert [m.name for m in migrations.applied(db)] == [
         "m001_initial", "m002_job_notes", "m003_submissions", "m004_drafts", "m005_batches",
         "m006_job_owner", "m007_platform", "m008_episodes", "m009_footage", "m010_postbacks",
-        "m011_template_versions", "m013_retentions"]
+        "m011_template_versions", "m012_projects", "m013_retentions"]
 
 
 def test_migrations_apply_once(tmp_path):
     path = tmp_path / "w.db"
     open_db(path).close()
     db = open_db(path)
-    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 12
+    assert db["_sqlite_migrations"].count == len(migrations.applied(db)) == 13
     assert migrations.pending(db) == []
 
 

@@ -1,12 +1,11 @@
-"""Several threads at once on one SQLite file: a fresh home's first migration, and drafts
-saved from two tabs at the same moment (both updates must survive)."""
+"""Several threads at once on one SQLite file: a fresh home's first migration. (A project's
+fields saved from several tabs at the same moment: tests/test_projects.py.)"""
 
 from __future__ import annotations
 
 import threading
 
 from workbench.store import open_db
-from workbench.store.drafts import load_draft, save_draft
 from workbench.store.migrations import migrations
 
 
@@ -35,21 +34,6 @@ def test_a_new_database_opened_by_many_at_once_migrates_once(tmp_path):
     db = open_db(path)
     assert migrations.pending(db) == []
     assert db["_sqlite_migrations"].count == len(migrations.applied(db))
-
-
-def test_drafts_saved_at_the_same_moment_keep_every_update(tmp_path):
-    path = tmp_path / "w.db"
-    open_db(path).close()
-
-    def save(i: int) -> None:
-        db = open_db(path)
-        for j in range(5):
-            save_draft(db, "alice", "material", **{f"tab{i}_{j}": j})
-        db.close()
-
-    assert _together(save, 6) == []
-    saved = load_draft(open_db(path), "alice")["material"]
-    assert sorted(saved) == sorted(f"tab{i}_{j}" for i in range(6) for j in range(5))
 
 
 # Another process holding the database, and processes that died --------------------------------

@@ -1,4 +1,4 @@
-"""The web app's library pieces without a browser: drafts, uploads, saved settings and the key
+"""The web app's library pieces without a browser: uploads, saved settings and the key
 file, login parsing, render slots, error translation, the backend badge, edited scripts."""
 
 from __future__ import annotations
@@ -26,40 +26,11 @@ from workbench.settings_file import (
     save_settings,
     settings_path,
 )
-from workbench.store.drafts import clear_draft, load_draft, save_draft
 from workbench.ui import choices, parse_auth, render_slots
 from workbench.ui.common import backend_badge, handler
 from workbench.ui.create import table_script
 from workbench.uploads import inside_uploads, list_uploads, store_upload, uploads_dir
 from workbench.voice.service import mark_down
-
-
-# Drafts --------------------------------------------------------------------------------------
-def test_a_draft_resumes_per_user_and_an_earlier_step_drops_later_results(db):
-    assert load_draft(db, "alice") == {}
-    save_draft(db, "alice", "material", material=1, chapter=2)
-    save_draft(db, "alice", "script", keyword="夜渡迷局", script={"segments": []})
-    save_draft(db, "alice", "render", submission="abc")
-    save_draft(db, "bob", "material", material=3, chapter=1)
-    draft = load_draft(db, "alice")
-    assert draft["step"] == "render" and draft["render"] == {"submission": "abc"}
-    assert draft["material"] == {"material": 1, "chapter": 2}
-    assert load_draft(db, "bob")["material"]["material"] == 3  # users never see each other's
-
-    save_draft(db, "alice", "script", keyword="新口令")  # the script changed: the video is stale
-    draft = load_draft(db, "alice")
-    assert draft["step"] == "script" and "render" not in draft
-    assert draft["script"]["keyword"] == "新口令" and draft["script"]["script"] == {"segments": []}
-    clear_draft(db, "alice")
-    assert load_draft(db, "alice") == {} and load_draft(db, "bob")
-
-
-def test_an_unreadable_draft_starts_fresh_instead_of_failing(db):
-    db["drafts"].insert({"owner": "carol", "step": "script", "state": "{not json",
-                         "updated_at": "x"})
-    assert load_draft(db, "carol") == {}
-    with pytest.raises(ValueError):
-        save_draft(db, "carol", "publish")
 
 
 # Uploads -------------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("workbench")
@@ -469,6 +472,60 @@ def m011_template_versions(db: Database) -> None:
     )
     db["template_versions"].create_index(["template_id", "version"], unique=True)
     db["template_versions"].create_index(["template_id", "content_hash"])
+
+
+@migrations()
+def m012_projects(db: Database) -> None:
+    # 创作's work kept as projects: several per user (or per browser without login), each with
+    # every field of the form (JSON) and its last render (JSON: status, progress, the job and
+    # the form hash it was made from). Each existing single draft becomes its owner's first
+    # project, so nothing is lost; "local" ones (no login) go to the first browser to open.
+    db["projects"].create(
+        {"id": int, "owner": str, "name": str, "fields": str, "render": str,
+         "created_at": str, "updated_at": str},
+        pk="id", not_null={"owner", "name", "fields"},
+    )
+    db["projects"].create_index(["owner", "updated_at"])
+    if "drafts" not in db.table_names():
+        return
+    for row in db.query("SELECT owner, state, updated_at FROM drafts ORDER BY owner"):
+        try:
+            state = json.loads(row["state"])
+        except (TypeError, ValueError):
+            continue
+        if not isinstance(state, dict):
+            continue
+        fields, render = _draft_fields(state)
+        db["projects"].insert({
+            "owner": row["owner"], "name": "草稿（升级前）",
+            "fields": json.dumps(fields, ensure_ascii=False),
+            "render": json.dumps(render, ensure_ascii=False) if render else None,
+            "created_at": row["updated_at"], "updated_at": row["updated_at"]})
+
+
+def _draft_fields(state: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A m004 draft's steps → (project fields, last render). Frozen with m012."""
+    def step(name: str) -> dict[str, Any]:
+        value = state.get(name)
+        return value if isinstance(value, dict) else {}
+
+    material, script, voice = step("material"), step("script"), step("voice")
+    background, done = step("background"), step("render")
+    fields: dict[str, Any] = {}
+    for source, keys in ((material, ("material", "chapter")),
+                         (script, ("material", "chapter", "template", "prompt", "keyword",
+                                   "app", "task", "script")),
+                         (voice, ("voice", "rate", "preview")),
+                         (background, ("background", "bgm", "subtitle_style")),
+                         (done, ("background", "bgm", "profile"))):
+        fields.update({k: source[k] for k in keys if k in source})
+    if "script" in fields:
+        fields["script_base"] = fields["script"]
+    render = None
+    if done.get("submission"):  # the draft dropped it whenever an earlier step changed
+        render = {"status": "done", "submission": done["submission"], "zip": done.get("zip"),
+                  "report": done.get("report", ""), "form_hash": None}
+    return fields, render
 
 
 @migrations()

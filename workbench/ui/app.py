@@ -17,7 +17,7 @@ from workbench.fonts import default_font_file
 from workbench.postback.server import postback_routes
 from workbench.ui import (
     batch_tab,
-    create,
+    create_page,
     lab_tab,
     materials,
     settings_tab,
@@ -27,6 +27,7 @@ from workbench.ui import (
 )
 from workbench.ui.common import backend_badge
 from workbench.ui.locale import ChineseLocale
+from workbench.ui.phone_css import PHONE_CSS
 from workbench.ui.platform_choices import BADGE_CSS
 from workbench.uploads import MAX_UPLOAD_MB
 from workbench.voice import reach
@@ -128,7 +129,7 @@ def build_app(settings: Settings | None = None) -> gr.Blocks:
             gr.Markdown(f"## {TITLE}")
             badge = gr.Markdown(backend_badge(settings), elem_id="backend-badge")
         with gr.Tabs():
-            create.build(blocks, slots)
+            create_page.build(blocks, slots)
             materials.build(blocks)
             submissions.build(blocks)
             tasks_tab.build(blocks)
@@ -162,7 +163,7 @@ def launch(host: str | None = None, port: int | None = None, *, block: bool = Tr
         blocked_paths=[str(settings.home / "secrets"), str(settings.db_path)],
         footer_links=["api"], prevent_thread_lock=not block, quiet=not block,
         theme=gr.themes.Soft(primary_hue="orange", font=FONTS, font_mono=FONTS_MONO),
-        css=font_css() + BADGE_CSS, head=font_head(),
+        css=font_css() + BADGE_CSS + PHONE_CSS, head=font_head(),
         show_error=False,
         # POST /api/postback/{platform} beside the pages, outside the login (it checks its
         # own signatures): the same route `workbench serve` runs.

@@ -19,8 +19,9 @@ from workbench.errors import InputError
 from workbench.materials.drama import list_episodes
 from workbench.models import MakeJob
 from workbench.transcribe.service import lines_source
-from workbench.ui import choices, create, render_job, subtitle_look, task_pick
-from workbench.ui.common import handler, owner, session
+from workbench.ui import choices, create, create_form, render_job, subtitle_look, task_pick
+from workbench.ui.common import for_web, handler, owner, session
+from workbench.ui.projects import current, remember
 
 HEADERS = ["选用", "集", "开始", "结束", "得分", "理由", "台词"]
 DATATYPES = ["bool", "number", "number", "number", "number", "str", "str"]
@@ -112,21 +113,23 @@ def sync_kind(material: Any, template: Any) -> tuple[Any, Any, Any, Any]:
 
 
 @handler
-def find_highlights(material: Any, progress: gr.Progress = PROGRESS
+def find_highlights(material: Any, here: Any = None, progress: gr.Progress = PROGRESS
                     ) -> tuple[list[list[Any]], str]:
-    """The drama's candidate segments, ranked, none overlapping → (table rows, note)."""
+    """The drama's candidate segments, ranked, none overlapping → (table rows, note), kept in
+    the page's project."""
     with session() as (settings, db):
         material_id = _drama_id(db, material)
         report = rank_highlights(db, material_id, max_seconds=None,
                                  lines_for=lines_source(settings, db),
                                  progress=lambda f, m: progress(f, desc=m))
-    rows = [[False, h.episode, round(h.start, 3), round(h.end, 3), round(h.score, 2),
-             "、".join(h.reasons), h.text] for h in report.highlights]
+        rows = [[False, h.episode, round(h.start, 3), round(h.end, 3), round(h.score, 2),
+                 "、".join(h.reasons), h.text] for h in report.highlights]
+        remember(db, here, highlights=rows)
     if not rows:
         return [], "没有找到合适的片段（剧集太短）：可以在表格里直接写 集、开始、结束 并勾选"
     found = (f"找到 {len(rows)} 段（按得分排名）：在「选用」列勾选要用的片段，开始、结束可以改，"
              "再点「生成视频」")
-    notes = [found, *(f"注意：{n}" for n in report.notes)]
+    notes = [found, *(f"注意：{for_web(n)}" for n in report.notes)]
     return rows, "\n\n".join(notes)
 
 
@@ -159,14 +162,15 @@ def pick_row(evt: gr.SelectData) -> int:
 def render_drama(material: Any, template: str, keyword: str, app: str, table: Any, voice: str,
                  rate: float, bgm: str, profile: str, subtitle_style: str,
                  request: gr.Request, pitch: float = 0, volume: float = 0,
-                 bgm_level: float | None = None, task: Any = None,
+                 bgm_level: float | None = None, task: Any = None, here: Any = None,
                  progress: gr.Progress = PROGRESS) -> tuple[str, str, str, str, str]:
     """The ticked segments made into a video with the drama template → the same outputs as
     the novel render (video, cover, caption, package zip, checks); with a task, bound to it."""
     segments = ticked_segments(table)
     if not (keyword or "").strip():
         raise InputError("请填写口令（任务平台给的搜索词）")
-    user = owner(request)
+    where = current(here)
+    user = where[0] if where else owner(request)
     with session() as (settings, db):
         material_id = _drama_id(db, material)
         if not list_episodes(db, material_id):
@@ -180,9 +184,14 @@ def render_drama(material: Any, template: str, keyword: str, app: str, table: An
                       profile=profile or "draft", segments=segments,
                       subtitles=subtitle_look.job_subtitles(subtitle_style),
                       **create.sound(pitch, volume, bgm_level))
-        cancel = render_job.start(user)
+        form = {"material": material_id, "template": template, "keyword": keyword.strip(),
+                "app": app or "", "task": task_id, "highlights": table_rows(table),
+                "voice": voice or "", "rate": rate, "pitch": pitch, "volume": volume,
+                "bgm_level": bgm_level, "drama_bgm": bgm, "profile": profile or "draft",
+                "subtitle_style": subtitle_style or ""}
         try:
-            return render_job.run_and_package(job, settings, db, user, cancel, progress, bgm=bgm)
+            return render_job.run_and_package(job, settings, db, user, progress,
+                                              project=where[1] if where else None, form=form)
         except InputError as exc:
             raise InputError(_app_words(str(exc))) from None
 
@@ -213,23 +222,24 @@ def build() -> DramaSection:
     return DramaSection(section, table, bgm, row, preview, find, show, go, note)
 
 
-def wire(drama: DramaSection, *, picked: Any, loaded: Any, uploaded: Any, material: Any,
-         chapter: Any, template: Any, keyword: Any, app: Any, voice: Any, rate: Any,
-         profile: Any, sub_style: Any, stop: Any, outputs: list[Any], render_slots: int,
-         sound: list[Any], task: Any) -> None:
+def wire(drama: DramaSection, *, opened: list[Any], material: Any, chapter: Any,
+         template: Any, keyword: Any, app: Any, voice: Any, rate: Any, profile: Any,
+         sub_style: Any, outputs: list[Any], render_slots: int, sound: list[Any], task: Any,
+         here: Any) -> Any:
+    """Wire the 片段 section; returns its render event (取消 cancels it)."""
     kind_outputs = [chapter, drama.section, template, drama.bgm]
-    for event in (picked, loaded, uploaded):
-        event.then(sync_kind, [material, template], kind_outputs, api_visibility="private")
-    drama.find.click(find_highlights, [material], [drama.table, drama.note],
+    for event in opened:  # a material picked, uploaded or restored: the section follows it
+        event.then(sync_kind, [material, template], kind_outputs, api_visibility="private"
+                   ).then(create_form.sync_template, [here, template], None,
+                          api_visibility="private")
+    drama.find.click(find_highlights, [material, here], [drama.table, drama.note],
                      api_name="find_highlights", concurrency_id="highlights",
                      concurrency_limit=2)
     drama.show.click(preview_segment, [material, drama.table, drama.row], [drama.preview],
                      api_name="preview_segment", concurrency_id="preview",
                      concurrency_limit=2)
     drama.table.select(pick_row, None, [drama.row], api_visibility="private")
-    rendering = drama.go.click(
+    return drama.go.click(
         render_drama, [material, template, keyword, app, drama.table, voice, rate, drama.bgm,
-                       profile, sub_style, *sound, task], outputs, api_name="render_drama",
+                       profile, sub_style, *sound, task, here], outputs, api_name="render_drama",
         concurrency_id="render", concurrency_limit=render_slots)
-    stop.click(render_job.cancel_render, None, None, api_visibility="private",
-               cancels=[rendering], queue=False)

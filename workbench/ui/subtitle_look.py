@@ -12,10 +12,9 @@ import gradio as gr
 
 from workbench.errors import InputError
 from workbench.pipeline.preview import preview_subtitles
-from workbench.store.drafts import save_draft
 from workbench.subtitle_styles import PRESETS, preset_choices
 from workbench.ui import choices
-from workbench.ui.common import handler, owner, session
+from workbench.ui.common import handler, session
 
 FROM_SETTINGS = ""  # no choice of the job's own: the template's, else the settings' style
 STYLE_CHOICES = [("按模板与设置", FROM_SETTINGS), *preset_choices()]
@@ -31,17 +30,15 @@ def job_subtitles(style: str | None) -> dict[str, Any] | None:
 
 
 @handler
-def preview(style: str, template: str, keyword: str, app: str, background: str,
-            request: gr.Request) -> str:
+def preview(style: str, template: str, keyword: str, app: str, background: str) -> str:
     """One still with the chosen background, a sample line in the style, banner and label."""
     subtitles = job_subtitles(style)
-    with session() as (settings, db):
+    with session() as (settings, _):
         known = [t for _, t in choices.templates(settings)]
         spec, seed = choices.background_spec(settings, background)
         path = preview_subtitles(settings, keyword=keyword or "", app=(app or "").strip() or None,
                                  template=template if template in known else None,
                                  subtitles=subtitles, background=spec, seed=seed)
-        save_draft(db, owner(request), "background", subtitle_style=style or FROM_SETTINGS)
     return str(path)
 
 

@@ -20,9 +20,9 @@ from workbench.errors import InputError
 from workbench.platform.gate import check_keyword
 from workbench.platform.keywords import get_keyword, list_keywords
 from workbench.platform.tasks import get_task
-from workbench.store.drafts import load_draft
-from workbench.ui.common import handler, owner, session
+from workbench.ui.common import handler, session
 from workbench.ui.platform_choices import record_id, task_choices
+from workbench.ui.projects import remember
 
 NO_TASK = "不绑定任务（自由口令，做草稿）"
 
@@ -45,11 +45,12 @@ def approved(db: Database, task_id: int | None) -> list[tuple[str, str]]:
 
 
 @handler
-def pick_task(task: Any) -> tuple[Any, Any, Any, str]:
+def pick_task(task: Any, here: Any = None) -> tuple[Any, Any, Any, str]:
     """A task chosen: its approved keywords to choose from (the only one filled in), its app
-    in the app box, and what to do when it has none yet."""
+    in the app box, and what to do when it has none yet (all kept in the page's project)."""
     with session() as (_, db):
         task_id = record_id(task, "任务")
+        remember(db, here, task=task_id)
         if task_id is None:
             return gr.Dropdown(choices=[], value=None), gr.skip(), gr.skip(), ""
         found = get_task(db, task_id)
@@ -57,20 +58,24 @@ def pick_task(task: Any) -> tuple[Any, Any, Any, str]:
         if len(options) != 1:
             note = ("" if options else f"任务 #{task_id} 还没有已通过的口令："
                     "先在「任务与口令」里申请并通过审核")
+            remember(db, here, app=found["app"])
             return gr.Dropdown(choices=options, value=None), gr.skip(), found["app"], note
         text = get_keyword(db, int(options[0][1]))["text"]
+        remember(db, here, keyword=text, app=found["app"])
     return (gr.Dropdown(choices=options, value=options[0][1]), text, found["app"],
             keyword_hint(text, task))
 
 
 @handler
-def pick_keyword(keyword: Any) -> Any:
-    """An approved keyword chosen: its text into the keyword box."""
+def pick_keyword(keyword: Any, here: Any = None) -> Any:
+    """An approved keyword chosen: its text into the keyword box (and the page's project)."""
     keyword_id = record_id(keyword, "口令")
     if keyword_id is None:
         return gr.skip()
     with session() as (_, db):
-        return get_keyword(db, keyword_id)["text"]
+        text = get_keyword(db, keyword_id)["text"]
+        remember(db, here, keyword=text)
+        return text
 
 
 @handler
@@ -91,18 +96,6 @@ def keyword_hint(keyword: str | None, task: Any) -> str:
 
 
 @handler
-def restore(request: gr.Request) -> tuple[Any, Any]:
-    """The task of the user's draft (saved with its script) and its keywords."""
-    with session() as (_, db):
-        task = str(((load_draft(db, owner(request)).get("script") or {}).get("task")) or "")
-        choices = task_choices(db, open_only=True, none=NO_TASK)
-        if task not in [value for _, value in choices]:
-            task = ""
-        return (gr.Dropdown(choices=choices, value=task),
-                gr.Dropdown(choices=approved(db, record_id(task, "任务"))))
-
-
-@handler
 def refresh() -> Any:
     with session() as (_, db):
         return gr.Dropdown(choices=task_choices(db, open_only=True, none=NO_TASK))
@@ -118,15 +111,15 @@ def build() -> tuple[gr.Dropdown, gr.Dropdown, gr.Markdown]:
     return task, keyword, hint
 
 
-def wire(blocks: gr.Blocks, tab: Any, task: Any, approved_keyword: Any, hint: Any,
-         keyword_box: Any, app_box: Any) -> None:
-    task.input(pick_task, [task], [approved_keyword, keyword_box, app_box, hint],
+def wire(tab: Any, task: Any, approved_keyword: Any, hint: Any, keyword_box: Any, app_box: Any,
+         here: Any) -> None:
+    """The task and its keywords are restored with the rest of the page's project."""
+    task.input(pick_task, [task, here], [approved_keyword, keyword_box, app_box, hint],
                api_visibility="private")
-    approved_keyword.input(pick_keyword, [approved_keyword], [keyword_box],
+    approved_keyword.input(pick_keyword, [approved_keyword, here], [keyword_box],
                            api_visibility="private").then(
         keyword_hint, [keyword_box, task], [hint], api_visibility="private")
     keyword_box.input(keyword_hint, [keyword_box, task], [hint], api_visibility="private",
                       trigger_mode="always_last")
     keyword_box.blur(keyword_hint, [keyword_box, task], [hint], api_visibility="private")
-    blocks.load(restore, None, [task, approved_keyword], api_visibility="private")
     tab.select(refresh, None, [task], api_visibility="private")
