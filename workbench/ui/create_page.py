@@ -139,8 +139,10 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                                      elem_id="background")
             bgm = gr.Dropdown(label="背景音乐", choices=[], allow_custom_value=True,
                               elem_id="bgm")
+        # the page's load restores the project's level (or the setting's): no callable value
+        # here, which Gradio would publish as an API endpoint of its own
         bgm_level = gr.Slider(0, 100, step=5, label="背景音乐音量（%）", elem_id="bgm-volume",
-                              value=lambda: round(current_settings().bgm_volume * 100))
+                              value=round(current_settings().bgm_volume * 100))
         bgm_audio = gr.Audio(label="背景音乐试听", type="filepath", interactive=False)
         sub_style, sub_look, sub_still = subtitle_look.build()
         gr.Markdown("#### 6 · 渲染")
