@@ -90,6 +90,9 @@ def rendered(page) -> None:
 def test_create_renders_a_draft_and_a_reload_restores_it(app: AppServer, page) -> None:
     page.goto(app.url)
     expect(page.locator("#generate")).to_be_visible(timeout=STEP_TIMEOUT)
+    # the page has opened its project (as a user sees the project's name): a file given
+    # before that would race the page's own load
+    expect(page.locator("#project input")).to_have_value(re.compile("#"))
 
     # 1 · the GBK sample uploaded here, chapter 2 picked
     page.locator("#create-upload input[type=file]").set_input_files(
@@ -220,6 +223,9 @@ def test_a_drama_is_imported_its_highlights_found_and_one_ticked_rendered(
         episodes = generate_sample_drama(folder, load_settings())
     page.goto(app.url)
     expect(page.locator("#generate")).to_be_visible(timeout=STEP_TIMEOUT)
+    # the page has opened its project (as a user sees the project's name): a file given
+    # before that would race the page's own load
+    expect(page.locator("#project input")).to_have_value(re.compile("#"))
 
     # 素材: the episodes and their subtitles, chosen at once
     page.get_by_role("tab", name="素材").click()
