@@ -31,7 +31,6 @@ from workbench.render.overlays import (
 )
 from workbench.render.profiles import RenderProfile
 from workbench.render.static_overlay import STATIC_FILE, static_ass, static_overlay_graph
-from workbench.render.subtitle_strips import STRIPS_FILE, plan_strips, strips_graph
 
 OVERLAY_FILE = "overlay.ass"
 BGM_FADE = 2.5  # seconds of BGM fade-out at the end
@@ -153,25 +152,18 @@ def render_plan(job: RenderJob) -> RenderPlan:
         inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
 
     frame = (p.width, p.height)
-    # plain subtitle lines drawn once each and switched in by time (subtitle_strips.py);
-    # karaoke and anything animated stay in the libass pass with the end card
-    strips = plan_strips(job.subtitles_ass, frame)
-    ass, label = build_overlay_ass(None if strips else job.subtitles_ass, job.overlays,
-                                   job.duration, job.font_file, frame, dim=False, top=False)
+    ass, label = build_overlay_ass(job.subtitles_ass, job.overlays, job.duration,
+                                   job.font_file, frame, dim=False, top=False)
     layout = top_layout(job.overlays, job.duration, job.font_file)
     dim = end_card_dim(job.overlays, job.duration)
     # label and banner drawn once and overlaid (static_overlay.py), the rest by libass
-    chains = [
+    video = ";".join([
         f"{bg_chain};[bg]{dim}null[under]",
         static_overlay_graph(job.overlays, job.duration, layout, job.font_file, frame, p.fps,
                              FONTS_DIR, src="under", out="topped"),
-        f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR}[carded]",
-    ]
-    if strips:  # over the end card, as libass layers them
-        chains.append(strips_graph(strips, p.fps, FONTS_DIR, src="carded", out="subbed"))
-    last = "subbed" if strips else "carded"
-    chains.append(f"[{last}]format=yuv420p{job.encoder_filter_suffix}[vout]")
-    video = ";".join(chains)
+        (f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
+         f"format=yuv420p{job.encoder_filter_suffix}[vout]"),
+    ])
     graph = f"{video};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
 
     output = job.output.absolute()
@@ -180,8 +172,7 @@ def render_plan(job: RenderJob) -> RenderPlan:
             *output_args(p, job.encoder_args, job.duration, job.metadata, partial))
     on_screen = (job.overlays.banner, *job.overlays.end_card)
     files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass,
-             STATIC_FILE: static_ass(job.overlays, job.duration, layout, p.height),
-             **({STRIPS_FILE: strips.script} if strips else {})}
+             STATIC_FILE: static_ass(job.overlays, job.duration, layout, p.height)}
     return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=job.duration, label=label,
                       on_screen=on_screen, extra_fonts=background_fonts(job.background))

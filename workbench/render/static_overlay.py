@@ -104,6 +104,7 @@ def static_overlay_graph(spec: OverlaySpec, duration: float, layout: TopLayout,
     rows = canvas_rows(layout, h)[1]
     canvas = f"color=c=black:s={w}x{rows}:r={fps},trim=end_frame=1,format=yuv444p"
     draw = f"subtitles=filename={STATIC_FILE}:fontsdir={fonts_dir}"
+    touched = "'255*gt(val,0)'"
     label, banner = bands(spec, layout, font_file, frame)
     enable = (f":enable='lt(t,{layout.label_end:.3f})'"
               if layout.label_end < duration - 1e-6 else "")
@@ -116,31 +117,17 @@ def static_overlay_graph(spec: OverlaySpec, duration: float, layout: TopLayout,
         f"{canvas},lutyuv=y=0:u=0:v=0[top_z]",
         f"{canvas},lutyuv=y=255:u=255:v=255[top_f]",
         f"[top_z][top_f]concat=n=2:v=1:a=0,{draw},split[top_p][top_q]",
-        "[top_p]select='eq(n,0)'[top_k]",
+        "[top_p]select='eq(n,0)',split[top_k0][top_k1]",
         "[top_q]select='eq(n,1)',setpts=PTS-STARTPTS[top_w]",
-        coverage_chain("top", "top_k", "top_w", f"{canvas}", "top_rgba"),
-        "[top_rgba]split[top_l][top_b]",
+        "[top_k0][top_w]blend=all_mode=difference,negate,split=3[top_a0][top_a1][top_a2]",
+        "[top_k1][top_a0]blend=all_mode=divide[top_c]",
+        f"[top_a1]lutyuv=y={touched}:u={touched}:v={touched}[top_m]",
+        f"{canvas}[top_n]",
+        "[top_n][top_c][top_m]maskedmerge[top_cn]",
+        "[top_a2]extractplanes=y[top_a]",
+        "[top_cn][top_a]alphamerge,format=yuva420p,split[top_l][top_b]",
         f"[top_l]crop={label.w}:{label.h}:{label.x}:{label.y}[top_lab]",
         f"[top_b]crop={banner.w}:{banner.h}:{banner.x}:{banner.y}[top_ban]",
         f"[{src}][top_lab]{lay(label)}{enable}[top_o]",
         f"[top_o][top_ban]{lay(banner)}[{out}]",
-    ])
-
-
-def coverage_chain(tag: str, on_zero: str, on_full: str, canvas: str, out: str) -> str:
-    """From the same drawing on an all-0 canvas (`[on_zero]`) and an all-255 one
-    (`[on_full]`), frame by frame: colour and straight alpha as yuva420p `[out]`. `canvas`
-    is a source of the canvas's size and format giving as many frames (the neutral colour);
-    `tag` prefixes the chain's own labels."""
-    touched = "'255*gt(val,0)'"
-    return ";".join([
-        f"[{on_zero}]split[{tag}_k0][{tag}_k1]",
-        (f"[{tag}_k0][{on_full}]blend=all_mode=difference,negate,split=3[{tag}_a0]"
-         f"[{tag}_a1][{tag}_a2]"),
-        f"[{tag}_k1][{tag}_a0]blend=all_mode=divide[{tag}_c]",
-        f"[{tag}_a1]lutyuv=y={touched}:u={touched}:v={touched}[{tag}_m]",
-        f"{canvas}[{tag}_n]",
-        f"[{tag}_n][{tag}_c][{tag}_m]maskedmerge[{tag}_cn]",
-        f"[{tag}_a2]extractplanes=y[{tag}_a]",
-        f"[{tag}_cn][{tag}_a]alphamerge,format=yuva420p[{out}]",
     ])
