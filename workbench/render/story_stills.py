@@ -4,15 +4,17 @@ pan (Ken Burns): the beats take turns zooming in, panning, zooming out, panning.
 Cheap by construction: each still is decoded, scaled and converted to yuv420p once (one
 frame, MARGIN times the frame's size), then repeated with ffmpeg's `loop` filter
 (reference-counted copies, no new pixels). A pan moves `crop` over it, whose x/y are evaluated
-per frame but only shift the picture's data pointers. A zoom scales that one frame per frame
+per frame but only shift the picture's data pointers (by even steps: luma and chroma move
+together, which x264 predicts exactly). A zoom scales that one frame per frame
 (bilinear, `eval=frame`) from the frame's size up to the still's, and `crop` keeps the middle:
-about 2 ms a frame at 1080×1920, from the pre-scaled still, never from the original (no
-`zoompan`, which rebuilds its scaler and re-reads the full picture each frame, on even pixel
-steps). The scaled size moves in steps of 2 px, so the middle stays exactly in place and the
+about 2 ms a frame at 1080×1920, from the pre-scaled still, never from the original (not
+`zoompan`, which sets up a new scaler every frame and moves its window in whole, chroma-aligned
+pixels). The scaled size moves in steps of 2 px, so the middle stays exactly in place and the
 edges move by at most one pixel at a time (the crop is `exact`, so an odd offset is not
-rounded to the chroma grid). What a moving picture costs is x264's work, which any moving
-background pays: bench/render.py `--background images:ai` encodes the same motion without the
-overlays as its floor. Frame counts come from the rounded start times, so cuts land on the
+rounded to the chroma grid). What a zoom really costs is x264's work: every size step is a new
+picture to code (a detailed 5 s beat: ~4× the bits and ~2× the encode CPU of a pan), which any
+zooming background pays; bench/render.py `--background images:ai` encodes the same motion
+without the overlays as its floor. Frame counts come from the rounded start times, so cuts land on the
 frame where each beat's first line is spoken, and rounding never accumulates.
 """
 
