@@ -388,13 +388,13 @@ def leg_flat_paper(s: Setup, output: Path) -> None:
 
 
 def leg_background_no_pan(s: Setup, output: Path) -> None:
-    """images:ai only: the same stills on the same beats, held still: what the pan costs."""
+    """images:ai only: the same stills on the same beats, held still: what the motion costs."""
     p = s.profile
     inputs, chain = background_graph(s.background, p, s.seconds, first_input=0)
     run_ffmpeg(["-y", *inputs, "-filter_complex", f"{_without_pan(chain)};[bg]format=yuv420p[vout]",
                 "-map", "[vout]", "-an", *_codec_args(p), "-t", f"{s.seconds:.3f}",
                 "-movflags", "+faststart", "-f", "mp4", str(output)],
-               what="背景编码（无平移）", timeout=3600)
+               what="背景编码（无缩放平移）", timeout=3600)
 
 
 def leg_naive(s: Setup, output: Path) -> None:

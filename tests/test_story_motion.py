@@ -52,7 +52,8 @@ def rect_edges(frame: np.ndarray) -> tuple[float, float, float, float]:
     """Left, right, top, bottom edges of the white rectangle, to a fraction of a pixel: where
     the profile through the middle crosses half-way between the background and the white."""
     h, w = frame.shape
-    row, col = frame[h // 2 - 8:h // 2 + 8].mean(axis=0), frame[:, w // 2 - 8:w // 2 + 8].mean(axis=1)
+    row = frame[h // 2 - 8:h // 2 + 8].mean(axis=0)
+    col = frame[:, w // 2 - 8:w // 2 + 8].mean(axis=1)
 
     def crossings(line: np.ndarray) -> tuple[float, float]:
         level = (line[2] + 255) / 2

@@ -14,8 +14,8 @@ edges move by at most one pixel at a time (the crop is `exact`, so an odd offset
 rounded to the chroma grid). What a zoom really costs is x264's work: every size step is a new
 picture to code (a detailed 5 s beat: ~4× the bits, 1.5–2× the encode CPU of a pan), which any
 zooming background pays; bench/render.py `--background images:ai` encodes the same motion
-without the overlays as its floor. Frame counts come from the rounded start times, so cuts land on the
-frame where each beat's first line is spoken, and rounding never accumulates.
+without the overlays as its floor. Frame counts come from the rounded start times, so cuts land
+on the frame where each beat's first line is spoken, and rounding never accumulates.
 """
 
 from __future__ import annotations
