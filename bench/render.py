@@ -302,9 +302,15 @@ def _story_background(work: Path, events: list[SubtitleEvent], seconds: float) -
 
 
 def _without_pan(chain: str) -> str:
-    """The story-images chain with every crop held still in the middle."""
-    return re.sub(r"crop=(\d+):(\d+):'[^']*':'[^']*'", r"crop=\1:\2:'(iw-ow)/2':'(ih-oh)/2'",
-                  chain)
+    """The story-images chain with every still held in the middle: no zoom (its per-frame
+    `scale`) and every crop centred."""
+    still = re.sub(r"scale=w='[^']*':h='[^']*':eval=frame:flags=\w+,", "", chain)
+    still = re.sub(r"crop=(\d+):(\d+):'[^']*':'[^']*'", r"crop=\1:\2:'(iw-ow)/2':'(ih-oh)/2'",
+                   still)
+    if "eval=frame" in still:
+        raise SystemExit("bench: the zoom was not found in the story-images chain (out of date "
+                         "with render/story_stills.py)")
+    return still
 
 
 def prepare(work: Path, seconds: float, profile_name: str, grain: int,
@@ -382,13 +388,13 @@ def leg_flat_paper(s: Setup, output: Path) -> None:
 
 
 def leg_background_no_pan(s: Setup, output: Path) -> None:
-    """images:ai only: the same stills on the same beats, held still: what the pan costs."""
+    """images:ai only: the same stills on the same beats, held still: what the motion costs."""
     p = s.profile
     inputs, chain = background_graph(s.background, p, s.seconds, first_input=0)
     run_ffmpeg(["-y", *inputs, "-filter_complex", f"{_without_pan(chain)};[bg]format=yuv420p[vout]",
                 "-map", "[vout]", "-an", *_codec_args(p), "-t", f"{s.seconds:.3f}",
                 "-movflags", "+faststart", "-f", "mp4", str(output)],
-               what="背景编码（无平移）", timeout=3600)
+               what="背景编码（无缩放平移）", timeout=3600)
 
 
 def leg_naive(s: Setup, output: Path) -> None:
@@ -719,9 +725,10 @@ def main(argv: list[str] | None = None) -> int:
                          "(medium); 'same' uses the profile's preset")
     ap.add_argument("--background", choices=("footage", "images:ai", "page"), default="footage",
                     help="footage (the generated clip, looped), images:ai (one still per "
-                         "beat, made locally as if cached, with the slow pan; leaves out the "
-                         "naive leg and adds '(b0) stills, no pan') or page (the reading page "
-                         "over its paper colour; adds '(b0) flat paper, no text')")
+                         "beat, made locally as if cached, zooming or panning slowly; leaves "
+                         "out the naive leg and adds '(b0) stills, no zoom or pan') or page "
+                         "(the reading page over its paper colour; adds '(b0) flat paper, no "
+                         "text')")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="keep inputs and outputs in DIR")
     args = ap.parse_args(argv)
     if args.seconds < 2 * END_CARD_SECONDS or args.reps < 1:
@@ -752,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
         if story:
             args.skip_naive = True  # the peer has no story images to compare with
             console.print(f"背景：images:ai，{len(s.background.images)} 张配图（本地生成，不联网）")
-            extra["bg-no-pan"] = Leg("bg-no-pan", "(b0) stills, no pan", leg_background_no_pan)
+            extra["bg-no-pan"] = Leg("bg-no-pan", "(b0) stills, no zoom or pan", leg_background_no_pan)
         if args.breakdown:
             for key, title, run in BREAKDOWN:
                 extra[key] = Leg(key, title, run)

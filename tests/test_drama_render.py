@@ -469,3 +469,33 @@ def test_a_prepared_drama_job_is_plain_data_for_a_worker(made, tmp_path):
     assert moved.render_job.clips[0].path == local
     # a worker reads its own copy; the rights record still names the stored file
     assert rights_record(moved.render_job.clips, 3.0)["episodes"][0]["path"] == str(stored)
+
+
+def test_the_label_and_banner_are_overlaid_once_and_stay_bright_over_the_end_card(made, tmp_path):
+    """The label and banner are drawn once and laid over the frames (static_overlay), over the
+    end card's veil, and held with the last frame under the end card."""
+    from workbench.render.overlays import top_layout
+    from workbench.render.plan import OVERLAY_FILE
+    from workbench.render.static_overlay import STATIC_FILE, bands
+
+    episode = next(r for r in list_episodes(made.db, made.material) if r["idx"] == 1)
+    overlays = OverlaySpec("本视频含AI生成内容", 0, f"搜索【{KEYWORD}】", ("看全集",), 1.0,
+                           KEYWORD)
+    job = DramaRenderJob(
+        clips=(DramaClip(Path(episode["path"]), 1.0, 2.0, 720, 1280, True, episode=1),),
+        overlays=overlays, profile=get_profile("draft"), output=tmp_path / "card.mp4",
+        font_file=default_font_file())
+    plan = drama_render_plan(job)
+    assert "AiLabel" in plan.files[STATIC_FILE] and "AiLabel" not in plan.files[OVERLAY_FILE]
+    assert "EndCard" in plan.files[OVERLAY_FILE] and "top_lab" in " ".join(plan.args)
+    execute(plan)
+    assert probe(job.output).duration == pytest.approx(3.0, abs=0.1)
+    during, held = gray_frame(job.output, 1.0), gray_frame(job.output, 2.6)
+    label, banner = bands(overlays, top_layout(overlays, 2.0, job.font_file), job.font_file,
+                          (720, 1280))
+    for band in (label, banner):
+        box = (slice(band.y, band.y + band.h), slice(band.x, band.x + band.w))
+        lit = (during[box] > 170).sum()
+        assert lit > 150 and (held[box] > 170).sum() > 0.8 * lit  # not under the veil
+    corner = (slice(1100, 1250), slice(0, 120))  # no text there: only the picture, dimmed
+    assert held[corner].mean() < 0.6 * during[corner].mean() + 8

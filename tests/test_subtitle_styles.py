@@ -159,9 +159,9 @@ def test_overrides_merge_job_over_template_over_settings_over_preset(tmp_path):
 def test_recipe_ids_stay_for_the_default_look_and_change_with_a_style(tmp_path):
     settings = load_settings(env={"WORKBENCH_HOME": "/nonexistent/wb"}, cwd=Path("/nonexistent"))
     job = MakeJob(material_id=1, chapter=2, template="tiny", keyword=KEYWORD)
-    # the id this job has with the default look (RENDER_VERSION 3: label and banner overlaid)
+    # the id this job has with the default look (RENDER_VERSION 4: story images zoom too)
     assert content_hash(job.recipe(settings)) == (
-        "b860a25158d8fff6be222bbf64e72ae26ab6b016ee7d6ce7e36cdb7ab825ac19")
+        "5179d4e2b3942ac68bb1920088382bf085aeb2b6e4f6484c8bd53fedad4bf233")
     styled = replace(job, subtitles={"style": "karaoke"})
     assert content_hash(styled.recipe(settings)) != content_hash(job.recipe(settings))
     other = load_settings(env={"WORKBENCH_HOME": "/nonexistent/wb",

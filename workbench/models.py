@@ -98,7 +98,7 @@ class Script:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-RENDER_VERSION = 3  # bump when a change to the render makes old packages stale
+RENDER_VERSION = 4  # bump when a change to the render makes old packages stale
 
 
 @dataclass(frozen=True)

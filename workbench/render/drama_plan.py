@@ -4,8 +4,9 @@ One process does everything, as for novels (plan.py): every segment is trimmed f
 episode (`-ss`/`-t` on its own input), its burned-in subtitle band blurred when Workbench adds
 subtitles of its own, brought to the output size (fitted over a blurred, enlarged copy of
 itself, or cropped) and to the output frame rate, so episodes of different sizes and rates
-concatenate; the last frame is held under the end card; the label, banner, hook caption, end
-card and narration subtitles are one libass pass; the episodes' own sound is kept (cut) or
+concatenate; the last frame is held under the end card; the label and banner are drawn once
+and overlaid (static_overlay.py, as for novels), the hook caption, end card and narration
+subtitles are one libass pass; the episodes' own sound is kept (cut) or
 ducked under the narration by a volume envelope over the narration's spans (narrated) — a
 fixed curve from the voice timings, so the same job always gives the same mix; then the
 loudness tail and the encode of the novel render.
@@ -26,7 +27,9 @@ from workbench.render.overlays import (
     LabelPlan,
     OverlaySpec,
     build_overlay_ass,
+    end_card_dim,
     fit_size,
+    top_layout,
 )
 from workbench.render.plan import (
     BGM_FADE,
@@ -38,6 +41,7 @@ from workbench.render.plan import (
     partial_path,
 )
 from workbench.render.profiles import RenderProfile
+from workbench.render.static_overlay import STATIC_FILE, static_ass, static_overlay_graph
 from workbench.subtitles import escape_ass
 
 HOOK_TOP = 430  # px from the top of the 1080×1920 frame: below the label and the banner
@@ -310,19 +314,27 @@ def hook_ass(hook: str, seconds: float, font_file: Path) -> str | None:
     return subs.to_string("ass")
 
 
+def segment_overlays(job: DramaRenderJob) -> OverlaySpec:
+    """The overlays as drawn on the segments' frames: the end card on their last frames
+    (END_CARD_FRAMES), which are then held for the end card's seconds, so it is drawn once
+    instead of on every held frame. What is on the last frame — label, banner — stays on
+    through the hold."""
+    if job.end_card_seconds <= 0:
+        return job.overlays
+    shown = min(job.segments_seconds, END_CARD_FRAMES / job.profile.fps)
+    return replace(job.overlays, end_card_seconds=shown)
+
+
 def overlay_ass(job: DramaRenderJob, subtitles: str | None) -> tuple[str, LabelPlan]:
-    """The overlay script for the segments' frames. The end card is drawn on the segments'
-    last frames (END_CARD_FRAMES) and that last frame is then held for the end card's seconds:
-    libass draws it once instead of on every held frame (a full-frame dim costs ~10 ms a frame
-    at 1080×1920). What is on the last frame — label, banner — stays on through the hold."""
+    """The libass script for the segments' frames: subtitles or hook, and the end card (the
+    label and banner are drawn once and overlaid: `static_overlay`; the end card's veil is a
+    lookup table: `overlays.end_card_dim`); and where the label is."""
     p = job.profile
     seg_end, total = job.segments_seconds, job.duration
-    if job.end_card_seconds <= 0:
-        return build_overlay_ass(subtitles, job.overlays, total, job.font_file,
-                                 (p.width, p.height))
-    spec = replace(job.overlays, end_card_seconds=min(seg_end, END_CARD_FRAMES / p.fps))
-    ass, label = build_overlay_ass(subtitles, spec, seg_end, job.font_file, (p.width, p.height))
-    if label.end >= seg_end - 1e-6:  # on the last frame: held with it to the end
+    length = seg_end if job.end_card_seconds > 0 else total
+    ass, label = build_overlay_ass(subtitles, segment_overlays(job), length, job.font_file,
+                                   (p.width, p.height), dim=False, top=False)
+    if job.end_card_seconds > 0 and label.end >= seg_end - 1e-6:  # held with the last frame
         label = replace(label, end=total)
     return ass, label
 
@@ -334,9 +346,16 @@ def drama_render_plan(job: DramaRenderJob) -> RenderPlan:
     subtitles = job.subtitles_ass if job.narration is not None else hook_ass(
         job.hook, min(job.hook_seconds, job.segments_seconds), job.font_file)
     ass, label = overlay_ass(job, subtitles)
+    spec, length = segment_overlays(job), (job.segments_seconds if card > 0 else total)
+    layout = top_layout(spec, length, job.font_file)
     hold = f",tpad=stop_mode=clone:stop_duration={card:.3f}" if card > 0 else ""
-    video = (f"{video_graph(job)};[segv]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR}"
-             f"{hold},format=yuv420p{job.encoder_filter_suffix}[vout]")
+    video = ";".join([
+        f"{video_graph(job)};[segv]{end_card_dim(spec, length)}null[under]",
+        static_overlay_graph(spec, length, layout, job.font_file, (p.width, p.height), p.fps,
+                             FONTS_DIR, src="under", out="topped"),
+        (f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR}"
+         f"{hold},format=yuv420p{job.encoder_filter_suffix}[vout]"),
+    ])
     graph = ";".join([video, audio_graph(job),
                       loudness_tail(job.loudness, job.measured_loudness, p.audio_rate)])
     output = job.output.absolute()
@@ -345,7 +364,8 @@ def drama_render_plan(job: DramaRenderJob) -> RenderPlan:
             *output_args(p, job.encoder_args, total, job.metadata, partial))
     hook = (job.hook,) if job.narration is None and job.hook.strip() else ()
     on_screen = (job.overlays.banner, *job.overlays.end_card, *hook)
-    return RenderPlan(args=args, files={OVERLAY_FILE: ass}, font_file=job.font_file,
+    files = {OVERLAY_FILE: ass, STATIC_FILE: static_ass(spec, length, layout, p.height)}
+    return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=total, label=label,
                       on_screen=on_screen)
 
