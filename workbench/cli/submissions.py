@@ -111,8 +111,11 @@ def submissions_history(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """一个成品包的全部变更记录（只增不改）：时间、操作人、操作、状态变化、原因。"""
-    from workbench.platform.submissions_lifecycle import ACTION_NAMES, submission_history
-    from workbench.store.submissions import STATUS_NAMES
+    from workbench.platform.submissions_lifecycle import (
+        HISTORY_COLUMNS,
+        history_lines,
+        submission_history,
+    )
 
     entries = submission_history(open_store(current_settings()), submission_id)
     if as_json:
@@ -120,16 +123,7 @@ def submissions_history(
             entry["data"] = json.loads(entry["data"]) if entry["data"] else None
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return
-    table = new_table("时间", "操作人", "操作", "状态", "原因", "详情",
-                      keep=("时间", "操作", "状态"))
-    for entry in entries:
-        old, new = (STATUS_NAMES.get(s, s) if s else "" for s in (entry["old_status"],
-                                                                 entry["new_status"]))
-        data = json.loads(entry["data"]) if entry["data"] else {}
-        detail = data.get("url") or ""
-        if data.get("old_url"):
-            detail = f"{data['old_url']} → {detail}"
-        table.add_row(short_time(entry["at"]), entry["actor"],
-                      ACTION_NAMES.get(entry["action"], entry["action"]),
-                      f"{old}→{new}" if old else new, entry["reason"] or "", detail)
+    table = new_table(*HISTORY_COLUMNS, keep=("时间", "操作", "状态"))
+    for entry, (_, *line) in zip(entries, history_lines(entries), strict=True):
+        table.add_row(short_time(entry["at"]), *line)
     out.print(table)

@@ -16,6 +16,7 @@ kept as they are: remaking their job makes a new take (lifecycle.claim).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlite_utils import Database
@@ -138,3 +139,23 @@ def reject(db: Database, ref: str, reason: str, *, actor: str) -> dict[str, Any]
 def submission_history(db: Database, ref: str) -> list[dict[str, Any]]:
     """The package's history, oldest first (the id may be a prefix)."""
     return history.history_of(db, ENTITY, get_submission(db, ref)["id"])
+
+
+HISTORY_COLUMNS = ("时间", "操作人", "操作", "状态", "原因", "详情")
+
+
+def history_lines(entries: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str, str]]:
+    """`submission_history` in words, one line an entry (HISTORY_COLUMNS): the time to the
+    second, who, what, the status change, the reason, and a link change."""
+    lines = []
+    for entry in entries:
+        old, new = (STATUS_NAMES.get(s, s) if s else "" for s in (entry["old_status"],
+                                                                 entry["new_status"]))
+        data = json.loads(entry["data"]) if entry["data"] else {}
+        detail = data.get("url") or ""
+        if data.get("old_url"):
+            detail = f"{data['old_url']} → {detail}"
+        lines.append(((entry["at"] or "")[:19].replace("T", " "), entry["actor"],
+                      ACTION_NAMES.get(entry["action"], entry["action"]),
+                      f"{old}→{new}" if old else new, entry["reason"] or "", detail))
+    return lines

@@ -111,19 +111,26 @@ def find_header(export: Export, preset: Preset | None, spec: dict[str, str] | No
                                        first[1:] if first else None, preset, spec))
 
 
+def import_options(db: Database, preset: str | None, mapping: str | None, source: str | None,
+                   task: int | str | None) -> tuple[Preset | None, dict[str, str] | None,
+                                                    str | None, Any]:
+    """The options of an import (or its preview) checked: (the preset, the `--map` columns,
+    the source name, the keywords the rows may name)."""
+    if preset is not None and mapping is not None:
+        raise InputError("列名预设（--preset）和自定义列映射（--map）只能用一个")
+    chosen = get_preset(preset) if preset is not None else None
+    spec = parse_map(mapping) if mapping is not None else None
+    task_id = get_task(db, task)["id"] if task is not None else None
+    return chosen, spec, check_source(source), keyword_index(db, task_id)
+
+
 def import_tracking(db: Database, path: Path | str, *, actor: str, preset: str | None = None,
                     mapping: str | None = None, source: str | None = None,
                     task: int | str | None = None, dry_run: bool = False) -> ImportResult:
     """Import one export. `preset` names a bundled preset, `mapping` is a `列名=字段,…` map;
     with neither, the preset whose columns the header has is used. `task` limits keywords to
     one task's. `dry_run` checks everything and stores nothing."""
-    if preset is not None and mapping is not None:
-        raise InputError("--preset 和 --map 只能用一个")
-    chosen = get_preset(preset) if preset is not None else None
-    spec = parse_map(mapping) if mapping is not None else None
-    task_id = get_task(db, task)["id"] if task is not None else None
-    named_source = check_source(source)
-    index = keyword_index(db, task_id)
+    chosen, spec, named_source, index = import_options(db, preset, mapping, source, task)
     with open_export(path) as export:
         sheet, header, fit = find_header(export, chosen, spec)
         records, rejected = collect(sheet.rows, RowChecker(fit, index))

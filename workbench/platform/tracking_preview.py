@@ -12,11 +12,10 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from workbench.errors import InputError
-from workbench.platform.tasks import get_task
-from workbench.platform.tracking import DEFAULT_SOURCE, check_source, find_header
-from workbench.platform.tracking_mapping import FIELDS, get_preset, parse_map
+from workbench.platform.tracking import DEFAULT_SOURCE, find_header, import_options
+from workbench.platform.tracking_mapping import FIELDS
 from workbench.platform.tracking_read import cell_text, open_export
-from workbench.platform.tracking_rows import Rejection, RowChecker, keyword_index
+from workbench.platform.tracking_rows import Rejection, RowChecker
 
 PREVIEW_ROWS = 10
 MAX_PREVIEW_ROWS = 100
@@ -51,15 +50,9 @@ def preview_tracking(db: Database, path: Path | str, *, preset: str | None = Non
                      ) -> TrackingPreview:
     """The mapping `import_tracking` would use with these options and the first `rows` data
     rows it would read (blank rows left out). Raises InputError as the import would."""
-    if preset is not None and mapping is not None:
-        raise InputError("列名预设和自定义列映射只能用一个")
     if not 1 <= rows <= MAX_PREVIEW_ROWS:
         raise InputError(f"预览行数应在 1 到 {MAX_PREVIEW_ROWS} 之间，收到 {rows}")
-    chosen = get_preset(preset) if preset is not None else None
-    spec = parse_map(mapping) if mapping is not None else None
-    task_id = get_task(db, task)["id"] if task is not None else None
-    named_source = check_source(source)
-    checker_index = keyword_index(db, task_id)
+    chosen, spec, named_source, checker_index = import_options(db, preset, mapping, source, task)
     with open_export(path) as export:
         sheet, header, fit = find_header(export, chosen, spec)
         checker = RowChecker(fit, checker_index)

@@ -10,11 +10,14 @@ import gradio as gr
 
 from workbench.errors import InputError
 from workbench.package import package_zip, verify_package
-from workbench.platform.submissions_lifecycle import ACTION_NAMES, submission_history
+from workbench.platform.submissions_lifecycle import (
+    HISTORY_COLUMNS,
+    history_lines,
+    submission_history,
+)
 from workbench.platform.submissions_lifecycle import publish as publish_submission
 from workbench.platform.submissions_lifecycle import reject as reject_submission
 from workbench.store.submissions import (
-    STATUS_NAMES,
     get_submission,
     list_submissions,
     status_label,
@@ -24,7 +27,7 @@ from workbench.ui.common import LEVELS, handler, owner, session
 HEADERS = ["编号", "时间", "口令", "标题", "时长", "规格", "状态", "合规提醒"]
 HEADERS_NOTE = ("「合规提醒」是合规检查给出的提醒条数（例如标题里的广告法用词、AI 标识偏小）："
                 "0 表示没有；不为 0 也能发布，但建议先点开这一条看看提醒了什么。")
-HISTORY_HEADERS = ["时间", "操作人", "操作", "状态", "原因", "详情"]
+HISTORY_HEADERS = list(HISTORY_COLUMNS)
 
 
 def rows(keyword: str = "") -> list[list[Any]]:
@@ -105,18 +108,7 @@ def history(submission_id: str) -> list[list[Any]]:
         return []
     with session() as (_, db):
         entries = submission_history(db, submission_id.strip())
-    table = []
-    for entry in entries:
-        old, new = (STATUS_NAMES.get(s, s) if s else "" for s in (entry["old_status"],
-                                                                 entry["new_status"]))
-        data = json.loads(entry["data"]) if entry["data"] else {}
-        detail = data.get("url") or ""
-        if data.get("old_url"):
-            detail = f"{data['old_url']} → {detail}"
-        table.append([(entry["at"] or "")[:19].replace("T", " "), entry["actor"],
-                      ACTION_NAMES.get(entry["action"], entry["action"]),
-                      f"{old}→{new}" if old else new, entry["reason"] or "", detail])
-    return table
+    return [list(line) for line in history_lines(entries)]
 
 
 def select_row(table: Any, evt: gr.SelectData) -> str:
