@@ -59,6 +59,9 @@ def app(browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer
 def test_edit_lint_save_try_compare_versions_and_earnings(app: AppServer, page) -> None:
     page.goto(app.url)
     page.get_by_role("tab", name="模板实验室").click()
+    # opened with nothing in the editor: the first template is there to edit at once
+    expect(page.locator("#lab-editor .cm-content")).to_contain_text("{% block hook %}")
+    expect(page.locator("#lab-source input")).not_to_have_value("")
 
     # 编辑: the tiny template loaded and clean; a planted mistake is found while typing
     pick(page, "#lab-source", re.compile(r"（tiny）"))

@@ -18,6 +18,20 @@ PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
 @handler
+def open_first(source: str | None, text: str | None, request: gr.Request) -> tuple[Any, ...]:
+    """The first time the lab opens with nothing in the editor: the first template, loaded,
+    so there is something to edit and try at once. Otherwise nothing changes."""
+    with session() as (settings, _):
+        sources = lab_editor.source_choices(settings)
+    if source or (text or "").strip() or not sources:
+        return (gr.skip(),) * 6
+    first = sources[0][1]
+    version = lab_editor.pick_source(first)
+    return (gr.Dropdown(choices=sources, value=first), version,
+            *lab_editor.load_source(first, lab_editor.CURRENT, request))
+
+
+@handler
 def refresh(request: gr.Request) -> tuple[Any, ...]:
     """Every list the lab shows, read again (templates saved or imported meanwhile, new
     materials, versions)."""
@@ -196,6 +210,7 @@ def build(blocks: gr.Blocks) -> None:
     # read when the tab is opened, not on every page load (other tabs come first), and again
     # when a save or an import made a version
     tab.select(refresh, None, lists, **PRIVATE).then(
-        lab_earnings.refresh_filters, None, [task, account], **PRIVATE)
+        lab_earnings.refresh_filters, None, [task, account], **PRIVATE).then(
+        open_first, [source, editor], [source, version, *loaded], **PRIVATE)
     for made in (saving, importing):
         made.success(refresh, None, lists, **PRIVATE)
