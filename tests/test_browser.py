@@ -90,8 +90,8 @@ def rendered(page) -> None:
 def test_create_renders_a_draft_and_a_reload_restores_it(app: AppServer, page) -> None:
     page.goto(app.url)
     expect(page.locator("#generate")).to_be_visible(timeout=STEP_TIMEOUT)
-    # the page has opened its project (as a user sees the project's name): a file given
-    # before that would race the page's own load
+    # the upload box is usable once the page has opened its project (not before: a file then
+    # would race the page's own load)
     expect(page.locator("#project input")).to_have_value(re.compile("#"))
 
     # 1 · the GBK sample uploaded here, chapter 2 picked
@@ -223,8 +223,8 @@ def test_a_drama_is_imported_its_highlights_found_and_one_ticked_rendered(
         episodes = generate_sample_drama(folder, load_settings())
     page.goto(app.url)
     expect(page.locator("#generate")).to_be_visible(timeout=STEP_TIMEOUT)
-    # the page has opened its project (as a user sees the project's name): a file given
-    # before that would race the page's own load
+    # the upload box is usable once the page has opened its project (not before: a file then
+    # would race the page's own load)
     expect(page.locator("#project input")).to_have_value(re.compile("#"))
 
     # 素材: the episodes and their subtitles, chosen at once

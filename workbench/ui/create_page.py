@@ -33,6 +33,10 @@ def _page(db: Any, settings: Any, owner: str, project: dict[str, Any]) -> tuple[
             *(values[name] for name in create_form.RESTORED))
 
 
+def ready_for_files() -> Any:
+    return gr.File(interactive=True)
+
+
 @handler
 def open_page(browser_id: Any, request: gr.Request) -> tuple[Any, ...]:
     """Page load: whose projects, the one to resume (a first one made when there is none),
@@ -87,7 +91,10 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
                                    allow_custom_value=True, elem_id="material")
             chapter = gr.Dropdown(label="章节", choices=[], scale=3, allow_custom_value=True,
                                   elem_id="chapter")
+            # usable once the page has opened its project (open_page), so a file given in the
+            # first instant cannot race the page's own load
             upload = gr.File(label="上传小说（TXT / EPUB）", file_types=[".txt", ".epub"],
+                             interactive=False,
                              type="filepath", scale=2, height=120, elem_id="create-upload")
         drama = drama_create.build()  # shown instead of the chapter when a drama is chosen
         gr.Markdown("#### 2 · 模板、提示词与口令")
@@ -174,6 +181,7 @@ def build(blocks: gr.Blocks, render_slots: int) -> None:
 
     # Projects: opened on load, switched, made, renamed, deleted; each fills the whole form.
     loaded = blocks.load(open_page, [bar.browser], [bar.browser, *page], **private)
+    loaded.then(ready_for_files, None, [upload], **private)
     switched = bar.choice.input(switch_project, [bar.choice, here], page, **private)
     made = bar.new.click(new_project, [bar.name, here], page, **private)
     gone = bar.delete.click(delete_project, [here], page, **private)
