@@ -172,6 +172,7 @@ def test_the_tab_runs_the_batch_and_a_second_run_of_the_folder_is_refused(
     served = batch_tab.reports_dir(batch_settings)  # the copies launch() serves
     assert sorted(p.name for p in served.glob("*/report.*")) == ["report.csv", "report.html"]
     assert page.visible and page.value.startswith("<iframe") and "批量生成报告" in page.value
+    assert str(batch_settings.home) not in page.value  # the report in the page, without paths
     assert str(batch_settings.home) not in status
     assert batch_tab.cancel(choice) == "这个文件夹没有正在运行的批量"
 

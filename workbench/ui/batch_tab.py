@@ -212,21 +212,25 @@ def _work(run: BatchRun, workers: int, force: bool, actor: str) -> None:
         run.finished.set()
 
 
-def _report(result: BatchResult, settings: Settings) -> tuple[list[str], str]:
+def _report(result: BatchResult, folder: Path, settings: Settings) -> tuple[list[str], str]:
     """The report files copied where the app serves them, and the HTML for the page."""
-    folder = reports_dir(settings) / result.batch_id
-    folder.mkdir(parents=True, exist_ok=True)
+    served = reports_dir(settings) / result.batch_id
+    served.mkdir(parents=True, exist_ok=True)
     files = []
     for source in (result.report_html, result.report_csv):
-        target = folder / source.name
+        target = served / source.name
         shutil.copyfile(source, target)
         files.append(str(target))
     if result.report_html.stat().st_size > MAX_INLINE_REPORT:
         return files, "<p>报告较大，请下载 report.html 后用浏览器打开。</p>"
     # The page's bundled-font fallback, fetched from the app (the file names this machine's
     # copy). No scripts run in the frame; same origin lets it load that font.
+    # Shown in the page without server paths (the downloaded files keep them, as the CLI's).
+    font = "\x00font\x00"
     page = result.report_html.read_text(encoding="utf-8").replace(
-        default_font_file().as_uri(), f"/gradio_api/file={default_font_file()}")
+        default_font_file().as_uri(), font)
+    page = for_page(page, folder, settings).replace(
+        font, f"/gradio_api/file={default_font_file()}")
     return files, (f'<iframe title="批量生成报告" sandbox="allow-same-origin" '
                    f'srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:560px;'
                    'border:1px solid #ddd;border-radius:6px;background:#fff"></iframe>')
@@ -275,7 +279,7 @@ def run(choice: str | None, workers: float | None, force: bool, request: gr.Requ
     if batch.result is None:  # cancelled before anything ran
         yield _table(rows), "**已取消**：还没有开始生成任何视频。", _files(None), _page("")
         return
-    files, page = _report(batch.result, settings)
+    files, page = _report(batch.result, batch.folder, settings)
     yield _table(rows), _closing(batch, settings), _files(files), _page(page)
 
 
