@@ -36,13 +36,16 @@ def fonts_dir() -> Path:
     return Path(pylopdf_fonts_zh_cn.__file__).resolve().parent
 
 
-def default_font_file() -> Path:
-    path = fonts_dir() / FONT_FILE
+def _packaged(name: str) -> Path:
+    path = fonts_dir() / name
     if not path.is_file():
         raise BackendUnavailable(
-            f"{FONT_PACKAGE} 中找不到 {FONT_FILE}：请重新安装（pip install -U {FONT_PACKAGE}）"
-        )
+            f"{FONT_PACKAGE} 中找不到 {name}：请重新安装（pip install -U {FONT_PACKAGE}）")
     return path
+
+
+def default_font_file() -> Path:
+    return _packaged(FONT_FILE)
 
 
 SERIF_FONT_FILE = "NotoSerifSC-Regular.otf"
@@ -50,9 +53,4 @@ SERIF_FONT_FILE = "NotoSerifSC-Regular.otf"
 
 def serif_font_file() -> Path:
     """Noto Serif SC from the same pip package: the reading page's book face."""
-    path = fonts_dir() / SERIF_FONT_FILE
-    if not path.is_file():
-        raise BackendUnavailable(
-            f"{FONT_PACKAGE} 中找不到 {SERIF_FONT_FILE}：请重新安装（pip install -U {FONT_PACKAGE}）"
-        )
-    return path
+    return _packaged(SERIF_FONT_FILE)
