@@ -6,6 +6,7 @@ Chinese, without server paths."""
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -167,6 +168,23 @@ def test_a_zip_of_the_folder_imports_the_same_drama(client, drama, sample_drama,
     choice, note, _ = client.predict([handle_file(str(archive))], False,
                                      api_name="/upload_drama")
     assert int(choice["value"]) == drama and "已在素材库中" in note
+
+
+def test_episode_names_from_a_chinese_windows_zip_keep_their_numbers(tmp_path, settings):
+    """Windows writes GBK names without the UTF-8 flag: 第12集 must not arrive as mojibake,
+    or the episodes lose their order."""
+    names = ["夜渡 - 第2集.mp4", "夜渡 - 第12集.mp4"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:  # ASCII stand-ins of the same byte length
+        for i, name in enumerate(names):
+            zipped.writestr(f"{i}".ljust(len(name.encode("gbk")), "_"), b"x")
+    raw = buffer.getvalue()
+    for i, name in enumerate(names):
+        raw = raw.replace(f"{i}".ljust(len(name.encode("gbk")), "_").encode(), name.encode("gbk"))
+    archive = tmp_path / "剧.zip"
+    archive.write_bytes(raw)
+    folder = store_drama_upload(settings, [(archive, archive.name)])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
 
 
 def test_uploads_stay_in_their_folder_and_are_bounded(tmp_path, settings):

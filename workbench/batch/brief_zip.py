@@ -28,6 +28,7 @@ from workbench.errors import InputError
 from workbench.materials.episodes import VIDEO_SUFFIXES
 from workbench.render.backgrounds import IMAGE_EXTS
 from workbench.render.bgm import AUDIO_EXTS
+from workbench.zips import member_name
 
 MAX_ZIP_MB = 1000  # the upload itself (the web server's cap is at least this)
 MAX_FILE_MB = 500  # one file in it (a drama episode is the largest thing a brief uses)
@@ -49,23 +50,6 @@ class StoredBriefs:
 
 def briefs_dir(settings: Settings) -> Path:
     return settings.home / "uploads" / "briefs"
-
-
-def _member_name(info: zipfile.ZipInfo) -> str:
-    """The member's name as its maker meant it: GBK when the UTF-8 flag is missing and the
-    bytes are not UTF-8 (Windows' zip in Chinese)."""
-    name = info.filename
-    if not info.flag_bits & 0x800:
-        try:
-            raw = name.encode("cp437")
-        except UnicodeEncodeError:
-            return name
-        for encoding in ("utf-8", "gbk"):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-    return name
 
 
 def _parts(info: zipfile.ZipInfo, shown: str) -> tuple[str, ...] | None:
@@ -95,7 +79,7 @@ def _plan(archive: zipfile.ZipFile) -> tuple[list[tuple[zipfile.ZipInfo, tuple[s
     for info in members:
         if info.is_dir():
             continue
-        shown = _member_name(info)
+        shown = member_name(info)
         parts = _parts(info, shown)
         if parts is None:
             continue

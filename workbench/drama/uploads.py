@@ -20,6 +20,7 @@ from workbench.errors import InputError
 from workbench.files import atomic_output
 from workbench.materials.drama import MAX_EPISODES
 from workbench.materials.episodes import VIDEO_SUFFIXES
+from workbench.zips import copy_member, member_name
 
 SUBTITLE_SUFFIXES = (".srt", ".ass", ".ssa", ".vtt")
 ZIP_SUFFIX = ".zip"
@@ -60,13 +61,14 @@ def _members(files: Sequence[tuple[Path, str]]) -> list[tuple[str, Path | tuple[
                 raise InputError(f"「{clean_name(name)}」不是有效的 zip 文件，请重新打包上传") from None
             with archive:
                 for info in archive.infolist():
-                    if info.is_dir() or not _wanted(info.filename):
+                    shown = member_name(info)  # 第12集 from a Chinese Windows zip, too
+                    if info.is_dir() or not _wanted(shown):
                         continue
-                    if Path(info.filename).name.startswith(("._", ".")):  # macOS metadata
+                    if Path(shown).name.startswith(("._", ".")):  # macOS metadata
                         continue
                     total += info.file_size
-                    _check_size(clean_name(info.filename), info.file_size, total)
-                    found.append((clean_name(info.filename), (path, info.filename)))
+                    _check_size(clean_name(shown), info.file_size, total)
+                    found.append((clean_name(shown), (path, info.filename)))
         elif _wanted(name):
             size = path.stat().st_size
             total += size
@@ -121,5 +123,6 @@ def store_drama_upload(settings: Settings, files: Sequence[tuple[Path, str]]) ->
                 archive_path, member = source
                 with zipfile.ZipFile(archive_path) as archive, archive.open(member) as src, \
                         open(partial, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1024 * 1024)
+                    copy_member(src, dst, MAX_FILE_MB * 1024 * 1024,
+                                f"「{name}」解压后超过 {MAX_FILE_MB} MB：单个文件最多 {MAX_FILE_MB} MB")
     return folder
