@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from workbench.compliance import LEVEL_NAMES
 from workbench.config import OPTIONS, Settings, load_settings
-from workbench.errors import WorkbenchError
+from workbench.errors import InputError, WorkbenchError
 from workbench.rewrite.registry import resolve_backend
 from workbench.store import database_error, open_db
 from workbench.voice.reach import edge_down_reason
@@ -150,3 +150,18 @@ def backend_badge(settings: Settings) -> str:
     words.append(f"{speaker.backend.name} 配音（{speaker.params.voice}）")
     fallback = "，不可用时回退到 espeak" if voice.fallback and not unreachable else ""
     return "在线模式: " + " + ".join(words) + fallback
+
+
+def row_number(rows: list[Any], row: Any, *, empty: str, unit: str, whole: str,
+               hint: str = "") -> int:
+    """The 1-based row number a page sent (from a table click or a typed box), checked
+    against the table: InputError(`empty`) for an empty table, else one naming the range."""
+    try:
+        n = int(float(row))
+    except (TypeError, ValueError):
+        n = 0
+    if not rows:
+        raise InputError(empty)
+    if not 1 <= n <= len(rows):
+        raise InputError(f"没有第 {str(row)[:10]} {unit}：{whole}共 {len(rows)} {unit}{hint}")
+    return n

@@ -21,7 +21,7 @@ from workbench.render.bgm import resolve_bgm
 from workbench.script.edits import edited_script
 from workbench.store.projects import get_project
 from workbench.ui import choices, subtitle_look, task_pick
-from workbench.ui.common import for_web, handler, owner, session
+from workbench.ui.common import for_web, handler, owner, row_number, session
 from workbench.ui.create_form import hashtag_text, script_rows
 from workbench.ui.materials import import_novel
 from workbench.ui.projects import current, remember
@@ -170,14 +170,8 @@ def regenerate_segment(material: Any, chapter: Any, template: str, prompt: str, 
                        progress: gr.Progress = PROGRESS) -> tuple[list[list[str]], str]:
     """A new version of one segment (row `row`, from 1), the others kept as edited."""
     rows = _rows(segments)
-    try:
-        n = int(float(row))
-    except (TypeError, ValueError):
-        n = 0
-    if not rows:
-        raise InputError("还没有脚本：先点「生成脚本」")
-    if not 1 <= n <= len(rows):
-        raise InputError(f"没有第 {str(row)[:10]} 段：脚本共 {len(rows)} 段，在表格里点要换的那一段")
+    n = row_number(rows, row, empty="还没有脚本：先点「生成脚本」", unit="段", whole="脚本",
+                 hint="，在表格里点要换的那一段")
     name = rows[n - 1][0]
     with session() as (settings, db):
         job = _script_job(db, settings, material, chapter, template, prompt, keyword, app, task,

@@ -20,7 +20,7 @@ from workbench.materials.drama import list_episodes
 from workbench.models import MakeJob
 from workbench.transcribe.service import lines_source
 from workbench.ui import choices, create, create_form, render_job, subtitle_look, task_pick
-from workbench.ui.common import for_web, handler, owner, session
+from workbench.ui.common import for_web, handler, owner, row_number, session
 from workbench.ui.projects import current, remember
 
 HEADERS = ["选用", "集", "开始", "结束", "得分", "理由", "台词"]
@@ -137,14 +137,7 @@ def find_highlights(material: Any, here: Any = None, progress: gr.Progress = PRO
 def preview_segment(material: Any, table: Any, row: Any) -> str:
     """A short clip of the table's row `row` (from 1), draft size, cached."""
     rows = table_rows(table)
-    try:
-        n = int(float(row))
-    except (TypeError, ValueError):
-        n = 0
-    if not rows:
-        raise InputError("表格是空的：先点「找高光」")
-    if not 1 <= n <= len(rows):
-        raise InputError(f"没有第 {str(row)[:10]} 行：表格共 {len(rows)} 行")
+    n = row_number(rows, row, empty="表格是空的：先点「找高光」", unit="行", whole="表格")
     segment = row_segment(rows[n - 1], n)
     with session() as (settings, db):
         try:
