@@ -214,6 +214,15 @@ def settle(db: Database, *, spike_factor: float, task_id: int | str | None = Non
     return [lines[keys].as_dict(by in SPLIT) for keys in sorted(lines, key=_order)]
 
 
+def total_text(lines: list[dict[str, Any]], key: str) -> str:
+    """The lines' `key` money ("amount" or "held") summed ("756.00"); 部分无法计算 when some
+    line's cannot be computed (a task without terms)."""
+    values = [line[key] for line in lines]
+    if any(value is None for value in values):
+        return "部分无法计算"
+    return format(sum((Decimal(v) for v in values), Decimal("0.00")), "f")
+
+
 def flag_text(flag: dict[str, Any], by: str) -> str:
     """A flag in one piece of text: its date and keyword (unless the line says them)."""
     keyword = f"口令「{flag['keyword']}」" if flag["keyword"] and by != "keyword" else None
