@@ -16,12 +16,14 @@ from workbench.errors import InputError
 
 
 @contextmanager
-def atomic_output(path: Path, suffix: str = "", *, temp: Path | None = None) -> Iterator[Path]:
+def atomic_output(path: Path, suffix: str = "", *, temp: Path | None = None, mode: int = 0o644
+                  ) -> Iterator[Path]:
     """A hidden temporary path beside `path` for the block (or a tool such as ffmpeg) to write;
     renamed over `path` when the block ends without error, removed when it fails. The name is
     unique, so two makers of the same file do not collide, and ends in `.part` + `suffix` (give
     the real extension when a tool picks the format by it). `temp` fixes the name instead (a
-    render plan carries it in ffmpeg's arguments); a stale file there is removed first."""
+    render plan carries it in ffmpeg's arguments); a stale file there is removed first. The file
+    gets `mode` when renamed (0600 until then)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if temp is None:
@@ -34,16 +36,16 @@ def atomic_output(path: Path, suffix: str = "", *, temp: Path | None = None) -> 
         tmp.unlink(missing_ok=True)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared/uploaded
+        os.chmod(tmp, mode)  # mkstemp makes 0600; outputs are meant to be shared/uploaded
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write to a temporary file beside `path`, fsync, then rename over it."""
-    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+    with atomic_output(path, mode=mode) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -51,6 +53,15 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_private_text(path: Path, text: str) -> None:
+    """A secret, owner-only: its folder 0700, the file 0600 from its first byte, written
+    atomically (a crash never leaves half a key)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    write_bytes_atomic(path, text.encode("utf-8"), mode=0o600)
 
 
 def read_json(path: Path, what: str) -> Any:

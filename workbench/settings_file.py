@@ -17,6 +17,7 @@ import tomlkit
 
 from workbench.config import OPTIONS, Settings, key_file
 from workbench.errors import InputError
+from workbench.files import write_private_text
 
 EDITABLE = ("llm_base_url", "llm_model", "rewrite_backend", "voice_backend", "voice",
             "voice_rate", "voice_fallback", "render_profile")
@@ -28,14 +29,7 @@ def save_api_key(home: Path, key: str) -> Path:
     if not key or any(ch.isspace() for ch in key):
         raise InputError("API Key 不能为空，也不能包含空格或换行")
     path = key_file(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    partial = path.with_name(f".{path.name}.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key)
-    os.chmod(partial, 0o600)
-    os.replace(partial, path)
+    write_private_text(path, key)
     return path
 
 

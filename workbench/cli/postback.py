@@ -3,13 +3,13 @@ send conversion postbacks over HTTP, the events they sent, and the server that r
 
 from __future__ import annotations
 
-import json
 import socket
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from workbench.cli.common import app, current_settings, err, new_table, open_store, out, short_time
+from workbench.cli.tasks import JsonOpt, print_json
 from workbench.errors import InputError
 
 platform_app = typer.Typer(help="回传平台：可以向 /api/postback/平台名 发送签名事件的广告平台及其密钥。",
@@ -19,12 +19,7 @@ postback_app = typer.Typer(help="回传事件：workbench serve 收到并保存�
 app.add_typer(platform_app, name="platform")
 app.add_typer(postback_app, name="postback")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="输出 JSON")]
 NameArg = Annotated[str, typer.Argument(help="平台名（小写字母、数字、- 或 _），如 oceanengine")]
-
-
-def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
 
 
 @platform_app.command("add")
@@ -42,9 +37,9 @@ def platform_add(
     settings = current_settings()
     added = add_platform(open_store(settings), settings.home, name, event_map, cli_actor())
     if as_json:
-        _print_json({"name": added["name"], "secret": added["secret"],
-                     "url": postback_url(settings, added["name"]),
-                     "event_map": added["event_map"]})
+        print_json({"name": added["name"], "secret": added["secret"],
+                    "url": postback_url(settings, added["name"]),
+                    "event_map": added["event_map"]})
         return
     where = f"（事件映射：{added['event_map_source']}）" if added["event_map_source"] else ""
     out.print(f"已登记回传平台 {added['name']}{where}")
@@ -68,7 +63,7 @@ def platform_rotate(
     settings = current_settings()
     done = rotate_platform(open_store(settings), settings.home, name, cli_actor(), retire=retire)
     if as_json:
-        _print_json(done)
+        print_json(done)
         return
     if retire:
         out.print(f"已停用 {done['name']} 的 {done['retired']} 个旧密钥，现有 {done['secrets']} 个")
@@ -86,7 +81,7 @@ def platform_list(as_json: JsonOpt = False) -> None:
     settings = current_settings()
     platforms = list_platforms(open_store(settings), settings.home)
     if as_json:
-        _print_json(platforms)
+        print_json(platforms)
         return
     table = new_table("平台", "事件映射", "密钥", "事件", "最近事件", "登记", keep=("平台",))
     for p in platforms:
@@ -106,7 +101,7 @@ def postback_list(
 
     events = list_events(open_store(current_settings()), platform, limit)
     if as_json:
-        _print_json(events)
+        print_json(events)
         return
     table = new_table("编号", "平台", "事件", "口令", "日期", "金额", "点击 ID", "收到",
                       keep=("编号", "日期", "收到"))
@@ -123,7 +118,7 @@ def postback_stats(as_json: JsonOpt = False) -> None:
 
     rows = rejection_stats(open_store(current_settings()))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         out.print("没有被拒绝的回传请求")

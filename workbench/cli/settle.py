@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,12 +52,6 @@ def settle_report(
         _print_report(lines, by)
 
 
-def _total(values: list[str | None]) -> str:
-    if any(value is None for value in values):
-        return "部分无法计算"
-    return format(sum((Decimal(v) for v in values if v is not None), Decimal("0.00")), "f")
-
-
 def _label(line: dict[str, Any], keys: tuple[str, ...]) -> list[str]:
     from workbench.platform.settlement import UNLINKED
 
@@ -89,7 +82,7 @@ def _name(line: dict[str, Any], by: str) -> str:
 
 def _print_report(lines: list[dict[str, Any]], by: str) -> None:
     """The table (with a total line), then every flag under it, named by its line."""
-    from workbench.platform.settlement import GROUP_KEYS, flag_text
+    from workbench.platform.settlement import GROUP_KEYS, flag_text, total_text
 
     keys = GROUP_KEYS[by]
     titles = [KEY_TITLES[key] for key in keys]
@@ -102,8 +95,7 @@ def _print_report(lines: list[dict[str, Any]], by: str) -> None:
                       str(len(line["flags"])) if line["flags"] else "")
     table.add_section()
     table.add_row("合计", *[""] * len(keys), str(sum(line["days"] for line in lines)),
-                  _total([line["amount"] for line in lines]),
-                  _total([line["held"] for line in lines]),
+                  total_text(lines, "amount"), total_text(lines, "held"),
                   str(sum(len(line["flags"]) for line in lines)) or "")
     out.print(table)
     flagged = [line for line in lines if line["flags"]]

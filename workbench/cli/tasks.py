@@ -45,7 +45,9 @@ SettleSourceOpt = Annotated[str | None, typer.Option(
 
 
 def print_json(value: Any) -> None:
-    out.print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    """JSON on stdout as is: through plain print, since rich would turn :name: in a value
+    (a keyword, a title) into an emoji and corrupt the data."""
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
 def task_json(task: dict[str, Any]) -> dict[str, Any]:

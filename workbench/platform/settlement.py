@@ -153,7 +153,8 @@ def _order(keys: tuple[tuple[str, Any], ...]) -> tuple:
     return tuple((value is None, value if value is not None else "") for _, value in keys)
 
 
-def _date_range(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
+def date_range(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
+    """--from/--to as ISO dates (None where not given); refused when --from is after --to."""
     start = parse_date(date_from, "--from").isoformat() if date_from else None
     end = parse_date(date_to, "--to").isoformat() if date_to else None
     if start and end and start > end:
@@ -170,7 +171,7 @@ def settle(db: Database, *, spike_factor: float, task_id: int | str | None = Non
     if by not in GROUP_KEYS:
         raise InputError(f"不认识的分组 --by {by}：可选 {'|'.join(BY_CHOICES)}")
     task = get_task(db, task_id)["id"] if task_id is not None else None
-    start, end = _date_range(date_from, date_to)
+    start, end = date_range(date_from, date_to)
     keywords = _keywords(db, task)
     days = load_days(db, task_id=task, until=end)
     releases = releases_for(db, days.keys())
@@ -211,6 +212,15 @@ def settle(db: Database, *, spike_factor: float, task_id: int | str | None = Non
                 if by not in SPLIT:
                     line.add_counts(day)
     return [lines[keys].as_dict(by in SPLIT) for keys in sorted(lines, key=_order)]
+
+
+def total_text(lines: list[dict[str, Any]], key: str) -> str:
+    """The lines' `key` money ("amount" or "held") summed ("756.00"); 部分无法计算 when some
+    line's cannot be computed (a task without terms)."""
+    values = [line[key] for line in lines]
+    if any(value is None for value in values):
+        return "部分无法计算"
+    return format(sum((Decimal(v) for v in values), Decimal("0.00")), "f")
 
 
 def flag_text(flag: dict[str, Any], by: str) -> str:

@@ -14,13 +14,13 @@ import base64
 import json
 import logging
 import math
-import os
 import secrets
 import threading
 from pathlib import Path
 from typing import Any
 
 from workbench.errors import InputError
+from workbench.files import write_private_text
 from workbench.locks import FileLock
 from workbench.store import utcnow
 
@@ -60,16 +60,7 @@ def _read(path: Path) -> dict[str, list[dict[str, str]]]:
 
 
 def _write(path: Path, platforms: dict[str, list[dict[str, str]]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    partial = path.with_name(f".{path.name}.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"version": 1, "platforms": platforms}, handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(partial, 0o600)
-    os.replace(partial, path)
+    write_private_text(path, json.dumps({"version": 1, "platforms": platforms}, indent=1))
 
 
 def _change(home: Path, name: str, change: Any) -> Any:

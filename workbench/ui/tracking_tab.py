@@ -16,7 +16,7 @@ import pandas as pd
 
 from workbench.errors import InputError
 from workbench.platform.releases import held_days, release_day
-from workbench.platform.settlement import BY_CHOICES, flag_text, settle, write_csv
+from workbench.platform.settlement import BY_CHOICES, flag_text, settle, total_text, write_csv
 from workbench.platform.tracking import import_tracking
 from workbench.platform.tracking_mapping import FIELD_NAMES, presets
 from workbench.platform.tracking_preview import preview_tracking
@@ -104,15 +104,6 @@ def settlement_table(lines: list[dict[str, Any]], by: str) -> pd.DataFrame:
                                        "暂扣（元）", "标记"])
 
 
-def _total(lines: list[dict[str, Any]], key: str) -> str:
-    from decimal import Decimal
-
-    values = [line[key] for line in lines]
-    if any(value is None for value in values):
-        return "部分无法计算"
-    return format(sum((Decimal(v) for v in values), Decimal("0.00")), "f")
-
-
 @handler
 def run_settlement(date_from: str | None, date_to: str | None, task: str | None, by: str,
                    metric: str) -> tuple[Any, ...]:
@@ -137,8 +128,8 @@ def run_settlement(date_from: str | None, date_to: str | None, task: str | None,
         csv_path = folder / f"settlement-{by}-{start or 'all'}-{end or 'all'}.csv"
         write_csv(lines, by, csv_path)
     span = f"{start or '最早'} 至 {end or '最近'}"
-    summary = (f"{span}，按{BY_NAMES[by]}：{len(lines)} 行，应结 {_total(lines, 'amount')} 元，"
-               f"暂扣 {_total(lines, 'held')} 元（{len(held)} 个口令日待核对）" if lines
+    summary = (f"{span}，按{BY_NAMES[by]}：{len(lines)} 行，应结 {total_text(lines, 'amount')} 元，"
+               f"暂扣 {total_text(lines, 'held')} 元（{len(held)} 个口令日待核对）" if lines
                else f"{span} 没有回传数据：先在上面导入平台的回传文件")
     return (summary, settlement_table(lines, by), str(csv_path),
             held_table(held), gr.Dropdown(choices=held_choices(held), value=None),
