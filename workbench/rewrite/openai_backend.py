@@ -46,7 +46,7 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (Ollama, vLLM, LM Studio) need no key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "not-needed"
 DEFAULT_PROMPT_ID = "narration"
-_KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
 
 
 class OpenAIBackend:
@@ -348,7 +348,7 @@ def _redact(text: str, settings: Settings) -> str:
     key = settings.llm_api_key
     if key:
         text = text.replace(key, mask_secret(key))
-    return _KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
+    return KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
 
 
 def _host(settings: Settings) -> str:

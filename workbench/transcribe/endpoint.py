@@ -8,16 +8,12 @@ needs none; a placeholder is sent instead).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.config import Settings, mask_secret
-from workbench.rewrite.openai_backend import OPENAI_DEFAULT_BASE_URL
-
-PLACEHOLDER_KEY = "not-needed"  # local servers need no key; the SDK refuses to start without one
-_KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+from workbench.rewrite.openai_backend import KEY_LIKE, OPENAI_DEFAULT_BASE_URL, PLACEHOLDER_KEY
 
 
 @dataclass(frozen=True)
@@ -53,7 +49,7 @@ class Endpoint:
         """`text` from a server, with the key (and anything key-shaped) masked."""
         if self.api_key:
             text = text.replace(self.api_key, mask_secret(self.api_key))
-        return _KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
+        return KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
 
 
 def _same_url(a: str, b: str) -> bool:
