@@ -56,15 +56,19 @@ def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/").lower() == b.rstrip("/").lower()
 
 
-def transcription_endpoint(settings: Settings) -> Endpoint:
+def service_endpoint(settings: Settings, base_url: str | None, api_key: str | None) -> Endpoint:
+    """A service's own `base_url`/`api_key`, falling back to the LLM's (the key only when the
+    request goes to the LLM's own endpoint)."""
     llm_url = settings.llm_base_url or OPENAI_DEFAULT_BASE_URL
-    base_url = settings.transcribe_base_url or llm_url
-    key = settings.transcribe_api_key
-    if not key and _same_url(base_url, llm_url):
+    url = base_url or llm_url
+    key = api_key
+    if not key and _same_url(url, llm_url):
         key = settings.llm_api_key
-    configured = bool(settings.transcribe_base_url or settings.transcribe_api_key
-                      or settings.llm_configured)
-    return Endpoint(base_url, key, configured)
+    return Endpoint(url, key, bool(base_url or api_key or settings.llm_configured))
+
+
+def transcription_endpoint(settings: Settings) -> Endpoint:
+    return service_endpoint(settings, settings.transcribe_base_url, settings.transcribe_api_key)
 
 
 class SdkBackend:
