@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import logging
 import time
 from typing import Any, ClassVar
@@ -29,6 +28,7 @@ from workbench.errors import BackendError, BackendUnavailable
 from workbench.images.base import GeneratedImage
 from workbench.images.endpoint import images_endpoint
 from workbench.images.registry import HOW_TO
+from workbench.rewrite.openai_backend import decode_json
 from workbench.transcribe.endpoint import SdkBackend
 
 log = logging.getLogger(__name__)
@@ -145,13 +145,7 @@ def _refused_field(openai_mod: Any, exc: Exception, kwargs: dict[str, Any],
 def answer_image(body: bytes, endpoint: Any) -> bytes | str:
     """The image bytes (base64 decoded) or its URL from a raw images answer; else BackendError."""
     where = f"图片生成服务（{endpoint.display_url}）的回答"
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{_CHECK}") from None
-    except ValueError:
-        start = " ".join(endpoint.redact(body[:80].decode("utf-8", "replace")).split())
-        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{_CHECK}") from None
+    data = decode_json(body, where, _CHECK, endpoint.redact)
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items or not isinstance(items[0], dict):
         raise BackendError(f"{where}格式不对：没有 data[0]；{_CHECK}")

@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -187,13 +188,7 @@ def read_answer(body: bytes, settings: Settings) -> ChatAnswer:
     """The answer's text from a raw chat-completion body; anything else is a BackendError."""
     where = f"大模型服务（{_host(settings)}）的回答"
     check = "请确认 OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾）"
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{check}") from None
-    except ValueError:
-        start = " ".join(_redact(body[:80].decode("utf-8", "replace"), settings).split())
-        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{check}") from None
+    data = decode_json(body, where, check, lambda text: _redact(text, settings))
     choices = data.get("choices") if isinstance(data, dict) else None
     if not choices or not isinstance(choices, list):
         raise BackendError(f"{where}格式不对：没有 choices；{check}")
@@ -326,6 +321,18 @@ def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> Back
             f"再试，或减少批量任务的并发（{detail}）"
         )
     return BackendError(f"大模型服务 {host} 返回错误 {status}：{detail or '（无说明）'}")
+
+
+def decode_json(body: bytes, where: str, check: str, redact: Callable[[str], str]) -> Any:
+    """A raw answer's JSON; not UTF-8 or not JSON is a BackendError about `where` (what
+    answered), ending with `check` (what to verify), quoting the answer's start redacted."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{check}") from None
+    except ValueError:
+        start = " ".join(redact(body[:80].decode("utf-8", "replace")).split())
+        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{check}") from None
 
 
 def server_message(exc: Exception) -> str:

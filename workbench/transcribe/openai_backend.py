@@ -14,7 +14,6 @@ request's Authorization header), and text taken from a server reply is redacted 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -24,6 +23,7 @@ from typing import Any, ClassVar
 from workbench.config import Settings
 from workbench.errors import BackendError, BackendUnavailable
 from workbench.materials.sidecar import SubtitleLine
+from workbench.rewrite.openai_backend import decode_json
 from workbench.transcribe.endpoint import Endpoint, SdkBackend, transcription_endpoint
 
 log = logging.getLogger(__name__)
@@ -91,13 +91,7 @@ def parse_transcription(body: bytes, endpoint: Endpoint) -> list[SubtitleLine]:
     """The timed lines of a raw verbose_json answer; anything else is a BackendError that names
     the endpoint (never the key)."""
     where = f"语音识别服务（{endpoint.display_url}）的回答"
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{_CHECK}") from None
-    except ValueError:
-        start = " ".join(endpoint.redact(body[:80].decode("utf-8", "replace")).split())
-        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{_CHECK}") from None
+    data = decode_json(body, where, _CHECK, endpoint.redact)
     segments = data.get("segments") if isinstance(data, dict) else None
     if not isinstance(segments, list):
         raise BackendError(
