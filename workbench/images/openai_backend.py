@@ -28,7 +28,7 @@ from workbench.errors import BackendError, BackendUnavailable
 from workbench.images.base import GeneratedImage
 from workbench.images.endpoint import images_endpoint
 from workbench.images.registry import HOW_TO
-from workbench.rewrite.openai_backend import decode_json
+from workbench.rewrite.openai_backend import decode_json, refusal_text
 from workbench.transcribe.endpoint import SdkBackend
 
 log = logging.getLogger(__name__)
@@ -131,11 +131,9 @@ class OpenAIImages(SdkBackend):
 def _refused_field(openai_mod: Any, exc: Exception, kwargs: dict[str, Any],
                    extra: dict[str, Any]) -> str | None:
     """The optional field a 400/422 complains about, if it is one we sent."""
-    if not isinstance(exc, (openai_mod.BadRequestError, openai_mod.UnprocessableEntityError)):
+    text = refusal_text(openai_mod, exc)
+    if text is None:
         return None
-    from workbench.rewrite.openai_backend import server_message
-
-    text = f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
     for field in _OPTIONAL:
         if (field in kwargs or field in extra) and field in text:
             return field

@@ -256,10 +256,17 @@ def _create(openai_mod: Any, client: Any, settings: Settings, kwargs: dict[str, 
 
 
 def _complains_about_response_format(openai_mod: Any, exc: Exception) -> bool:
+    text = refusal_text(openai_mod, exc)
+    return text is not None and any(
+        w in text for w in ("response_format", "response format", "json_object"))
+
+
+def refusal_text(openai_mod: Any, exc: Exception) -> str | None:
+    """For a 400/422, the server's explanation and the parameter it names, lower case (to look
+    for a request field it refuses); None for any other failure."""
     if not isinstance(exc, (openai_mod.BadRequestError, openai_mod.UnprocessableEntityError)):
-        return False
-    text = f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
-    return any(w in text for w in ("response_format", "response format", "json_object"))
+        return None
+    return f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
 
 
 def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> BackendError:
