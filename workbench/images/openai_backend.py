@@ -186,8 +186,6 @@ def translate_error(openai_mod: Any, exc: Exception, endpoint: Any,
     from workbench.rewrite import bounded_http
     from workbench.rewrite.openai_backend import server_message
 
-    if isinstance(exc, BackendError):
-        return exc
     host, url, model = endpoint.host, endpoint.display_url, settings.images_model
     if isinstance(exc, bounded_http.DeadlineExceeded):
         return BackendError(
