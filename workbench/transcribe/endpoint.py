@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from workbench.config import Settings, mask_secret
+from workbench.errors import BackendError
 from workbench.rewrite.openai_backend import KEY_LIKE, OPENAI_DEFAULT_BASE_URL, PLACEHOLDER_KEY
 
 
@@ -102,3 +103,37 @@ class SdkBackend:
             self._client = self._endpoint.sdk_client(
                 self._openai, self._timeout, self._settings.llm_max_retries, self._http)
         return self._client
+
+
+def translate_sdk_error(openai_mod: Any, exc: Exception, endpoint: Endpoint, *, service: str,
+                        env: str, deadline: float, retries: int, check: str) -> BackendError:
+    """The failure lines transcription and images word alike: `service` names the service
+    ("语音识别"), `env` its settings (`WORKBENCH_{env}_…`), `check` what to verify. Each
+    backend words its own cases (too large an answer, 403, 404, …) before calling this."""
+    from workbench.rewrite import bounded_http
+    from workbench.rewrite.openai_backend import server_message
+
+    host, url = endpoint.host, endpoint.display_url
+    if isinstance(exc, bounded_http.DeadlineExceeded):
+        return BackendError(
+            f"{service}超过总时限：{url} 在 {deadline:g} 秒内（含重试）没有给出完整回答；"
+            f"可调大 WORKBENCH_{env}_DEADLINE，或检查服务是否正常")
+    if isinstance(exc, bounded_http.UnsupportedEncoding):
+        return BackendError(f"{service}服务 {host} 用不支持的压缩格式（{exc.encoding}）回答；{check}")
+    if isinstance(exc, openai_mod.APITimeoutError):
+        return BackendError(f"{service}请求超时：{url} 没有回答（已重试 {retries} 次）；可调大 "
+                            f"WORKBENCH_{env}_DEADLINE 或稍后再试")
+    if isinstance(exc, openai_mod.APIConnectionError):
+        return BackendError(f"无法连接{service}服务 {url}：请检查 WORKBENCH_{env}_BASE_URL "
+                            "和网络，本地服务请确认已启动")
+    if not isinstance(exc, openai_mod.APIStatusError):
+        return BackendError(f"{service}失败（{type(exc).__name__}）：{endpoint.redact(str(exc))}")
+    detail = endpoint.redact(server_message(exc))
+    if isinstance(exc, openai_mod.AuthenticationError):
+        return BackendError(
+            f"{service}服务 {host} 拒绝了 API Key（401）：请检查 WORKBENCH_{env}_API_KEY（未设置"
+            "时，只在接口与大模型相同时使用 OPENAI_API_KEY）")
+    if isinstance(exc, openai_mod.RateLimitError):
+        return BackendError(f"{service}服务 {host} 限流或额度不足（429，已自动重试 {retries} 次）："
+                            f"请稍后再试（{detail}）")
+    return BackendError(f"{service}服务 {host} 返回错误 {exc.status_code}：{detail or '（无说明）'}")
