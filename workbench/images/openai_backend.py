@@ -127,7 +127,6 @@ class OpenAIImages(SdkBackend):
         raise translate_error(self._openai, failure, self._endpoint, self._settings)
 
 
-
 def _refused_field(openai_mod: Any, exc: Exception, kwargs: dict[str, Any],
                    extra: dict[str, Any]) -> str | None:
     """The optional field a 400/422 complains about, if it is one we sent."""

@@ -91,7 +91,6 @@ class OpenAITranscriber(SdkBackend):
         return lines
 
 
-
 def parse_transcription(body: bytes, endpoint: Endpoint) -> list[SubtitleLine]:
     """The timed lines of a raw verbose_json answer; anything else is a BackendError that names
     the endpoint (never the key)."""
