@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import logging
 import time
 from typing import Any, ClassVar
@@ -29,7 +28,8 @@ from workbench.errors import BackendError, BackendUnavailable
 from workbench.images.base import GeneratedImage
 from workbench.images.endpoint import images_endpoint
 from workbench.images.registry import HOW_TO
-from workbench.transcribe.endpoint import SdkBackend
+from workbench.rewrite.openai_backend import decode_json, refusal_text
+from workbench.transcribe.endpoint import SdkBackend, translate_sdk_error
 
 log = logging.getLogger(__name__)
 
@@ -127,15 +127,12 @@ class OpenAIImages(SdkBackend):
         raise translate_error(self._openai, failure, self._endpoint, self._settings)
 
 
-
 def _refused_field(openai_mod: Any, exc: Exception, kwargs: dict[str, Any],
                    extra: dict[str, Any]) -> str | None:
     """The optional field a 400/422 complains about, if it is one we sent."""
-    if not isinstance(exc, (openai_mod.BadRequestError, openai_mod.UnprocessableEntityError)):
+    text = refusal_text(openai_mod, exc)
+    if text is None:
         return None
-    from workbench.rewrite.openai_backend import server_message
-
-    text = f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
     for field in _OPTIONAL:
         if (field in kwargs or field in extra) and field in text:
             return field
@@ -145,13 +142,7 @@ def _refused_field(openai_mod: Any, exc: Exception, kwargs: dict[str, Any],
 def answer_image(body: bytes, endpoint: Any) -> bytes | str:
     """The image bytes (base64 decoded) or its URL from a raw images answer; else BackendError."""
     where = f"图片生成服务（{endpoint.display_url}）的回答"
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{_CHECK}") from None
-    except ValueError:
-        start = " ".join(endpoint.redact(body[:80].decode("utf-8", "replace")).split())
-        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{_CHECK}") from None
+    data = decode_json(body, where, _CHECK, endpoint.redact)
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items or not isinstance(items[0], dict):
         raise BackendError(f"{where}格式不对：没有 data[0]；{_CHECK}")
@@ -194,39 +185,18 @@ def translate_error(openai_mod: Any, exc: Exception, endpoint: Any,
     from workbench.rewrite import bounded_http
     from workbench.rewrite.openai_backend import server_message
 
-    if isinstance(exc, BackendError):
-        return exc
     host, url, model = endpoint.host, endpoint.display_url, settings.images_model
-    if isinstance(exc, bounded_http.DeadlineExceeded):
-        return BackendError(
-            f"图片生成超过总时限：{url} 在 {settings.images_deadline:g} 秒内（含重试）没有给出完整"
-            "回答；可调大 WORKBENCH_IMAGES_DEADLINE，或检查服务是否正常")
     if isinstance(exc, bounded_http.AnswerTooLarge):
         return BackendError(f"图片生成服务 {host} 的回答超过 {exc.limit / 1e6:g} MB，已停止读取；"
                             f"请检查 WORKBENCH_IMAGES_SIZE，{_CHECK}")
-    if isinstance(exc, bounded_http.UnsupportedEncoding):
-        return BackendError(f"图片生成服务 {host} 用不支持的压缩格式（{exc.encoding}）回答；{_CHECK}")
-    if isinstance(exc, openai_mod.APITimeoutError):
-        return BackendError(f"图片生成请求超时：{url} 没有回答（已重试 {settings.llm_max_retries} "
-                            "次）；可调大 WORKBENCH_IMAGES_DEADLINE 或稍后再试")
-    if isinstance(exc, openai_mod.APIConnectionError):
-        return BackendError(f"无法连接图片生成服务 {url}：请检查 WORKBENCH_IMAGES_BASE_URL 和网络，"
-                            "本地服务请确认已启动")
-    if not isinstance(exc, openai_mod.APIStatusError):
-        return BackendError(f"图片生成失败（{type(exc).__name__}）：{endpoint.redact(str(exc))}")
-    detail = endpoint.redact(server_message(exc))
-    if isinstance(exc, openai_mod.AuthenticationError):
-        return BackendError(f"图片生成服务 {host} 拒绝了 API Key（401）：请检查 "
-                            "WORKBENCH_IMAGES_API_KEY（未设置时，只在接口与大模型相同时使用 "
-                            "OPENAI_API_KEY）")
     if isinstance(exc, openai_mod.NotFoundError):
         return BackendError(f"在 {url} 找不到图片生成接口或模型 {model}（404）：请检查 "
                             "WORKBENCH_IMAGES_BASE_URL（通常以 /v1 结尾）和 WORKBENCH_IMAGES_MODEL")
-    if isinstance(exc, openai_mod.RateLimitError):
-        return BackendError(f"图片生成服务 {host} 限流或额度不足（429，已自动重试 "
-                            f"{settings.llm_max_retries} 次）：请稍后再试（{detail}）")
     if isinstance(exc, openai_mod.BadRequestError):
+        detail = endpoint.redact(server_message(exc))
         return BackendError(f"图片生成服务 {host} 拒绝了请求（400）：{detail or '（无说明）'}；"
                             "请检查 WORKBENCH_IMAGES_MODEL 和 WORKBENCH_IMAGES_SIZE，提示词被"
                             "内容审核拦下时请改写文案")
-    return BackendError(f"图片生成服务 {host} 返回错误 {exc.status_code}：{detail or '（无说明）'}")
+    return translate_sdk_error(openai_mod, exc, endpoint, service="图片生成", env="IMAGES",
+                               deadline=settings.images_deadline,
+                               retries=settings.llm_max_retries, check=_CHECK)

@@ -130,9 +130,13 @@ def story_images(settings: Settings, backend: ImagesBackend, front_matter: dict[
 
         llm = OpenAIBackend(settings)
     sheet = sheet_for(front_matter, settings.images_style)
-    out = make_story_images(build_events(timing), timing.duration, sheet, backend,
-                            settings.cache_dir, seed=seed, max_images=settings.images_max,
-                            llm=llm, progress=progress)
+    try:
+        out = make_story_images(build_events(timing), timing.duration, sheet, backend,
+                                settings.cache_dir, seed=seed, max_images=settings.images_max,
+                                llm=llm, progress=progress)
+    finally:
+        if llm is not None:  # its HTTP connection pool, as transcription closes its backend's
+            llm.close()
     n = len(out.images)
     source = f"大模型 {llm.model}" if llm is not None else "规则（名词 + 画风）"
     note = (f"配图：{n} 张（新生成 {out.generated} 张，缓存 {n - out.generated} 张），"

@@ -27,6 +27,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
@@ -46,7 +47,7 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # Local servers (Ollama, vLLM, LM Studio) need no key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "not-needed"
 DEFAULT_PROMPT_ID = "narration"
-_KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+KEY_LIKE = re.compile(r"\b(sk|key|api)[-_][A-Za-z0-9_\-]{8,}", re.IGNORECASE)
 
 
 class OpenAIBackend:
@@ -187,13 +188,7 @@ def read_answer(body: bytes, settings: Settings) -> ChatAnswer:
     """The answer's text from a raw chat-completion body; anything else is a BackendError."""
     where = f"大模型服务（{_host(settings)}）的回答"
     check = "请确认 OPENAI_BASE_URL 指向 OpenAI 兼容接口（通常以 /v1 结尾）"
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{check}") from None
-    except ValueError:
-        start = " ".join(_redact(body[:80].decode("utf-8", "replace"), settings).split())
-        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{check}") from None
+    data = decode_json(body, where, check, lambda text: _redact(text, settings))
     choices = data.get("choices") if isinstance(data, dict) else None
     if not choices or not isinstance(choices, list):
         raise BackendError(f"{where}格式不对：没有 choices；{check}")
@@ -261,10 +256,17 @@ def _create(openai_mod: Any, client: Any, settings: Settings, kwargs: dict[str, 
 
 
 def _complains_about_response_format(openai_mod: Any, exc: Exception) -> bool:
+    text = refusal_text(openai_mod, exc)
+    return text is not None and any(
+        w in text for w in ("response_format", "response format", "json_object"))
+
+
+def refusal_text(openai_mod: Any, exc: Exception) -> str | None:
+    """For a 400/422, the server's explanation and the parameter it names, lower case (to look
+    for a request field it refuses); None for any other failure."""
     if not isinstance(exc, (openai_mod.BadRequestError, openai_mod.UnprocessableEntityError)):
-        return False
-    text = f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
-    return any(w in text for w in ("response_format", "response format", "json_object"))
+        return None
+    return f"{server_message(exc)} {getattr(exc, 'param', '') or ''}".lower()
 
 
 def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> BackendError:
@@ -328,6 +330,18 @@ def translate_error(openai_mod: Any, exc: Exception, settings: Settings) -> Back
     return BackendError(f"大模型服务 {host} 返回错误 {status}：{detail or '（无说明）'}")
 
 
+def decode_json(body: bytes, where: str, check: str, redact: Callable[[str], str]) -> Any:
+    """A raw answer's JSON; not UTF-8 or not JSON is a BackendError about `where` (what
+    answered), ending with `check` (what to verify), quoting the answer's start redacted."""
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{check}") from None
+    except ValueError:
+        start = " ".join(redact(body[:80].decode("utf-8", "replace")).split())
+        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{check}") from None
+
+
 def server_message(exc: Exception) -> str:
     """The server's own explanation, one line, short: body.error.message or the raw body."""
     body = getattr(exc, "body", None)
@@ -348,7 +362,7 @@ def _redact(text: str, settings: Settings) -> str:
     key = settings.llm_api_key
     if key:
         text = text.replace(key, mask_secret(key))
-    return _KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
+    return KEY_LIKE.sub(lambda m: mask_secret(m.group(0)), text)
 
 
 def _host(settings: Settings) -> str:

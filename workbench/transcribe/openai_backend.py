@@ -14,7 +14,6 @@ request's Authorization header), and text taken from a server reply is redacted 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -24,7 +23,13 @@ from typing import Any, ClassVar
 from workbench.config import Settings
 from workbench.errors import BackendError, BackendUnavailable
 from workbench.materials.sidecar import SubtitleLine
-from workbench.transcribe.endpoint import Endpoint, SdkBackend, transcription_endpoint
+from workbench.rewrite.openai_backend import decode_json
+from workbench.transcribe.endpoint import (
+    Endpoint,
+    SdkBackend,
+    transcription_endpoint,
+    translate_sdk_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +91,11 @@ class OpenAITranscriber(SdkBackend):
         return lines
 
 
-
 def parse_transcription(body: bytes, endpoint: Endpoint) -> list[SubtitleLine]:
     """The timed lines of a raw verbose_json answer; anything else is a BackendError that names
     the endpoint (never the key)."""
     where = f"语音识别服务（{endpoint.display_url}）的回答"
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BackendError(f"{where}不是 UTF-8 文本（{len(body)} 字节的乱码）；{_CHECK}") from None
-    except ValueError:
-        start = " ".join(endpoint.redact(body[:80].decode("utf-8", "replace")).split())
-        raise BackendError(f"{where}不是 JSON（开头是：{start!r}）；{_CHECK}") from None
+    data = decode_json(body, where, _CHECK, endpoint.redact)
     segments = data.get("segments") if isinstance(data, dict) else None
     if not isinstance(segments, list):
         raise BackendError(
@@ -131,42 +129,23 @@ def translate_error(openai_mod: Any, exc: Exception, endpoint: Endpoint,
     from workbench.rewrite.openai_backend import server_message
 
     host, url, model = endpoint.host, endpoint.display_url, settings.transcribe_model
-    if isinstance(exc, bounded_http.DeadlineExceeded):
-        return BackendError(
-            f"语音识别超过总时限：{url} 在 {settings.transcribe_deadline:g} 秒内（含重试）没有给出"
-            "完整回答；可调大 WORKBENCH_TRANSCRIBE_DEADLINE，或检查服务是否正常")
     if isinstance(exc, bounded_http.AnswerTooLarge):
         return BackendError(
             f"语音识别服务 {host} 的回答超过 {exc.limit / 1e6:g} MB，已停止读取：正常回答只有几百 KB；"
             f"{_CHECK}")
-    if isinstance(exc, bounded_http.UnsupportedEncoding):
-        return BackendError(f"语音识别服务 {host} 用不支持的压缩格式（{exc.encoding}）回答；{_CHECK}")
-    if isinstance(exc, openai_mod.APITimeoutError):
-        return BackendError(
-            f"语音识别请求超时：{url} 没有回答（已重试 {settings.llm_max_retries} 次）；可调大 "
-            "WORKBENCH_TRANSCRIBE_DEADLINE 或稍后再试")
-    if isinstance(exc, openai_mod.APIConnectionError):
-        return BackendError(f"无法连接语音识别服务 {url}：请检查 WORKBENCH_TRANSCRIBE_BASE_URL "
-                            "和网络，本地服务请确认已启动")
-    if not isinstance(exc, openai_mod.APIStatusError):
-        return BackendError(f"语音识别失败（{type(exc).__name__}）：{endpoint.redact(str(exc))}")
-    detail = endpoint.redact(server_message(exc))
-    if isinstance(exc, openai_mod.AuthenticationError):
-        return BackendError(
-            f"语音识别服务 {host} 拒绝了 API Key（401）：请检查 WORKBENCH_TRANSCRIBE_API_KEY（未设置"
-            "时，只在接口与大模型相同时使用 OPENAI_API_KEY）")
-    if isinstance(exc, openai_mod.PermissionDeniedError):
-        return BackendError(f"语音识别服务 {host} 拒绝访问（403）：这个 Key 无权使用模型 {model}；"
-                            f"请检查 WORKBENCH_TRANSCRIBE_API_KEY 和 WORKBENCH_TRANSCRIBE_MODEL"
-                            f"（{detail}）")
-    if isinstance(exc, openai_mod.NotFoundError):
-        return BackendError(
-            f"在 {url} 找不到语音识别接口或模型 {model}（404）：这个服务可能不提供语音识别；请检查 "
-            "WORKBENCH_TRANSCRIBE_BASE_URL（通常以 /v1 结尾）和 WORKBENCH_TRANSCRIBE_MODEL，"
-            "或设置 WORKBENCH_TRANSCRIBE_BACKEND=none")
-    if exc.status_code == 413:
-        return BackendError(f"语音识别服务 {host} 拒收音频：文件太大（413）（{detail}）")
-    if isinstance(exc, openai_mod.RateLimitError):
-        return BackendError(f"语音识别服务 {host} 限流或额度不足（429，已自动重试 "
-                            f"{settings.llm_max_retries} 次）：请稍后再试（{detail}）")
-    return BackendError(f"语音识别服务 {host} 返回错误 {exc.status_code}：{detail or '（无说明）'}")
+    if isinstance(exc, openai_mod.APIStatusError):
+        detail = endpoint.redact(server_message(exc))
+        if isinstance(exc, openai_mod.PermissionDeniedError):
+            return BackendError(f"语音识别服务 {host} 拒绝访问（403）：这个 Key 无权使用模型 {model}；"
+                                f"请检查 WORKBENCH_TRANSCRIBE_API_KEY 和 WORKBENCH_TRANSCRIBE_MODEL"
+                                f"（{detail}）")
+        if isinstance(exc, openai_mod.NotFoundError):
+            return BackendError(
+                f"在 {url} 找不到语音识别接口或模型 {model}（404）：这个服务可能不提供语音识别；请检查 "
+                "WORKBENCH_TRANSCRIBE_BASE_URL（通常以 /v1 结尾）和 WORKBENCH_TRANSCRIBE_MODEL，"
+                "或设置 WORKBENCH_TRANSCRIBE_BACKEND=none")
+        if exc.status_code == 413:
+            return BackendError(f"语音识别服务 {host} 拒收音频：文件太大（413）（{detail}）")
+    return translate_sdk_error(openai_mod, exc, endpoint, service="语音识别", env="TRANSCRIBE",
+                               deadline=settings.transcribe_deadline,
+                               retries=settings.llm_max_retries, check=_CHECK)
