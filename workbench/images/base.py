@@ -36,3 +36,6 @@ class ImagesBackend(Protocol):
         ...
 
     def generate(self, prompt: str, seed: int) -> GeneratedImage: ...
+
+    def close(self) -> None:
+        """Let go of the connection (the pipeline calls it once the pictures are made)."""

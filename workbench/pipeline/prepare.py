@@ -134,8 +134,11 @@ def prepare_job(plan: JobPlan, make_id: int, settings: Settings, db: Database,
 
     story_notes: tuple[str, ...] = ()
     if images_backend is not None:
-        story_out = story_images(settings, images_backend, template.images, voice.timing,
-                                 seed=job.seed, progress=within(progress, 0.95, 0.96))
+        try:  # its HTTP client is made on first use, here, and closed here
+            story_out = story_images(settings, images_backend, template.images, voice.timing,
+                                     seed=job.seed, progress=within(progress, 0.95, 0.96))
+        finally:
+            images_backend.close()
         background, story_notes = story_out.background(job.seed), (story_out.note,)
     assert background is not None
     background = with_page_text(background, page_text(
