@@ -331,7 +331,7 @@ def overlay_ass(job: DramaRenderJob, subtitles: str | None) -> tuple[str, LabelP
     seg_end, total = job.segments_seconds, job.duration
     length = seg_end if job.end_card_seconds > 0 else total
     ass, label = build_overlay_ass(subtitles, segment_overlays(job), length, job.font_file,
-                                   (p.width, p.height), dim=False, top=False)
+                                   (p.width, p.height), static=True)
     if job.end_card_seconds > 0 and label.end >= seg_end - 1e-6:  # held with the last frame
         label = replace(label, end=total)
     return ass, label

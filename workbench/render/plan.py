@@ -171,7 +171,7 @@ def render_plan(job: RenderJob) -> RenderPlan:
         inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
 
     ass, label = build_overlay_ass(job.subtitles_ass, job.overlays, job.duration,
-                                   job.font_file, (p.width, p.height), dim=False, top=False)
+                                   job.font_file, (p.width, p.height), static=True)
     overlays, static = overlay_graph("bg", job.overlays, job.duration, job.font_file, p,
                                      job.encoder_filter_suffix)
     graph = f"{bg_chain};{overlays};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
