@@ -27,21 +27,19 @@ from workbench.render.overlays import (
     LabelPlan,
     OverlaySpec,
     build_overlay_ass,
-    end_card_dim,
     fit_size,
-    top_layout,
 )
 from workbench.render.plan import (
     BGM_FADE,
-    FONTS_DIR,
     OVERLAY_FILE,
     RenderPlan,
     loudness_tail,
     output_args,
+    overlay_graph,
     partial_path,
 )
 from workbench.render.profiles import RenderProfile
-from workbench.render.static_overlay import STATIC_FILE, static_ass, static_overlay_graph
+from workbench.render.static_overlay import STATIC_FILE
 from workbench.subtitles import escape_ass
 
 HOOK_TOP = 430  # px from the top of the 1080×1920 frame: below the label and the banner
@@ -333,7 +331,7 @@ def overlay_ass(job: DramaRenderJob, subtitles: str | None) -> tuple[str, LabelP
     seg_end, total = job.segments_seconds, job.duration
     length = seg_end if job.end_card_seconds > 0 else total
     ass, label = build_overlay_ass(subtitles, segment_overlays(job), length, job.font_file,
-                                   (p.width, p.height), dim=False, top=False)
+                                   (p.width, p.height), static=True)
     if job.end_card_seconds > 0 and label.end >= seg_end - 1e-6:  # held with the last frame
         label = replace(label, end=total)
     return ass, label
@@ -346,17 +344,11 @@ def drama_render_plan(job: DramaRenderJob) -> RenderPlan:
     subtitles = job.subtitles_ass if job.narration is not None else hook_ass(
         job.hook, min(job.hook_seconds, job.segments_seconds), job.font_file)
     ass, label = overlay_ass(job, subtitles)
-    spec, length = segment_overlays(job), (job.segments_seconds if card > 0 else total)
-    layout = top_layout(spec, length, job.font_file)
+    length = job.segments_seconds if card > 0 else total
     hold = f",tpad=stop_mode=clone:stop_duration={card:.3f}" if card > 0 else ""
-    video = ";".join([
-        f"{video_graph(job)};[segv]{end_card_dim(spec, length)}null[under]",
-        static_overlay_graph(spec, length, layout, job.font_file, (p.width, p.height), p.fps,
-                             FONTS_DIR, src="under", out="topped"),
-        (f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR}"
-         f"{hold},format=yuv420p{job.encoder_filter_suffix}[vout]"),
-    ])
-    graph = ";".join([video, audio_graph(job),
+    overlays, static = overlay_graph("segv", segment_overlays(job), length, job.font_file, p,
+                                     job.encoder_filter_suffix, hold)
+    graph = ";".join([video_graph(job), overlays, audio_graph(job),
                       loudness_tail(job.loudness, job.measured_loudness, p.audio_rate)])
     output = job.output.absolute()
     partial = partial_path(output)
@@ -364,7 +356,7 @@ def drama_render_plan(job: DramaRenderJob) -> RenderPlan:
             *output_args(p, job.encoder_args, total, job.metadata, partial))
     hook = (job.hook,) if job.narration is None and job.hook.strip() else ()
     on_screen = (job.overlays.banner, *job.overlays.end_card, *hook)
-    files = {OVERLAY_FILE: ass, STATIC_FILE: static_ass(spec, length, layout, p.height)}
+    files = {OVERLAY_FILE: ass, STATIC_FILE: static}
     return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=total, label=label,
                       on_screen=on_screen)

@@ -158,11 +158,12 @@ def add_label_and_banner(subs: pysubs2.SSAFile, spec: OverlaySpec, duration: flo
 
 
 def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: float,
-                      font_file: Path, frame: tuple[int, int], *, dim: bool = True,
-                      top: bool = True) -> tuple[str, LabelPlan]:
+                      font_file: Path, frame: tuple[int, int], *, static: bool = False
+                      ) -> tuple[str, LabelPlan]:
     """The subtitles plus label, banner and end card, as ASS text; and where the label is.
-    `dim=False` leaves out the veil behind the end card (`end_card_dim` draws it instead);
-    `top=False` leaves out the label and the banner (`static_overlay` draws them once)."""
+    `static=True` leaves out what a render draws outside this libass pass: the label and the
+    banner (`static_overlay` draws them once) and the veil behind the end card
+    (`end_card_dim`)."""
     subs = pysubs2.SSAFile.from_string(subtitles_ass) if subtitles_ass else new_ass()
     for event in subs:
         event.layer = 3  # subtitles over the end card's dimming
@@ -171,18 +172,16 @@ def build_overlay_ass(subtitles_ass: str | None, spec: OverlaySpec, duration: fl
 
     layout = top_layout(spec, duration, font_file)
     lsize, label_end = layout.label_size, layout.label_end
-    if top:
+    if not static:
         add_label_and_banner(subs, spec, duration, layout)
 
     if spec.end_card and spec.end_card_seconds > 0:
         start_ms = max(0, end_ms - round(spec.end_card_seconds * 1000))
         dim_veil = (r"{\an7\pos(0,0)\p1\bord0\shad0\1c&H000000&\1a&H58&}"
                     f"m 0 0 l {PLAY_W} 0 {PLAY_W} {PLAY_H} 0 {PLAY_H}{{\\p0}}")
-        if dim:  # a drawing: its style only needs to exist
-            if not top:
-                subs.styles["Veil"] = _style(88, BLACK, 7, 0, outline=0)
+        if not static:  # a drawing: its style only needs to exist
             subs.append(pysubs2.SSAEvent(start=start_ms, end=end_ms, layer=0,
-                                         style="Banner" if top else "Veil", text=dim_veil))
+                                         style="Banner", text=dim_veil))
         subs.styles["EndCard"] = _style(88, WHITE, 5, 0, outline=5, shadow=2)
         lines = []
         for line in spec.end_card:

@@ -24,7 +24,8 @@ import pysubs2
 
 from workbench.errors import InputError
 from workbench.fonts import em_per_size
-from workbench.subtitles import escape_ass
+from workbench.render.overlays import PLAY_W, new_ass
+from workbench.subtitles import _colour, _override_colour, escape_ass
 from workbench.text import CLOSE_BRACKETS, CLOSE_QUOTES, split_sentences
 from workbench.voice.timing import TimingMap
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 PAGE = "page"
 PAGE_FILE = "page.ass"
 THEMES = ("paper", "night")
-PLAY_W, PLAY_H = 1080, 1920
 SERIF = "Noto Serif SC"
 
 SIDE = 72  # px: the page's left and right margins
@@ -213,11 +213,6 @@ def layout(text: PageText, font_file: Path, body_em: float = BODY_EM,
 
 # --- the ASS script -------------------------------------------------------------------------
 
-def _bgr(colour: str) -> str:
-    c = colour.lstrip("#")
-    return f"&H{c[4:6]}{c[2:4]}{c[0:2]}&".upper()
-
-
 def _offsets(lines: list[Line], text: PageText, duration: float, line_height: int = LINE_HEIGHT
              ) -> list[tuple[int, float, int | None]]:
     """(centiseconds, scroll offset px, sentence spoken from then on) at each interval start,
@@ -259,7 +254,7 @@ def _line_text(line: Line, spoken: int | None, ink: str, highlight: str) -> str:
 def _fades(paper: str, end_ms: int) -> list[pysubs2.SSAEvent]:
     """Paper-coloured strips of rising opacity over the text area's edges, so lines scroll in
     and out softly instead of being cut."""
-    events = []
+    events, colour = [], _override_colour(paper)
     for edge, step in ((TEXT_TOP, 1), (TEXT_BOTTOM - FADE_STRIP, -1)):
         for i in range(FADE_STRIPS):
             y = edge + step * i * FADE_STRIP
@@ -267,7 +262,7 @@ def _fades(paper: str, end_ms: int) -> list[pysubs2.SSAEvent]:
             shape = f"m 0 0 l {PLAY_W} 0 {PLAY_W} {FADE_STRIP} 0 {FADE_STRIP}"
             events.append(pysubs2.SSAEvent(
                 start=0, end=end_ms, style="PageApp", layer=1,
-                text=f"{{\\pos(0,{y})\\p1\\1c{_bgr(paper)}\\1a&H{alpha:02X}&}}{shape}{{\\p0}}"))
+                text=f"{{\\pos(0,{y})\\p1\\1c{colour}\\1a&H{alpha:02X}&}}{shape}{{\\p0}}"))
     return events
 
 
@@ -275,13 +270,11 @@ def page_ass(text: PageText, theme: str, duration: float, font_file: Path, seed:
              ) -> str:
     """The whole page as an ASS script for libass over a `color` source of the paper."""
     colours = THEME_COLOURS[theme]
-    ink, highlight = _bgr(colours.ink), _bgr(colours.highlight)
-    subs = pysubs2.SSAFile()
-    subs.info.update({"PlayResX": str(PLAY_W), "PlayResY": str(PLAY_H), "WrapStyle": "2",
-                      "ScaledBorderAndShadow": "yes"})
+    ink, highlight = _override_colour(colours.ink), _override_colour(colours.highlight)
+    subs = new_ass()
 
     def style(em: float, colour: str, bold: bool = False) -> pysubs2.SSAStyle:
-        c = pysubs2.Color(*(int(colour.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)))
+        c = _colour(colour)
         return pysubs2.SSAStyle(fontname=SERIF, fontsize=_ass_size(font_file, em),
                                 primarycolor=c, secondarycolor=c, outline=0, shadow=0,
                                 bold=bold, alignment=pysubs2.Alignment(7),
@@ -299,7 +292,7 @@ def page_ass(text: PageText, theme: str, duration: float, font_file: Path, seed:
             subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style=name,
                                          text=f"{{\\pos({SIDE},{y})\\fs{fitted}}}"
                                               f"{escape_ass(value)}"))
-    rule = (f"{{\\pos({SIDE},{RULE_Y})\\p1\\1c{_bgr(colours.muted)}\\1a&H80&}}"
+    rule = (f"{{\\pos({SIDE},{RULE_Y})\\p1\\1c{_override_colour(colours.muted)}\\1a&H80&}}"
             f"m 0 0 l {PLAY_W - 2 * SIDE} 0 {PLAY_W - 2 * SIDE} 2 0 2{{\\p0}}")
     subs.append(pysubs2.SSAEvent(start=0, end=end_ms, style="PageApp", text=rule))
 

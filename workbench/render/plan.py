@@ -138,6 +138,25 @@ def output_args(profile: RenderProfile, encoder_args: tuple[str, ...], duration:
     )
 
 
+def overlay_graph(src: str, spec: OverlaySpec, duration: float, font_file: Path,
+                  profile: RenderProfile, encoder_filter_suffix: str, hold: str = ""
+                  ) -> tuple[str, str]:
+    """Filter chains from the picture `[src]` to `[vout]`: the end card's veil
+    (`end_card_dim`), the label and banner drawn once and overlaid (static_overlay.py), then
+    the subtitles and end card by libass (`OVERLAY_FILE`), `hold` (a filter after a comma, or
+    ""), the output's pixel format; and the label-and-banner script (`STATIC_FILE`)."""
+    layout = top_layout(spec, duration, font_file)
+    graph = ";".join([
+        f"[{src}]{end_card_dim(spec, duration)}null[under]",
+        static_overlay_graph(spec, duration, layout, font_file,
+                             (profile.width, profile.height), profile.fps, FONTS_DIR,
+                             src="under", out="topped"),
+        (f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR}"
+         f"{hold},format=yuv420p{encoder_filter_suffix}[vout]"),
+    ])
+    return graph, static_ass(spec, duration, layout, profile.height)
+
+
 def render_plan(job: RenderJob) -> RenderPlan:
     """The ffmpeg arguments for `job`. Pure: reads nothing but the font's metrics."""
     p = job.profile
@@ -151,20 +170,11 @@ def render_plan(job: RenderJob) -> RenderPlan:
         bgm_idx = voice_idx + 1
         inputs += ["-stream_loop", "-1", "-i", str(job.bgm.absolute())]
 
-    frame = (p.width, p.height)
     ass, label = build_overlay_ass(job.subtitles_ass, job.overlays, job.duration,
-                                   job.font_file, frame, dim=False, top=False)
-    layout = top_layout(job.overlays, job.duration, job.font_file)
-    dim = end_card_dim(job.overlays, job.duration)
-    # label and banner drawn once and overlaid (static_overlay.py), the rest by libass
-    video = ";".join([
-        f"{bg_chain};[bg]{dim}null[under]",
-        static_overlay_graph(job.overlays, job.duration, layout, job.font_file, frame, p.fps,
-                             FONTS_DIR, src="under", out="topped"),
-        (f"[topped]subtitles=filename={OVERLAY_FILE}:fontsdir={FONTS_DIR},"
-         f"format=yuv420p{job.encoder_filter_suffix}[vout]"),
-    ])
-    graph = f"{video};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
+                                   job.font_file, (p.width, p.height), static=True)
+    overlays, static = overlay_graph("bg", job.overlays, job.duration, job.font_file, p,
+                                     job.encoder_filter_suffix)
+    graph = f"{bg_chain};{overlays};{mix_graph(job, voice_idx, bgm_idx)};{_loudness_tail(job)}"
 
     output = job.output.absolute()
     partial = partial_path(output)
@@ -172,7 +182,7 @@ def render_plan(job: RenderJob) -> RenderPlan:
             *output_args(p, job.encoder_args, job.duration, job.metadata, partial))
     on_screen = (job.overlays.banner, *job.overlays.end_card)
     files = {**background_files(job.background, job.duration), OVERLAY_FILE: ass,
-             STATIC_FILE: static_ass(job.overlays, job.duration, layout, p.height)}
+             STATIC_FILE: static}
     return RenderPlan(args=args, files=files, font_file=job.font_file,
                       output=output, partial=partial, duration=job.duration, label=label,
                       on_screen=on_screen, extra_fonts=background_fonts(job.background))

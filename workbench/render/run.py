@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,17 +52,23 @@ def _tied_to_parent() -> tuple[str, ...]:
     return (setpriv, "--pdeathsig", "KILL") if setpriv else ()
 
 
-def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
-    for name, text in plan.files.items():
+def write_workdir(workdir: Path, files: Mapping[str, str], fonts: Iterable[Path]) -> None:
+    """The files a filter graph names (name → text) and its fonts under `FONTS_DIR`, in the
+    folder ffmpeg runs in."""
+    for name, text in files.items():
         (workdir / name).write_text(text, encoding="utf-8")
-    fonts = workdir / FONTS_DIR
-    fonts.mkdir()
-    for font in (plan.font_file, *plan.extra_fonts):
-        target = fonts / font.name
+    folder = workdir / FONTS_DIR
+    folder.mkdir()
+    for font in fonts:
+        target = folder / font.name
         try:
             target.symlink_to(font)
         except OSError:  # e.g. Windows without symlink rights
             shutil.copyfile(font, target)
+
+
+def _prepare_workdir(plan: RenderPlan, workdir: Path) -> None:
+    write_workdir(workdir, plan.files, (plan.font_file, *plan.extra_fonts))
 
 
 def _reader(stream, lines: queue.Queue) -> None:

@@ -23,6 +23,7 @@ from workbench.render.backgrounds import (
 from workbench.render.overlays import OverlaySpec, build_overlay_ass
 from workbench.render.plan import FONTS_DIR, OVERLAY_FILE
 from workbench.render.profiles import RenderProfile, get_profile
+from workbench.render.run import write_workdir
 from workbench.subtitle_styles import ResolvedSubtitles, styled_ass
 from workbench.subtitles import SubtitleEvent
 from workbench.text import jieba
@@ -55,12 +56,9 @@ def render_still(ass_text: str, background: Background, out: Path, *, at: float,
     font = default_font_file()
     with tempfile.TemporaryDirectory(prefix="wb-preview-") as tmp:
         work = Path(tmp)
-        (work / OVERLAY_FILE).write_text(ass_text, encoding="utf-8")
-        for name, text in background_files(background, seconds).items():  # the reading page's
-            (work / name).write_text(text, encoding="utf-8")
-        (work / FONTS_DIR).mkdir()
-        for each in (font, *background_fonts(background)):
-            (work / FONTS_DIR / each.name).symlink_to(each)
+        # the overlay, and the reading page's script and face
+        write_workdir(work, {OVERLAY_FILE: ass_text, **background_files(background, seconds)},
+                      (font, *background_fonts(background)))
         with atomic_output(Path(out), ".png") as part:
             run_ffmpeg(["-y", *bg_args, "-filter_complex", graph, "-map", "[v]",
                         "-ss", f"{at:.3f}", "-frames:v", "1", "-f", "image2",

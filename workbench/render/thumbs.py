@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
 from workbench.ffmpeg import run_ffmpeg
 from workbench.files import atomic_output
 from workbench.render.backgrounds import (
-    FONTS_DIR,
     background_files,
     background_fonts,
     background_graph,
     resolve_background,
 )
 from workbench.render.profiles import RenderProfile
+from workbench.render.run import write_workdir
 
 THUMB = RenderProfile("thumb", 180, 320, 10, 30, "ultrafast")
 
@@ -38,14 +37,8 @@ def background_thumbnail(spec: str | None, seed: int, cache_dir: Path, at: float
     # A name of its own: two page loads may draw the same thumbnail at the same time.
     with atomic_output(out, ".jpg") as partial, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)  # the files and fonts the chain names (the reading page's)
-        for name, text in background_files(background, at + 1.0).items():
-            (work / name).write_text(text, encoding="utf-8")
-        (work / FONTS_DIR).mkdir()
-        for font in background_fonts(background):
-            try:
-                (work / FONTS_DIR / font.name).symlink_to(font)
-            except OSError:  # e.g. Windows without symlink rights
-                shutil.copyfile(font, work / FONTS_DIR / font.name)
+        write_workdir(work, background_files(background, at + 1.0),
+                      background_fonts(background))
         run_ffmpeg([*inputs, "-filter_complex", chain, "-map", "[bg]", "-ss", f"{at:.2f}",
                     "-frames:v", "1", "-q:v", "4", "-y", str(partial.absolute())],
                    what="背景预览图", timeout=PREVIEW_SECONDS, cwd=work)
