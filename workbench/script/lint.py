@@ -248,10 +248,7 @@ def lint_template(path: Path, sample_context: dict[str, Any] | None = None, *,
         text = read_utf8(path)
     except TemplateError as exc:
         return [LintIssue("error", 1, str(exc).removeprefix(f"{path}:1: "), path)]
-    try:
-        return _lint_text(text, path, sample_context, chars_per_second)
-    except RecursionError:  # a tree walk on a template nested deeper than check_source saw
-        return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
+    return lint_source(text, path, sample_context, chars_per_second=chars_per_second)
 
 
 def lint_source(text: str, path: Path, sample_context: dict[str, Any] | None = None, *,
@@ -260,7 +257,7 @@ def lint_source(text: str, path: Path, sample_context: dict[str, Any] | None = N
     names it in messages."""
     try:
         return _lint_text(text, path, sample_context, chars_per_second)
-    except RecursionError:
+    except RecursionError:  # a tree walk on a template nested deeper than check_source saw
         return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
 
 
