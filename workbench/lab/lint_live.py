@@ -23,7 +23,7 @@ from workbench.errors import TemplateError
 from workbench.frontmatter import parse_front_matter, split_front_matter
 from workbench.lab.estimate import estimate_segments
 from workbench.rewrite.prompts import PROMPT_VARIABLES, SECTION_HEADING, Prompt
-from workbench.script.lint import lint_source, sample_context_for
+from workbench.script.lint import lint_source, sample_context_of
 from workbench.script.sandbox import find_unsafe, make_environment
 from workbench.script.templates import (
     LintIssue,
@@ -126,11 +126,8 @@ def _sample_issues(text: str, name: Path, settings: Settings,
     parsed, _ = check_source(text, name)
     try:
         template = template_from_source(text, name)
-        context = dict(sample_context_for(template.kind))
-        for var, spec in template.variables.items():
-            if spec.required:
-                context.setdefault(var, "示例")
-        segments = render_template(template, context, chars_per_second=settings.chars_per_second)
+        segments = render_template(template, sample_context_of(template),
+                                   chars_per_second=settings.chars_per_second)
     except (TemplateIssueError, TemplateError):  # reported by lint already
         return []
     assert parsed is not None
