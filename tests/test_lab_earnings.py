@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.cli_runner import run_cli, run_subprocess
-from tests.lab_fixtures import ACTOR, keyword, track, video
+from tests.lab_fixtures import ACTOR, keyword, track, two_tasks_published, video
 from workbench.errors import InputError
 from workbench.lab.earnings import template_stats
 from workbench.lab.intervals import bootstrap_mean, wilson, z_value
@@ -30,26 +30,9 @@ def by_name(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
 
 @pytest.fixture
 def loop(db, tmp_path) -> dict[str, Any]:
-    """Task A (CPE 0.5 元/互动) on 抖音: keyword 甲 with s1 (悬念 v1, 11-01) and s2 (悬念 v2, 11-02).
-    Task B (CPA 2 元/激活) on 快手: keyword 乙 with s3 (情感 v1, 11-01); s4 ready, never published."""
-    a = add_task(db, {"platform": "推文平台", "app": "番茄小说", "title": "原书甲", "kind": "novel",
-                      "model": "CPE", "price": "0.5"}, ACTOR)
-    b = add_task(db, {"platform": "推文平台", "app": "七猫", "title": "原书乙", "kind": "novel",
-                      "model": "CPA", "price": "2", "action": "activation"}, ACTOR)
-    k1, k2 = keyword(db, a, "星河夜渡"), keyword(db, b, "青山旧梦", "快手")
-    video(db, "s1", k1, "悬念", "1", "2026-11-01")
-    video(db, "s2", k1, "悬念", "2", "2026-11-02T12:00:00+08:00")
-    video(db, "s3", k2, "情感", "1", "2026-11-01")
-    db["submissions"].insert({"id": "s4", "recipe_hash": "s4", "path": "/p/s4",
-                              "keyword": k2["text"], "keyword_id": k2["id"], "status": "ready",
-                              "template_id": "情感", "template_version": "1"})
-    track(db, tmp_path, [
-        {"date": "2026-10-31", "keyword": "星河夜渡", "views": 99, "likes": 9},  # before s1
-        {"date": "2026-11-01", "keyword": "星河夜渡", "views": 1000, "likes": 40, "comments": 10},
-        {"date": "2026-11-02", "keyword": "星河夜渡", "views": 3000, "likes": 90, "shares": 30},
-        {"date": "2026-11-01", "keyword": "青山旧梦", "views": 500, "likes": 5, "activations": 7},
-    ])
-    return {"a": a, "b": b, "k1": k1, "k2": k2}
+    """Two tasks, three published videos of 悬念 v1/v2 and 情感 v1, and their tracking (see
+    lab_fixtures.two_tasks_published)."""
+    return two_tasks_published(db, tmp_path)
 
 
 # --- the arithmetic -----------------------------------------------------------------------

@@ -12,12 +12,11 @@ import gradio as gr
 import pytest
 from conftest import SAMPLES
 from drama_fixtures import sample_drama  # noqa: F401  (fixture)
-from lab_fixtures import ACTOR, keyword, track, video
+from lab_fixtures import two_tasks_published
 
 from workbench.lab.versions import list_versions
 from workbench.materials.drama import add_drama
 from workbench.materials.library import add_material
-from workbench.platform.tasks import add_task
 from workbench.ui import lab_earnings, lab_editor, lab_tab, lab_trials
 
 KEYWORD = "夜渡迷局"
@@ -211,18 +210,7 @@ def test_versions_table_download_editor_and_import(settings, db, tmp_path):
 @pytest.fixture
 def earned(db, tmp_path) -> None:
     """悬念 v1 and v2 on 抖音 for task A, 情感 v1 on 快手 for task B, with tracking."""
-    a = add_task(db, {"platform": "推文平台", "app": "番茄小说", "title": "原书甲", "kind": "novel",
-                      "model": "CPE", "price": "0.5"}, ACTOR)
-    b = add_task(db, {"platform": "推文平台", "app": "七猫", "title": "原书乙", "kind": "novel",
-                      "model": "CPA", "price": "2", "action": "activation"}, ACTOR)
-    k1, k2 = keyword(db, a, "星河夜渡"), keyword(db, b, "青山旧梦", "快手")
-    video(db, "s1", k1, "悬念", "1", "2026-11-01")
-    video(db, "s2", k1, "悬念", "2", "2026-11-02")
-    video(db, "s3", k2, "情感", "1", "2026-11-01")
-    track(db, tmp_path, [
-        {"date": "2026-11-01", "keyword": "星河夜渡", "views": 1000, "likes": 40, "comments": 10},
-        {"date": "2026-11-02", "keyword": "星河夜渡", "views": 3000, "likes": 90, "shares": 30},
-        {"date": "2026-11-01", "keyword": "青山旧梦", "views": 500, "likes": 5, "activations": 7}])
+    two_tasks_published(db, tmp_path)
 
 
 def test_which_template_earns_chart_table_and_filters(settings, db, earned):

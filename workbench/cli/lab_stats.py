@@ -77,7 +77,7 @@ def lab_stats(
         out.print("没有符合条件的已发布成品（发布后用 workbench submissions publish 回填链接，"
                   "再用 workbench tracking import 导入回传数据）")
     else:
-        _print_table(rows, by)
+        _print_table(rows)
 
 
 def _rate_cell(rate: dict[str, Any]) -> str:
@@ -86,7 +86,7 @@ def _rate_cell(rate: dict[str, Any]) -> str:
     return f"{rate['rate'] * 100:.2f}%\n{rate['low'] * 100:.2f}–{rate['high'] * 100:.2f}"
 
 
-def _print_table(rows: list[dict[str, Any]], by: str) -> None:
+def _print_table(rows: list[dict[str, Any]]) -> None:
     """A narrow table (each range on a second line under its figure), then the notes."""
     from workbench.lab.earnings import template_name
 
@@ -94,12 +94,11 @@ def _print_table(rows: list[dict[str, Any]], by: str) -> None:
                       "每条视频", title="哪个模板更赚钱（区间为 95%）",
                       keep=("排名", "视频", "播放", "收益"))
     for row in rows:
-        name = template_name(row) if by == "version" else (row["template_id"]
-                                                           or template_name(row))
         per_video = ("无法计算" if row["earnings_per_video"] is None else
                      f"{row['earnings_per_video']}\n{row['earnings_per_video_low']}–"
                      f"{row['earnings_per_video_high']}")
-        table.add_row(str(row["rank"]), name + ("\n样本太少" if row["small_sample"] else ""),
+        table.add_row(str(row["rank"]),
+                      template_name(row) + ("\n样本太少" if row["small_sample"] else ""),
                       f"{row['videos']}" + (f"\n回传 {row['tracked']}"
                                              if row["tracked"] < row["videos"] else ""),
                       str(row["views"]), _rate_cell(row["interaction_rate"]),

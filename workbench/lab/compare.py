@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -157,21 +158,33 @@ def compare_trials(trials: list[Trial]) -> Comparison:
     return Comparison(columns, rows)
 
 
+WDIFF_MARKS = {"insert": ("{+", "+}"), "delete": ("[-", "-]"), "changed": ("{~", "~}")}
+
+
+def mark_spans(spans: list[Span], marks: dict[str, tuple[str, str]] = WDIFF_MARKS,
+               escape: Callable[[str], str] = str) -> str:
+    """Spans joined with each difference wrapped in `marks` (opening, closing) by kind: an
+    insert's text, a delete's removed text, a replace as both (removed first), a changed
+    baseline span's text; `escape` applies to every piece of text (html.escape for HTML)."""
+
+    def wrap(kind: str, text: str) -> str:
+        opening, closing = marks[kind]
+        return f"{opening}{escape(text)}{closing}"
+
+    out = []
+    for span in spans:
+        if span.op in ("delete", "replace"):
+            out.append(wrap("delete", span.removed))
+        if span.op in ("insert", "replace"):
+            out.append(wrap("insert", span.text))
+        elif span.op == "changed":
+            out.append(wrap("changed", span.text))
+        elif span.op == "equal":
+            out.append(escape(span.text))
+    return "".join(out)
+
+
 def marked_text(cell: Cell | None) -> str:
     """A cell as plain text with differences marked wdiff-style: `{+new+}`, `[-old-]`,
     `[-old-]{+new+}` for a replacement, and `{~changed~}` in the baseline."""
-    if cell is None:
-        return "—"
-    out = []
-    for span in cell.spans:
-        if span.op == "insert":
-            out.append(f"{{+{span.text}+}}")
-        elif span.op == "delete":
-            out.append(f"[-{span.removed}-]")
-        elif span.op == "replace":
-            out.append(f"[-{span.removed}-]{{+{span.text}+}}")
-        elif span.op == "changed":
-            out.append(f"{{~{span.text}~}}")
-        else:
-            out.append(span.text)
-    return "".join(out)
+    return "—" if cell is None else mark_spans(cell.spans)

@@ -22,8 +22,8 @@ from workbench.config import Settings
 from workbench.errors import TemplateError
 from workbench.frontmatter import parse_front_matter, split_front_matter
 from workbench.lab.estimate import estimate_segments
-from workbench.rewrite.prompts import _SECTION, Prompt
-from workbench.script.lint import lint_source, sample_context_for
+from workbench.rewrite.prompts import PROMPT_VARIABLES, SECTION_HEADING, Prompt
+from workbench.script.lint import lint_source, sample_context_of
 from workbench.script.sandbox import find_unsafe, make_environment
 from workbench.script.templates import (
     LintIssue,
@@ -35,9 +35,6 @@ from workbench.script.templates import (
 
 MAX_TEXT_CHARS = 200_000  # an editor's buffer; templates and prompts are a few KB
 EDITOR = Path("<编辑器>")
-# What a prompt's user section sees (rewrite/prompts.py, RewriteRequest)
-PROMPT_VARIABLES = ("segments", "keyword", "app", "target_chars", "book_title",
-                    "chapter_title", "instruction")
 # A finding's kind from its message; the first match wins, so the narrow ones come first.
 _KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("limit", ("超出模板渲染的上限", "步数超过", "渲染超过", "累计超过", "递归或嵌套太深",
@@ -129,11 +126,8 @@ def _sample_issues(text: str, name: Path, settings: Settings,
     parsed, _ = check_source(text, name)
     try:
         template = template_from_source(text, name)
-        context = dict(sample_context_for(template.kind))
-        for var, spec in template.variables.items():
-            if spec.required:
-                context.setdefault(var, "示例")
-        segments = render_template(template, context, chars_per_second=settings.chars_per_second)
+        segments = render_template(template, sample_context_of(template),
+                                   chars_per_second=settings.chars_per_second)
     except (TemplateIssueError, TemplateError):  # reported by lint already
         return []
     assert parsed is not None
@@ -196,7 +190,7 @@ def lint_prompt_text(text: str, name: Path = EDITOR) -> LintReport:
     if not isinstance(temperature, int | float) or not 0 <= float(temperature) <= 2:
         add("error", 2, "front_matter", f"temperature 应为 0 到 2 之间的数字，实际是 {temperature!r}")
     sections: dict[str, tuple[int, str]] = {}  # name → (heading's file line, raw text)
-    matches = list(_SECTION.finditer(body))
+    matches = list(SECTION_HEADING.finditer(body))
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(body)
         line = first + body.count("\n", 0, match.start())
@@ -266,7 +260,7 @@ def lint_text(text: str, settings: Settings, name: Path = EDITOR, kind: str | No
         if name.suffix in (".md", ".j2"):
             kind = "prompt" if name.suffix == ".md" else "template"
         else:
-            kind = "prompt" if _SECTION.search(text) and "{% block" not in text else "template"
+            kind = "prompt" if SECTION_HEADING.search(text) and "{% block" not in text else "template"
     if kind == "prompt":
         return lint_prompt_text(text, name)
     return lint_template_text(text, settings, name)

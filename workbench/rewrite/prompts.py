@@ -20,7 +20,11 @@ from workbench.frontmatter import read_front_matter
 from workbench.script.limits import RenderLimitError, render_budget
 from workbench.script.sandbox import make_environment
 
-_SECTION = re.compile(r"^##\s*(system|user)\s*$", re.MULTILINE | re.IGNORECASE)
+# a section's heading line; the lab's live lint finds the sections with it too
+SECTION_HEADING = re.compile(r"^##\s*(system|user)\s*$", re.MULTILINE | re.IGNORECASE)
+# what the user section sees (openai_backend renders it with these, from a RewriteRequest)
+PROMPT_VARIABLES = ("segments", "keyword", "app", "target_chars", "book_title",
+                    "chapter_title", "instruction")
 _env = make_environment()  # the script templates' sandbox, with the same time and size limits
 _TOO_DEEP = "嵌套或递归太深，请拆开或减少层数"
 
@@ -60,7 +64,7 @@ def load_prompt(path: Path) -> Prompt:
     for key in ("id", "name"):
         if not meta.get(key):
             raise TemplateError(f"{path}:2: front matter 缺少 {key}")
-    parts = _SECTION.split(doc.body)
+    parts = SECTION_HEADING.split(doc.body)
     sections = {parts[i].lower(): parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
     if "system" not in sections or "user" not in sections:
         raise TemplateError(f"{path}: 提示词需要 '## system' 和 '## user' 两段")

@@ -22,6 +22,7 @@ from workbench.script.templates import (
     DEFAULT_CHARS_PER_SECOND,
     LintIssue,
     ParsedTemplate,
+    ScriptTemplate,
     TemplateIssueError,
     check_source,
     front_matter_line,
@@ -87,6 +88,17 @@ SAMPLE_DRAMA_CONTEXT: dict[str, Any] = {
 
 def sample_context_for(kind: str) -> dict[str, Any]:
     return SAMPLE_DRAMA_CONTEXT if kind == "drama" else SAMPLE_CONTEXT
+
+
+def sample_context_of(template: ScriptTemplate, extra: dict[str, Any] | None = None
+                      ) -> dict[str, Any]:
+    """What lint renders `template` with: its kind's sample, `extra` over that, and "示例" for
+    each required variable still missing."""
+    context = {**sample_context_for(template.kind), **(extra or {})}
+    for name, spec in template.variables.items():
+        if spec.required and name not in context:
+            context[name] = "示例"
+    return context
 
 
 def _declared(parsed: ParsedTemplate) -> dict[str, dict[str, Any]]:
@@ -202,10 +214,7 @@ def _render_issues(text: str, path: Path, parsed: ParsedTemplate,
         template = template_from_source(text, path)
     except TemplateIssueError as exc:  # Python's compiler refused the generated code
         return [exc.issue]
-    context = {**sample_context_for(template.kind), **(sample_context or {})}
-    for name, spec in template.variables.items():
-        if spec.required and name not in context:
-            context[name] = "示例"
+    context = sample_context_of(template, sample_context)
     try:
         segments = render_template(template, context, chars_per_second=chars_per_second)
     except TemplateIssueError as exc:
@@ -248,10 +257,7 @@ def lint_template(path: Path, sample_context: dict[str, Any] | None = None, *,
         text = read_utf8(path)
     except TemplateError as exc:
         return [LintIssue("error", 1, str(exc).removeprefix(f"{path}:1: "), path)]
-    try:
-        return _lint_text(text, path, sample_context, chars_per_second)
-    except RecursionError:  # a tree walk on a template nested deeper than check_source saw
-        return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
+    return lint_source(text, path, sample_context, chars_per_second=chars_per_second)
 
 
 def lint_source(text: str, path: Path, sample_context: dict[str, Any] | None = None, *,
@@ -260,7 +266,7 @@ def lint_source(text: str, path: Path, sample_context: dict[str, Any] | None = N
     names it in messages."""
     try:
         return _lint_text(text, path, sample_context, chars_per_second)
-    except RecursionError:
+    except RecursionError:  # a tree walk on a template nested deeper than check_source saw
         return [LintIssue("error", 1, "模板嵌套太深，无法检查；请拆开或减少层数", path)]
 
 

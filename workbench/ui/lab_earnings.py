@@ -30,13 +30,11 @@ def channel_choices() -> list[tuple[str, str]]:
     return [("全部渠道", ALL)] + [(c, c) for c in CHANNELS]
 
 
-def stats_rows(rows: list[dict[str, Any]], by: str) -> pd.DataFrame:
+def stats_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
     table = []
     for row in rows:
-        name = template_name(row) if by == "version" else (row["template_id"]
-                                                           or template_name(row))
-        table.append([row["rank"], name, row["videos"], row["tracked"], row["views"],
-                      row["interactions"], row["conversions"],
+        table.append([row["rank"], template_name(row), row["videos"], row["tracked"],
+                      row["views"], row["interactions"], row["conversions"],
                       percent_range(row["interaction_rate"]),
                       percent_range(row["conversion_rate"]),
                       row["earnings"] if row["earnings"] is not None else "无法计算",
@@ -88,7 +86,7 @@ def run_stats(task: str | None, channel: str | None, account: str | None,
     chart = ('<div class="lab-chart" style="background:#fff;color:#222;padding:8px 8px 8px 0;'
              'overflow-x:auto"><style>.lab-chart svg{overflow:visible}</style>'
              f"{svg_chart(rows)}</div>") if rows else ""
-    return chart, stats_rows(rows, by), stats_notes(rows, threshold)
+    return chart, stats_rows(rows), stats_notes(rows, threshold)
 
 
 @handler

@@ -21,7 +21,14 @@ from sqlite_utils import Database
 from workbench.compliance import LEVEL_NAMES
 from workbench.config import Settings
 from workbench.errors import InputError
-from workbench.lab.compare import MAX_TRIALS, MIN_TRIALS, Cell, Comparison, compare_trials
+from workbench.lab.compare import (
+    MAX_TRIALS,
+    MIN_TRIALS,
+    Cell,
+    Comparison,
+    compare_trials,
+    mark_spans,
+)
 from workbench.lab.preview import DEFAULT_SECONDS, preview_clip
 from workbench.lab.refs import LabTemplate, from_text, is_file_ref, resolve
 from workbench.lab.trial import KeywordSpot, Material, Trial, run_trial
@@ -212,24 +219,15 @@ _STYLE = """<style>
 </style>"""
 
 
+HTML_MARKS = {"insert": ("<ins>", "</ins>"), "delete": ("<del>", "</del>"),
+              "changed": ("<mark>", "</mark>")}
+
+
 def spans_html(cell: Cell | None) -> str:
     if cell is None:
         return '<span class="missing">（没有这一段）</span>'
-    out = []
-    for span in cell.spans:
-        text, removed = html.escape(span.text), html.escape(span.removed)
-        if span.op == "insert":
-            out.append(f"<ins>{text}</ins>")
-        elif span.op == "delete":
-            out.append(f"<del>{removed}</del>")
-        elif span.op == "replace":
-            out.append(f"<del>{removed}</del><ins>{text}</ins>")
-        elif span.op == "changed":
-            out.append(f"<mark>{text}</mark>")
-        else:
-            out.append(text)
     meta = f"{cell.chars} 字 · {cell.seconds:.1f} 秒 · 从第 {cell.start:.1f} 秒起"
-    return "".join(out) + f'<div class="meta">{meta}</div>'
+    return mark_spans(cell.spans, HTML_MARKS, html.escape) + f'<div class="meta">{meta}</div>'
 
 
 def comparison_html(comparison: Comparison, keyword: str) -> str:
