@@ -43,9 +43,8 @@ from workbench.lab.intervals import RESAMPLES, SEED, bootstrap_mean, wilson
 from workbench.platform.accounts import get_account
 from workbench.platform.channels import check_channel
 from workbench.platform.daily import load_days
-from workbench.platform.dates import parse_date
 from workbench.platform.money import yuan
-from workbench.platform.settlement import Published, published_by_keyword, settle
+from workbench.platform.settlement import Published, date_range, published_by_keyword, settle
 from workbench.platform.tasks import get_task
 from workbench.platform.terms import ACTION_COUNTS
 
@@ -72,14 +71,6 @@ class Video:
 class Group:
     key: tuple[str | None, ...]
     videos: list[Video] = field(default_factory=list)
-
-
-def _dates(date_from: str | None, date_to: str | None) -> tuple[str | None, str | None]:
-    start = parse_date(date_from, "--from").isoformat() if date_from else None
-    end = parse_date(date_to, "--to").isoformat() if date_to else None
-    if start and end and start > end:
-        raise InputError(f"--from {start} 晚于 --to {end}：起始日期应不晚于结束日期")
-    return start, end
 
 
 def _batch_submissions(db: Database, batch: str) -> set[str]:
@@ -215,7 +206,7 @@ def template_stats(db: Database, *, spike_factor: float, task: int | str | None 
     task_id = get_task(db, task)["id"] if task is not None else None
     channel = check_channel(channel) if channel is not None else None
     account_id = get_account(db, account)["id"] if account is not None else None
-    start, end = _dates(date_from, date_to)
+    start, end = date_range(date_from, date_to)
     in_batch = _batch_submissions(db, batch) if batch is not None else None
     conversions = _keywords(db, task_id, channel, account_id)
     everyone = published_by_keyword(db)
